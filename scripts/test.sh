@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need when it is missing (Debian packages when
+# run as root, node modules), then type-checks, lints and runs every test against real
+# PostgreSQL, OpenSSH and stunnel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+have() { command -v "$1" >/dev/null 2>&1; }
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql postgresql-contrib)
+have psql || need_pkgs+=(postgresql-client)
+[ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
+have ssh || need_pkgs+=(openssh-client)
+have stunnel4 || need_pkgs+=(stunnel4)
+have openssl || need_pkgs+=(openssl)
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  echo "test: installing Debian packages: ${need_pkgs[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+npm run --silent typecheck
+npm run --silent lint
+bash scripts/run-tests.sh all

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// pgtunnel's entry point: parses the command line and runs one command.
+// This directory is the only code that ends the process.
+import { Command } from 'commander';
+import { registerCa } from './commands/ca.js';
+import { registerConnect } from './commands/connect.js';
+import { registerServe } from './commands/serve.js';
+import { registerSsh } from './commands/ssh.js';
+import { exitWithError } from './exit.js';
+
+const program = new Command()
+  .name('pgtunnel')
+  .description('Encrypt and authenticate PostgreSQL sessions')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerServe(program);
+registerConnect(program);
+registerSsh(program);
+registerCa(program);
+
+program.parseAsync(process.argv).catch(exitWithError);
