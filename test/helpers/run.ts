@@ -1,0 +1,56 @@
+// Runs a command to completion with a deadline, capturing its output: the one way tests run
+// external programs (psql, pgbench, openssl, ssh-keygen …).
+import { spawn } from 'node:child_process';
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  input?: string | Buffer;
+  timeoutMs?: number;
+  uid?: number | undefined;
+  gid?: number | undefined;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** True when the deadline passed and the process was killed. */
+  timedOut: boolean;
+}
+
+export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      uid: options.uid,
+      gid: options.gid,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs ?? 60_000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`could not run ${command}: ${error.message}`, { cause: error }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+    child.stdin.on('error', () => {}); // the program may exit without reading its input
+    child.stdin.end(options.input ?? '');
+  });
+}
