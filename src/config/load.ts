@@ -1,0 +1,163 @@
+// Builds the effective settings: defaults < config file < command-line overrides.
+// Every value is parsed and checked before anything binds a port; errors name the file and
+// line (or the flag) and say what is expected.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { ConfigError, describeError } from '../errors.js';
+import { type ConfEntry, type ConfReader, parseConf } from './conf-file.js';
+import { isSettingName, SETTINGS, type SettingName, type Settings } from './settings.js';
+
+/** Where a setting's value came from, for error messages and `pgtunnel serve --describe`. */
+export interface SettingSource {
+  origin: 'default' | 'file' | 'command line';
+  /** `file:line` or the flag, e.g. `--port`. */
+  location?: string;
+}
+
+export interface Override {
+  name: string;
+  value: string;
+  /** How the user gave it, e.g. `-c port=5433` or `--ssl-cert-file`. */
+  origin: string;
+}
+
+export interface LoadedConfig {
+  settings: Settings;
+  sources: Map<SettingName, SettingSource>;
+  configFile: string | undefined;
+}
+
+export const fileReader: ConfReader = {
+  readFile(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+  listDir(path) {
+    try {
+      return readdirSync(path);
+    } catch {
+      return undefined;
+    }
+  },
+  resolve(fromFile, path) {
+    return isAbsolute(path) ? path : resolve(dirname(fromFile), path);
+  },
+};
+
+export function loadConfig(options: {
+  configFile?: string | undefined;
+  overrides?: Override[];
+  cwd?: string;
+}): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const raw = new Map<SettingName, { value: string; source: SettingSource; baseDir: string }>();
+  const configFile = options.configFile ? resolve(cwd, options.configFile) : undefined;
+
+  if (configFile) {
+    if (!existsSync(configFile)) {
+      throw new ConfigError(
+        'ERR_CONFIG_FILE',
+        `could not open configuration file "${configFile}": No such file or directory`,
+      );
+    }
+    const entries = parseConf(fileReader.readFile(configFile) ?? '', configFile, fileReader);
+    for (const entry of entries) {
+      const location = `${entry.file}:${entry.line}`;
+      if (!isSettingName(entry.name)) throw unknownSetting(entry, location);
+      raw.set(entry.name, {
+        value: entry.value,
+        source: { origin: 'file', location },
+        baseDir: dirname(entry.file),
+      });
+    }
+  }
+  for (const override of options.overrides ?? []) {
+    const name = override.name.toLowerCase().replaceAll('-', '_');
+    if (!isSettingName(name)) {
+      throw new ConfigError(
+        'ERR_CONFIG_UNKNOWN_KEY',
+        `unrecognized configuration parameter "${override.name}" (given as ${override.origin})`,
+      );
+    }
+    raw.set(name, {
+      value: override.value,
+      source: { origin: 'command line', location: override.origin },
+      baseDir: cwd,
+    });
+  }
+
+  const settings = {} as Record<SettingName, unknown>;
+  const sources = new Map<SettingName, SettingSource>();
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const definition = SETTINGS[name];
+    const given = raw.get(name);
+    const text = given?.value ?? definition.default;
+    let value: unknown;
+    try {
+      value = definition.parse(text);
+    } catch (error) {
+      const where = given?.source.location;
+      throw new ConfigError(
+        'ERR_CONFIG_INVALID',
+        `invalid value for parameter "${name}": "${text}": ${describeError(error)}`,
+        { location: given?.source.origin === 'file' ? where : undefined },
+      );
+    }
+    if ('isPath' in definition && definition.isPath && typeof value === 'string' && value !== '') {
+      value = resolve(given?.baseDir ?? (configFile ? dirname(configFile) : cwd), value);
+    }
+    settings[name] = value;
+    sources.set(name, given?.source ?? { origin: 'default' });
+  }
+  const result: LoadedConfig = { settings: settings as Settings, sources, configFile };
+  validate(result);
+  return result;
+}
+
+function unknownSetting(entry: ConfEntry, location: string): ConfigError {
+  return new ConfigError(
+    'ERR_CONFIG_UNKNOWN_KEY',
+    `unrecognized configuration parameter "${entry.name}"`,
+    { location },
+  );
+}
+
+/** Checks that span several settings. */
+function validate(config: LoadedConfig): void {
+  const { settings, sources } = config;
+  const where = (name: SettingName) => {
+    const source = sources.get(name);
+    return source?.origin === 'file' ? source.location : undefined;
+  };
+  const order = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+  if (
+    settings.ssl_max_protocol_version !== '' &&
+    order.indexOf(settings.ssl_max_protocol_version) <
+      order.indexOf(settings.ssl_min_protocol_version)
+  ) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      `ssl_max_protocol_version (${settings.ssl_max_protocol_version}) is older than ssl_min_protocol_version (${settings.ssl_min_protocol_version})`,
+      { location: where('ssl_max_protocol_version') },
+    );
+  }
+  if (settings.ident_file !== '' && settings.hba_file === '') {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      'ident_file is set but hba_file is not: maps are used only by hba_file rules',
+      {
+        location: where('ident_file'),
+      },
+    );
+  }
+  if (settings.listen_addresses.length === 0 && settings.unix_socket_directories.length === 0) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      'nothing to listen on: set listen_addresses or unix_socket_directories',
+      { location: where('listen_addresses') },
+    );
+  }
+}

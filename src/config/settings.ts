@@ -1,0 +1,248 @@
+// The declarative table of `pgtunnel serve` settings: name, default, parser, whether a reload
+// applies it, and what it does. Names and meanings follow postgresql.conf wherever PostgreSQL
+// has the same setting, so a DBA already knows them. docs/configuration.md mirrors this table.
+import { parseBoolean, parseDuration, parseEnum, parseInteger } from './values.js';
+
+/** When a change to a setting takes effect. */
+export type SettingContext = 'reload' | 'restart';
+
+export interface SettingDef<T> {
+  default: string;
+  parse(text: string): T;
+  context: SettingContext;
+  /** Resolve relative paths against the config file's directory (or the working directory). */
+  isPath?: boolean;
+  /** Contains a secret-bearing command; shown as [set] in status output. */
+  description: string;
+}
+
+function def<T>(definition: SettingDef<T>): SettingDef<T> {
+  return definition;
+}
+
+const text = (value: string) => value;
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
+const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+export type TlsVersionName = (typeof TLS_VERSIONS)[number];
+
+export const SETTINGS = {
+  listen_addresses: def({
+    default: 'localhost',
+    parse: list,
+    context: 'restart',
+    description: "Comma-separated addresses to listen on; '*' for all IPv4 and IPv6, '' for none.",
+  }),
+  port: def({
+    default: '6432',
+    parse: (v) => parseInteger(v, 1, 65535),
+    context: 'restart',
+    description: 'TCP port, also used in the unix socket name .s.PGSQL.<port>.',
+  }),
+  unix_socket_directories: def({
+    default: '',
+    parse: list,
+    context: 'restart',
+    description: 'Directories for a unix socket .s.PGSQL.<port> (so `psql -h DIR` works).',
+  }),
+  unix_socket_permissions: def({
+    default: '0777',
+    parse: (v) => parseInteger(v, 0, 0o777),
+    context: 'restart',
+    description: 'Access mode of the unix socket, in octal as in PostgreSQL.',
+  }),
+  max_connections: def({
+    default: '100',
+    parse: (v) => parseInteger(v, 1, 262_143),
+    context: 'reload',
+    description:
+      'Client connections per worker process beyond which new ones get "too many clients".',
+  }),
+  authentication_timeout: def({
+    default: '60s',
+    parse: (v) => parseDuration(v, 's', 1000, 600_000),
+    context: 'reload',
+    description: 'Longest time for the TLS handshake plus the startup and authentication exchange.',
+  }),
+  shutdown_timeout: def({
+    default: '30s',
+    parse: (v) => parseDuration(v, 's', 0, 86_400_000),
+    context: 'reload',
+    description: 'On SIGTERM, how long open sessions may finish before they are closed.',
+  }),
+  ssl: def({
+    default: 'on',
+    parse: parseBoolean,
+    context: 'reload',
+    description:
+      'Accept TLS (SSLRequest and direct TLS). With ssl off every TCP connection is plaintext.',
+  }),
+  ssl_cert_file: def({
+    default: 'server.crt',
+    parse: text,
+    context: 'reload',
+    isPath: true,
+    description: 'Server certificate, followed by any intermediate certificates.',
+  }),
+  ssl_key_file: def({
+    default: 'server.key',
+    parse: text,
+    context: 'reload',
+    isPath: true,
+    description:
+      'Server private key; refused if group/world readable (0600, or 0640 owned by root).',
+  }),
+  ssl_ca_file: def({
+    default: '',
+    parse: text,
+    context: 'reload',
+    isPath: true,
+    description: 'CAs for client certificates; when set, clients are asked for a certificate.',
+  }),
+  ssl_crl_file: def({
+    default: '',
+    parse: text,
+    context: 'reload',
+    isPath: true,
+    description: 'Certificate revocation lists (PEM) for client certificates.',
+  }),
+  ssl_crl_dir: def({
+    default: '',
+    parse: text,
+    context: 'reload',
+    isPath: true,
+    description: 'Directory of CRL files (every file in it is read).',
+  }),
+  ssl_ciphers: def({
+    default: 'HIGH:MEDIUM:+3DES:!aNULL',
+    parse: text,
+    context: 'reload',
+    description: 'OpenSSL cipher list for TLS 1.2 and older (TLS 1.3 suites are not affected).',
+  }),
+  ssl_prefer_server_ciphers: def({
+    default: 'on',
+    parse: parseBoolean,
+    context: 'reload',
+    description: "Use the server's cipher order rather than the client's.",
+  }),
+  ssl_ecdh_curve: def({
+    default: '',
+    parse: text,
+    context: 'reload',
+    description: "Key-exchange groups, e.g. 'X25519:prime256v1'; '' leaves OpenSSL's defaults.",
+  }),
+  ssl_min_protocol_version: def({
+    default: 'TLSv1.2',
+    parse: (v) => parseEnum(v, TLS_VERSIONS),
+    context: 'reload',
+    description: 'Oldest TLS version accepted.',
+  }),
+  ssl_max_protocol_version: def({
+    default: '',
+    parse: (v) => parseEnum(v, ['', ...TLS_VERSIONS] as const),
+    context: 'reload',
+    description: "Newest TLS version accepted; '' means the newest supported.",
+  }),
+  ssl_passphrase_command: def({
+    default: '',
+    parse: text,
+    context: 'reload',
+    description: 'Shell command printing the key passphrase; %p is replaced by a prompt.',
+  }),
+  ssl_passphrase_command_supports_reload: def({
+    default: 'off',
+    parse: parseBoolean,
+    context: 'reload',
+    description:
+      'Run ssl_passphrase_command again on reload (otherwise an encrypted key is not reloaded).',
+  }),
+  hba_file: def({
+    default: '',
+    parse: text,
+    context: 'reload',
+    isPath: true,
+    description:
+      "Access rules in pg_hba.conf syntax. '' means the built-in rules: local connections pass, TCP needs TLS.",
+  }),
+  ident_file: def({
+    default: '',
+    parse: text,
+    context: 'reload',
+    isPath: true,
+    description: 'User-name maps in pg_ident.conf syntax, for map= in hba_file.',
+  }),
+  upstream: def({
+    default: '',
+    parse: text,
+    context: 'reload',
+    description:
+      "The PostgreSQL server as a libpq connection string, e.g. 'host=/var/run/postgresql port=5432' or 'host=db port=5432 sslmode=verify-full sslrootcert=root.crt'.",
+  }),
+  workers: def({
+    default: '0',
+    parse: (v) => parseInteger(v, 0, 256),
+    context: 'restart',
+    description: 'Worker processes; 0 means one per CPU core.',
+  }),
+  watch_files: def({
+    default: 'off',
+    parse: parseBoolean,
+    context: 'reload',
+    description:
+      'Reload automatically when certificate, key, CA, CRL, hba or ident files change on disk.',
+  }),
+  log_connections: def({
+    default: 'off',
+    parse: parseBoolean,
+    context: 'reload',
+    description: 'Log each connection with its TLS version, cipher and client certificate.',
+  }),
+  log_disconnections: def({
+    default: 'off',
+    parse: parseBoolean,
+    context: 'reload',
+    description: 'Log the end of each session with its duration and bytes moved.',
+  }),
+  log_min_messages: def({
+    default: 'info',
+    parse: (v) => parseEnum(v, ['debug', 'info', 'warn', 'error'] as const),
+    context: 'reload',
+    description: 'Least severe log level written.',
+  }),
+  pid_file: def({
+    default: '',
+    parse: text,
+    context: 'restart',
+    isPath: true,
+    description: 'Write the main process id here (used by `pgtunnel reload`).',
+  }),
+  admin_listen: def({
+    default: '',
+    parse: text,
+    context: 'restart',
+    description:
+      "Address for the status and metrics HTTP endpoint, e.g. '127.0.0.1:9187'; '' disables it.",
+  }),
+  admin_listen_unsafe: def({
+    default: 'off',
+    parse: parseBoolean,
+    context: 'restart',
+    description:
+      'Allow admin_listen on a non-loopback address (it reports client addresses and users).',
+  }),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** Parsed settings, keyed by their postgresql.conf-style names. */
+export type Settings = {
+  -readonly [K in SettingName]: ReturnType<(typeof SETTINGS)[K]['parse']>;
+};
+
+export function isSettingName(name: string): name is SettingName {
+  return Object.hasOwn(SETTINGS, name);
+}
