@@ -25,6 +25,8 @@ export const ErrorCodes = {
   ERR_TIMEOUT: 'an operation did not finish in time',
   ERR_CA: 'a certificate authority operation failed',
   ERR_CA_EXISTS: 'a file would be overwritten without --force',
+  ERR_CA_MISSING: 'the CA directory or one of its CA certificates does not exist',
+  ERR_CA_PASSPHRASE: 'a CA key passphrase is missing or wrong',
   ERR_SSH: 'an SSH operation failed',
   ERR_SSH_HOST_KEY: 'an SSH host key was not trusted',
   ERR_SSH_AUTH: 'SSH authentication failed',

@@ -1,0 +1,120 @@
+// The CA's record of issued certificates (index.json): load, validate the shape, save atomically,
+// and a lock file so two commands never change the same CA directory at once.
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { PgTunnelError } from '../errors.js';
+import type { KeyType } from './keys.js';
+import type { CaLevel } from './layout.js';
+import { writeAtomically } from './output-files.js';
+import type { CertificateKind } from './profiles.js';
+
+/** One issued certificate as the index records it. */
+export interface IndexEntry {
+  /** Lower-case hex, no leading zeros stripped beyond what the certificate has. */
+  serial: string;
+  kind: CertificateKind;
+  /** Distinguished name, e.g. `CN=db.example.com`. */
+  subject: string;
+  commonName: string;
+  /** Subject alternative names as `DNS:name` / `IP:address`. */
+  sans: string[];
+  /** The CA level that signed it; a root signs itself. */
+  issuer: CaLevel;
+  keyType: KeyType;
+  notBefore: string;
+  notAfter: string;
+  issuedAt: string;
+  /** Set once revoked; revoked certificates appear in their issuer's CRL. */
+  revokedAt?: string;
+  /** Serial of the certificate this one renewed. */
+  renewedFrom?: string;
+}
+
+/** The whole index file. */
+export interface CaIndex {
+  format: 1;
+  certificates: IndexEntry[];
+}
+
+export function emptyIndex(): CaIndex {
+  return { format: 1, certificates: [] };
+}
+
+export async function loadIndex(path: string): Promise<CaIndex> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
+    throw new PgTunnelError('ERR_CA', `cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new PgTunnelError('ERR_CA', `${path} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const index = parsed as Partial<CaIndex>;
+  if (index.format !== 1 || !Array.isArray(index.certificates)) {
+    throw new PgTunnelError(
+      'ERR_CA',
+      `${path} is not a pgtunnel CA index (expected {"format": 1, "certificates": [...]})`,
+    );
+  }
+  return index as CaIndex;
+}
+
+export async function saveIndex(path: string, index: CaIndex): Promise<void> {
+  await writeAtomically(path, `${JSON.stringify(index, null, 2)}\n`, 0o644);
+}
+
+/**
+ * Runs `action` while holding the CA directory's lock file. A lock left behind by a process
+ * that no longer exists is taken over; a live holder makes this fail at once, not wait.
+ */
+export async function withLock<T>(lockPath: string, action: () => Promise<T>): Promise<T> {
+  await acquire(lockPath, true);
+  try {
+    return await action();
+  } finally {
+    await rm(lockPath, { force: true });
+  }
+}
+
+async function acquire(lockPath: string, mayTakeOver: boolean): Promise<void> {
+  try {
+    await mkdir(dirname(lockPath), { recursive: true });
+    const handle = await open(lockPath, 'wx', 0o644);
+    await handle.writeFile(`${process.pid}\n`);
+    await handle.close();
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new PgTunnelError('ERR_CA', `cannot create ${lockPath}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+  if (mayTakeOver && !(holder > 0 && isAlive(holder))) {
+    await rm(lockPath, { force: true });
+    return acquire(lockPath, false);
+  }
+  throw new PgTunnelError(
+    'ERR_CA',
+    `the CA directory is in use by process ${holder || '(unknown)'} (${lockPath}); wait for it to finish, or remove the file if no pgtunnel command is running`,
+  );
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

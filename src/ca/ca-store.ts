@@ -1,0 +1,473 @@
+// A certificate authority kept in a directory: root and intermediate CAs, issued certificates,
+// the index, and CRLs for every CA level. This is what `pgtunnel ca` and the test PKI drive.
+import { readFile, rm, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { PgTunnelError } from '../errors.js';
+import { type CaIndex, type IndexEntry, loadIndex, saveIndex, withLock } from './ca-index.js';
+import { createCertificate, createCrl, type Signer, type SubjectAltName } from './issue.js';
+import {
+  DEFAULT_KEY_TYPE,
+  exportPrivateKeyPem,
+  importPrivateKeyPem,
+  type KeyType,
+} from './keys.js';
+import { type CaLayout, type CaLevel, caLayout } from './layout.js';
+import { type OutputFile, writeAtomically, writeOutputFiles } from './output-files.js';
+import { certificatePem, crlPem, parseCertificates } from './pem.js';
+import { type CertificateKind, DEFAULT_VALIDITY_DAYS } from './profiles.js';
+import { formatSan, isDnsName, parseSan, parseSans } from './sans.js';
+import { newSerial, normalizeSerial } from './serial.js';
+import type { CryptoKey, x509 } from './x509.js';
+
+/** Options shared by every operation on one CA directory. */
+export interface CaStoreOptions {
+  /** Passphrase that encrypts new CA keys and decrypts existing ones. Never logged. */
+  passphrase?: string | undefined;
+}
+
+/** Options for creating a CA level (`ca init`, `ca intermediate`). */
+export interface CreateCaOptions {
+  commonName?: string | undefined;
+  organization?: string | undefined;
+  keyType?: KeyType | undefined;
+  days?: number | undefined;
+  /** Replace an existing CA at this level. */
+  force?: boolean | undefined;
+}
+
+/** Options for issuing a server or client certificate. */
+export interface IssueOptions {
+  kind: 'server' | 'client';
+  /** Host name (server) or PostgreSQL user name (client). */
+  commonName: string;
+  /** `DNS:name`, `IP:address` or bare values. */
+  sans?: readonly string[] | undefined;
+  /**
+   * Add a server's CN to its SANs when missing (default true): libpq's verify-full ignores the
+   * CN once any DNS SAN exists. Off only to build deliberately odd certificates in tests.
+   */
+  addCommonNameSan?: boolean | undefined;
+  keyType?: KeyType | undefined;
+  days?: number | undefined;
+  /** Explicit validity, mainly for tests (an already expired certificate). */
+  notBefore?: Date | undefined;
+  notAfter?: Date | undefined;
+  /** Where to write the certificate chain (leaf, then intermediate). */
+  certFile: string;
+  /** Where to write the private key (mode 0600). */
+  keyFile: string;
+  /** Also write the CA bundle here (libpq's root.crt). */
+  rootFile?: string | undefined;
+  force?: boolean | undefined;
+  /** Serial of the certificate this one replaces, recorded in the index. */
+  renewedFrom?: string | undefined;
+}
+
+/** What `issue` and `renew` produce. */
+export interface IssueResult {
+  entry: IndexEntry;
+  certFile: string;
+  keyFile: string;
+  rootFile?: string | undefined;
+}
+
+/** Which certificate to act on: by serial number or by a certificate file. */
+export type CertificateRef = { serial: string } | { certFile: string };
+
+const MAX_CN_LENGTH = 64; // ub-common-name, RFC 5280 appendix A
+
+export class CaStore {
+  readonly layout: CaLayout;
+  readonly #passphrase: string | undefined;
+  readonly #signers = new Map<CaLevel, Signer>();
+
+  constructor(dir: string, options: CaStoreOptions = {}) {
+    this.layout = caLayout(dir);
+    if (options.passphrase === '') {
+      throw new PgTunnelError('ERR_CA_PASSPHRASE', 'the CA passphrase is empty');
+    }
+    this.#passphrase = options.passphrase;
+  }
+
+  /** Creates the root CA (`ca init`). With `force`, discards the whole previous CA. */
+  async init(options: CreateCaOptions = {}): Promise<IndexEntry> {
+    const root = this.layout.level('root');
+    if ((await exists(root.cert)) && !options.force) {
+      throw new PgTunnelError(
+        'ERR_CA_EXISTS',
+        `a CA already exists in ${this.layout.dir} (${root.cert}); pass --force to replace it, which makes every certificate it issued untrusted`,
+      );
+    }
+    if (options.force) {
+      for (const path of [this.layout.level('intermediate').dir, this.layout.issuedDir]) {
+        await rm(path, { recursive: true, force: true });
+      }
+      await rm(this.layout.index, { force: true });
+    }
+    return withLock(this.layout.lock, async () => {
+      const index: CaIndex = { format: 1, certificates: [] };
+      const keyType = options.keyType ?? DEFAULT_KEY_TYPE;
+      const rootName = options.commonName ?? 'pgtunnel Root CA';
+      const made = await createCertificate({
+        kind: 'root',
+        commonName: rootName,
+        organization: options.organization,
+        keyType,
+        days: options.days ?? DEFAULT_VALIDITY_DAYS.root,
+        serial: newSerial(),
+      });
+      this.#signers.clear();
+      this.#signers.set('root', { cert: made.cert, key: made.keys.privateKey, keyType });
+      const entry = entryFor(made.cert, 'root', 'root', keyType, [], rootName);
+      index.certificates.push(entry);
+      await this.#writeCaLevel('root', made.cert, made.keys.privateKey, options.force ?? false);
+      await this.#publish(index);
+      return entry;
+    });
+  }
+
+  /** Creates the intermediate CA, signed by the root. Replacing one revokes the old one. */
+  async createIntermediate(options: CreateCaOptions = {}): Promise<IndexEntry> {
+    const level = this.layout.level('intermediate');
+    await this.#requireLevel('root');
+    if ((await exists(level.cert)) && !options.force) {
+      throw new PgTunnelError(
+        'ERR_CA_EXISTS',
+        `an intermediate CA already exists (${level.cert}); pass --force to replace it, which revokes it and every certificate it issued`,
+      );
+    }
+    return withLock(this.layout.lock, async () => {
+      const index = await loadIndex(this.layout.index);
+      const root = await this.#signer('root');
+      const keyType = options.keyType ?? DEFAULT_KEY_TYPE;
+      const name = options.commonName ?? 'pgtunnel Intermediate CA';
+      const made = await createCertificate(
+        {
+          kind: 'intermediate',
+          commonName: name,
+          organization: options.organization,
+          keyType,
+          days: options.days ?? DEFAULT_VALIDITY_DAYS.intermediate,
+          serial: newSerial((s) => index.certificates.some((c) => c.serial === s)),
+        },
+        root,
+      );
+      const now = new Date().toISOString();
+      for (const old of index.certificates) {
+        if (old.kind === 'intermediate' && !old.revokedAt) old.revokedAt = now;
+      }
+      const entry = entryFor(made.cert, 'intermediate', 'root', keyType, [], name);
+      index.certificates.push(entry);
+      this.#signers.set('intermediate', { cert: made.cert, key: made.keys.privateKey, keyType });
+      await this.#writeCaLevel('intermediate', made.cert, made.keys.privateKey, true);
+      await this.#publish(index);
+      return entry;
+    });
+  }
+
+  /** Issues a server or client certificate signed by the intermediate CA. */
+  async issue(options: IssueOptions): Promise<IssueResult> {
+    const commonName = options.commonName.trim();
+    if (commonName === '' || commonName.length > MAX_CN_LENGTH) {
+      throw new PgTunnelError(
+        'ERR_USAGE',
+        `the common name must be 1 to ${MAX_CN_LENGTH} characters (got ${commonName.length})`,
+      );
+    }
+    const sans: SubjectAltName[] = parseSans(options.sans ?? []);
+    if (options.kind === 'server' && options.addCommonNameSan !== false) {
+      if (isIP(commonName) === 0 && !isDnsName(commonName)) {
+        throw new PgTunnelError(
+          'ERR_USAGE',
+          `a server certificate's --cn must be the host name clients connect to (a DNS name or IP address), not "${commonName}"`,
+        );
+      }
+      const cnSan = parseSan(commonName);
+      if (!sans.some((s) => s.type === cnSan.type && s.value === cnSan.value)) {
+        sans.unshift(cnSan);
+      }
+    }
+    await this.#requireLevel('intermediate');
+    return withLock(this.layout.lock, async () => {
+      const index = await loadIndex(this.layout.index);
+      const signer = await this.#signer('intermediate');
+      const keyType = options.keyType ?? DEFAULT_KEY_TYPE;
+      const made = await createCertificate(
+        {
+          kind: options.kind,
+          commonName,
+          sans,
+          keyType,
+          days: options.days ?? DEFAULT_VALIDITY_DAYS[options.kind],
+          notBefore: options.notBefore,
+          notAfter: options.notAfter,
+          serial: newSerial((s) => index.certificates.some((c) => c.serial === s)),
+        },
+        signer,
+      );
+      const chain = certificatePem(made.cert) + certificatePem(signer.cert);
+      const files: OutputFile[] = [
+        { path: options.certFile, content: chain },
+        {
+          path: options.keyFile,
+          content: await exportPrivateKeyPem(made.keys.privateKey),
+          secret: true,
+        },
+      ];
+      if (options.rootFile) {
+        files.push({
+          path: options.rootFile,
+          content: await readFile(this.layout.caBundle, 'utf8'),
+        });
+      }
+      await writeOutputFiles(files, options.force ?? false);
+      const entry = entryFor(
+        made.cert,
+        options.kind,
+        'intermediate',
+        keyType,
+        sans.map(formatSan),
+        commonName,
+      );
+      if (options.renewedFrom) entry.renewedFrom = options.renewedFrom;
+      await writeAtomically(this.layout.issued(entry.serial), certificatePem(made.cert), 0o644);
+      index.certificates.push(entry);
+      await saveIndex(this.layout.index, index);
+      return {
+        entry,
+        certFile: options.certFile,
+        keyFile: options.keyFile,
+        rootFile: options.rootFile,
+      };
+    });
+  }
+
+  /**
+   * Revokes a certificate and republishes the CRLs. Revoking an already revoked certificate
+   * changes nothing and reports `alreadyRevoked`.
+   */
+  async revoke(ref: CertificateRef): Promise<{ entry: IndexEntry; alreadyRevoked: boolean }> {
+    await this.#requireLevel('root');
+    const serial = await this.#serialOf(ref);
+    return withLock(this.layout.lock, async () => {
+      const index = await loadIndex(this.layout.index);
+      const entry = findEntry(index, serial, this.layout.dir);
+      if (entry.kind === 'root') {
+        throw new PgTunnelError(
+          'ERR_CA',
+          'a root CA cannot be revoked; stop trusting it by removing it from ssl_ca_file and sslrootcert, or start over with `pgtunnel ca init --force`',
+        );
+      }
+      if (entry.revokedAt) return { entry, alreadyRevoked: true };
+      entry.revokedAt = new Date().toISOString();
+      await this.#publish(index);
+      return { entry, alreadyRevoked: false };
+    });
+  }
+
+  /** Rewrites the CRL of every CA level and the CRL bundle (`ca crl`). */
+  async writeCrls(options: { days?: number | undefined } = {}): Promise<string[]> {
+    await this.#requireLevel('root');
+    return withLock(this.layout.lock, async () => {
+      return this.#publish(await loadIndex(this.layout.index), options.days);
+    });
+  }
+
+  /** Every certificate in the index, oldest first. */
+  async list(): Promise<IndexEntry[]> {
+    await this.#requireLevel('root');
+    const index = await loadIndex(this.layout.index);
+    return [...index.certificates].sort((a, b) => a.issuedAt.localeCompare(b.issuedAt));
+  }
+
+  /** Looks up one certificate by serial or file. */
+  async find(ref: CertificateRef): Promise<IndexEntry> {
+    await this.#requireLevel('root');
+    return findEntry(
+      await loadIndex(this.layout.index),
+      await this.#serialOf(ref),
+      this.layout.dir,
+    );
+  }
+
+  /**
+   * Issues a new certificate with the same subject and SANs as an existing server or client
+   * certificate, and a new serial and key; with `revokeOld`, revokes the old one.
+   */
+  async renew(
+    ref: CertificateRef,
+    options: Omit<IssueOptions, 'kind' | 'commonName' | 'sans' | 'renewedFrom'> & {
+      revokeOld?: boolean | undefined;
+    },
+  ): Promise<IssueResult> {
+    const old = await this.find(ref);
+    if (old.kind !== 'server' && old.kind !== 'client') {
+      throw new PgTunnelError(
+        'ERR_USAGE',
+        `certificate ${old.serial} is the ${old.kind} CA; replace it with \`pgtunnel ca ${old.kind === 'root' ? 'init' : 'intermediate'} --force\` instead`,
+      );
+    }
+    const result = await this.issue({
+      ...options,
+      kind: old.kind,
+      commonName: old.commonName,
+      sans: old.sans,
+      keyType: options.keyType ?? old.keyType,
+      renewedFrom: old.serial,
+    });
+    if (options.revokeOld) await this.revoke({ serial: old.serial });
+    return result;
+  }
+
+  async #serialOf(ref: CertificateRef): Promise<string> {
+    if ('serial' in ref) return normalizeSerial(ref.serial);
+    let text: string;
+    try {
+      text = await readFile(ref.certFile, 'utf8');
+    } catch (error) {
+      throw new PgTunnelError(
+        'ERR_CA',
+        `cannot read ${ref.certFile}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const [cert] = parseCertificates(text);
+    if (!cert) throw new PgTunnelError('ERR_CA', `${ref.certFile} holds no PEM certificate`);
+    return normalizeSerial(cert.serialNumber);
+  }
+
+  async #requireLevel(level: CaLevel): Promise<void> {
+    // Name the first missing step: with no CA at all, `ca init` comes before `ca intermediate`.
+    if (level === 'intermediate') await this.#requireLevel('root');
+    if (await exists(this.layout.level(level).cert)) return;
+    const hint =
+      level === 'root'
+        ? 'create one with `pgtunnel ca init`, or point --ca-dir (or PGTUNNEL_CA_DIR) at an existing one'
+        : 'create it with `pgtunnel ca intermediate`';
+    throw new PgTunnelError(
+      'ERR_CA_MISSING',
+      `no ${level} CA in ${this.layout.dir} (${this.layout.level(level).cert} does not exist); ${hint}`,
+    );
+  }
+
+  async #signer(level: CaLevel): Promise<Signer> {
+    const cached = this.#signers.get(level);
+    if (cached) return cached;
+    const paths = this.layout.level(level);
+    const [cert] = parseCertificates(await readFile(paths.cert, 'utf8'));
+    if (!cert) throw new PgTunnelError('ERR_CA', `${paths.cert} holds no PEM certificate`);
+    const keyPem = await readFile(paths.key, 'utf8').catch((error: unknown) => {
+      throw new PgTunnelError(
+        'ERR_CA_MISSING',
+        `cannot read the ${level} CA key ${paths.key}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    });
+    const { key, type } = await importPrivateKeyPem(keyPem, paths.key, this.#passphrase);
+    const signer: Signer = { cert, key, keyType: type };
+    this.#signers.set(level, signer);
+    return signer;
+  }
+
+  async #writeCaLevel(
+    level: CaLevel,
+    cert: x509.X509Certificate,
+    key: CryptoKey,
+    force: boolean,
+  ): Promise<void> {
+    const paths = this.layout.level(level);
+    await writeOutputFiles(
+      [
+        {
+          path: paths.key,
+          content: await exportPrivateKeyPem(key, this.#passphrase),
+          secret: true,
+        },
+        { path: paths.cert, content: certificatePem(cert) },
+      ],
+      force,
+    );
+  }
+
+  /**
+   * Writes the index, the issued copies of CA certificates, the CA bundle, and a fresh CRL for
+   * each CA level plus the CRL bundle. CRLs are signed before the index is saved, so a wrong
+   * passphrase leaves the directory unchanged. Returns the CRL files written.
+   */
+  async #publish(index: CaIndex, crlDays?: number): Promise<string[]> {
+    const levels: CaLevel[] = ['root'];
+    if (await exists(this.layout.level('intermediate').cert)) levels.push('intermediate');
+    const signers = await Promise.all(levels.map((level) => this.#signer(level)));
+    const crls: string[] = [];
+    for (const [i, level] of levels.entries()) {
+      const signer = signers[i]!;
+      const revoked = index.certificates
+        .filter((c) => c.issuer === level && c.kind !== 'root' && c.revokedAt)
+        .map((c) => ({ serial: c.serial, revokedAt: new Date(c.revokedAt!) }));
+      crls.push(crlPem(await createCrl(signer, revoked, { days: crlDays })));
+    }
+    await saveIndex(this.layout.index, index);
+    for (const signer of signers) {
+      const serial = normalizeSerial(signer.cert.serialNumber);
+      await writeAtomically(this.layout.issued(serial), certificatePem(signer.cert), 0o644);
+    }
+    await writeAtomically(
+      this.layout.caBundle,
+      signers.map((s) => certificatePem(s.cert)).join(''),
+      0o644,
+    );
+    const written: string[] = [];
+    for (const [i, level] of levels.entries()) {
+      const path = this.layout.level(level).crl;
+      await writeAtomically(path, crls[i]!, 0o644);
+      written.push(path);
+    }
+    await writeAtomically(this.layout.crlBundle, crls.join(''), 0o644);
+    written.push(this.layout.crlBundle);
+    return written;
+  }
+}
+
+function entryFor(
+  cert: x509.X509Certificate,
+  kind: CertificateKind,
+  issuer: CaLevel,
+  keyType: KeyType,
+  sans: string[],
+  commonName: string,
+): IndexEntry {
+  return {
+    serial: normalizeSerial(cert.serialNumber),
+    kind,
+    subject: cert.subject,
+    commonName,
+    sans,
+    issuer,
+    keyType,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    issuedAt: new Date().toISOString(),
+  };
+}
+
+function findEntry(index: CaIndex, serial: string, dir: string): IndexEntry {
+  const entry = index.certificates.find((c) => c.serial === serial);
+  if (!entry) {
+    throw new PgTunnelError(
+      'ERR_CA',
+      `no certificate with serial ${serial} was issued by the CA in ${dir}; \`pgtunnel ca list\` shows the serials it knows`,
+    );
+  }
+  return entry;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
