@@ -7,6 +7,8 @@ import type { KeyType } from './keys.js';
 import type { CaLevel } from './layout.js';
 import { writeAtomically } from './output-files.js';
 import type { CertificateKind } from './profiles.js';
+import { normalizeSerial } from './serial.js';
+import type { x509 } from './x509.js';
 
 /** One issued certificate as the index records it. */
 export interface IndexEntry {
@@ -117,4 +119,39 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The index entry for a certificate just made. */
+export function entryFor(
+  cert: x509.X509Certificate,
+  kind: CertificateKind,
+  issuer: CaLevel,
+  keyType: KeyType,
+  sans: string[],
+  commonName: string,
+): IndexEntry {
+  return {
+    serial: normalizeSerial(cert.serialNumber),
+    kind,
+    subject: cert.subject,
+    commonName,
+    sans,
+    issuer,
+    keyType,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    issuedAt: new Date().toISOString(),
+  };
+}
+
+/** The entry with this serial, or an error pointing at `ca list`. */
+export function findEntry(index: CaIndex, serial: string, dir: string): IndexEntry {
+  const entry = index.certificates.find((c) => c.serial === serial);
+  if (!entry) {
+    throw new PgTunnelError(
+      'ERR_CA',
+      `no certificate with serial ${serial} was issued by the CA in ${dir}; \`pgtunnel ca list\` shows the serials it knows`,
+    );
+  }
+  return entry;
 }

@@ -1,10 +1,17 @@
 // A certificate authority kept in a directory: root and intermediate CAs, issued certificates,
 // the index, and CRLs for every CA level. This is what `pgtunnel ca` and the test PKI drive.
 import { readFile, rm, stat } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { PgTunnelError } from '../errors.js';
-import { type CaIndex, type IndexEntry, loadIndex, saveIndex, withLock } from './ca-index.js';
-import { createCertificate, createCrl, type Signer, type SubjectAltName } from './issue.js';
+import {
+  type CaIndex,
+  entryFor,
+  findEntry,
+  type IndexEntry,
+  loadIndex,
+  saveIndex,
+  withLock,
+} from './ca-index.js';
+import { createCertificate, createCrl, type Signer } from './issue.js';
 import {
   DEFAULT_KEY_TYPE,
   exportPrivateKeyPem,
@@ -14,8 +21,8 @@ import {
 import { type CaLayout, type CaLevel, caLayout } from './layout.js';
 import { type OutputFile, writeAtomically, writeOutputFiles } from './output-files.js';
 import { certificatePem, crlPem, parseCertificates } from './pem.js';
-import { type CertificateKind, DEFAULT_VALIDITY_DAYS } from './profiles.js';
-import { formatSan, isDnsName, parseSan, parseSans } from './sans.js';
+import { DEFAULT_VALIDITY_DAYS } from './profiles.js';
+import { formatSan, parseSans, serverSans } from './sans.js';
 import { newSerial, normalizeSerial } from './serial.js';
 import type { CryptoKey, x509 } from './x509.js';
 
@@ -98,12 +105,6 @@ export class CaStore {
         `a CA already exists in ${this.layout.dir} (${root.cert}); pass --force to replace it, which makes every certificate it issued untrusted`,
       );
     }
-    if (options.force) {
-      for (const path of [this.layout.level('intermediate').dir, this.layout.issuedDir]) {
-        await rm(path, { recursive: true, force: true });
-      }
-      await rm(this.layout.index, { force: true });
-    }
     return withLock(this.layout.lock, async () => {
       const index: CaIndex = { format: 1, certificates: [] };
       const keyType = options.keyType ?? DEFAULT_KEY_TYPE;
@@ -116,6 +117,12 @@ export class CaStore {
         days: options.days ?? DEFAULT_VALIDITY_DAYS.root,
         serial: newSerial(),
       });
+      if (options.force) {
+        // A new root invalidates everything the old one signed: start from an empty CA.
+        for (const path of [this.layout.level('intermediate').dir, this.layout.issuedDir]) {
+          await rm(path, { recursive: true, force: true });
+        }
+      }
       this.#signers.clear();
       this.#signers.set('root', { cert: made.cert, key: made.keys.privateKey, keyType });
       const entry = entryFor(made.cert, 'root', 'root', keyType, [], rootName);
@@ -174,19 +181,10 @@ export class CaStore {
         `the common name must be 1 to ${MAX_CN_LENGTH} characters (got ${commonName.length})`,
       );
     }
-    const sans: SubjectAltName[] = parseSans(options.sans ?? []);
-    if (options.kind === 'server' && options.addCommonNameSan !== false) {
-      if (isIP(commonName) === 0 && !isDnsName(commonName)) {
-        throw new PgTunnelError(
-          'ERR_USAGE',
-          `a server certificate's --cn must be the host name clients connect to (a DNS name or IP address), not "${commonName}"`,
-        );
-      }
-      const cnSan = parseSan(commonName);
-      if (!sans.some((s) => s.type === cnSan.type && s.value === cnSan.value)) {
-        sans.unshift(cnSan);
-      }
-    }
+    const sans =
+      options.kind === 'server'
+        ? serverSans(commonName, options.sans ?? [], options.addCommonNameSan !== false)
+        : parseSans(options.sans ?? []);
     await this.#requireLevel('intermediate');
     return withLock(this.layout.lock, async () => {
       const index = await loadIndex(this.layout.index);
@@ -428,39 +426,6 @@ export class CaStore {
     written.push(this.layout.crlBundle);
     return written;
   }
-}
-
-function entryFor(
-  cert: x509.X509Certificate,
-  kind: CertificateKind,
-  issuer: CaLevel,
-  keyType: KeyType,
-  sans: string[],
-  commonName: string,
-): IndexEntry {
-  return {
-    serial: normalizeSerial(cert.serialNumber),
-    kind,
-    subject: cert.subject,
-    commonName,
-    sans,
-    issuer,
-    keyType,
-    notBefore: cert.notBefore.toISOString(),
-    notAfter: cert.notAfter.toISOString(),
-    issuedAt: new Date().toISOString(),
-  };
-}
-
-function findEntry(index: CaIndex, serial: string, dir: string): IndexEntry {
-  const entry = index.certificates.find((c) => c.serial === serial);
-  if (!entry) {
-    throw new PgTunnelError(
-      'ERR_CA',
-      `no certificate with serial ${serial} was issued by the CA in ${dir}; \`pgtunnel ca list\` shows the serials it knows`,
-    );
-  }
-  return entry;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -45,6 +45,28 @@ export function parseSans(values: readonly string[]): SubjectAltName[] {
   return sans;
 }
 
+/**
+ * The SANs of a server certificate. The CN must be a host name or address, and is added as a SAN
+ * (unless `addCommonName` is off) because libpq's verify-full ignores the CN once any DNS SAN
+ * exists.
+ */
+export function serverSans(
+  commonName: string,
+  values: readonly string[],
+  addCommonName: boolean,
+): SubjectAltName[] {
+  const sans = parseSans(values);
+  if (!addCommonName) return sans;
+  if (isIP(commonName) === 0 && !isDnsName(commonName)) {
+    throw usage(
+      `a server certificate's --cn must be the host name clients connect to (a DNS name or IP address), not "${commonName}"`,
+    );
+  }
+  const cn = parseSan(commonName);
+  if (!sans.some((s) => s.type === cn.type && s.value === cn.value)) sans.unshift(cn);
+  return sans;
+}
+
 /** `DNS:name` / `IP:address`, the form the index and `ca list` show. */
 export function formatSan(san: SubjectAltName): string {
   return `${san.type.toUpperCase()}:${san.value}`;
