@@ -2,6 +2,7 @@
 // and a lock file so two commands never change the same CA directory at once.
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { PgTunnelError } from '../errors.js';
 import type { KeyType } from './keys.js';
 import type { CaLevel } from './layout.js';
@@ -74,12 +75,16 @@ export async function saveIndex(path: string, index: CaIndex): Promise<void> {
   await writeAtomically(path, `${JSON.stringify(index, null, 2)}\n`, 0o644);
 }
 
+/** How long a command waits for another one to release the CA directory. */
+const LOCK_WAIT_MS = 10_000;
+const LOCK_POLL_MS = 25;
+
 /**
- * Runs `action` while holding the CA directory's lock file. A lock left behind by a process
- * that no longer exists is taken over; a live holder makes this fail at once, not wait.
+ * Runs `action` while holding the CA directory's lock file. A held lock is waited for (up to
+ * ten seconds); a lock left behind by a process that no longer exists is taken over.
  */
 export async function withLock<T>(lockPath: string, action: () => Promise<T>): Promise<T> {
-  await acquire(lockPath, true);
+  await acquire(lockPath);
   try {
     return await action();
   } finally {
@@ -87,29 +92,41 @@ export async function withLock<T>(lockPath: string, action: () => Promise<T>): P
   }
 }
 
-async function acquire(lockPath: string, mayTakeOver: boolean): Promise<void> {
-  try {
-    await mkdir(dirname(lockPath), { recursive: true });
-    const handle = await open(lockPath, 'wx', 0o644);
-    await handle.writeFile(`${process.pid}\n`);
-    await handle.close();
-    return;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new PgTunnelError('ERR_CA', `cannot create ${lockPath}: ${(error as Error).message}`, {
-        cause: error,
-      });
+async function acquire(lockPath: string): Promise<void> {
+  await mkdir(dirname(lockPath), { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const handle = await open(lockPath, 'wx', 0o644);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new PgTunnelError(
+          'ERR_CA',
+          `cannot create ${lockPath}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
     }
+    const text = await readFile(lockPath, 'utf8').catch(() => undefined);
+    const holder = Number.parseInt(text ?? '', 10);
+    // An empty file is a lock being written right now; only a dead pid marks a stale lock.
+    if (holder > 0 && !isAlive(holder)) {
+      await rm(lockPath, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new PgTunnelError(
+        'ERR_CA',
+        `the CA directory is in use by process ${holder || '(unknown)'} (${lockPath}); wait for it to finish, or remove the file if no pgtunnel command is running`,
+      );
+    }
+    await delay(LOCK_POLL_MS);
   }
-  const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-  if (mayTakeOver && !(holder > 0 && isAlive(holder))) {
-    await rm(lockPath, { force: true });
-    return acquire(lockPath, false);
-  }
-  throw new PgTunnelError(
-    'ERR_CA',
-    `the CA directory is in use by process ${holder || '(unknown)'} (${lockPath}); wait for it to finish, or remove the file if no pgtunnel command is running`,
-  );
 }
 
 function isAlive(pid: number): boolean {

@@ -162,14 +162,17 @@ describe('CA safety', () => {
     const store = new CaStore(join(workDir, 'serials'));
     await store.init();
     await store.createIntermediate();
-    for (let i = 0; i < 5; i++) {
-      await store.issue({
-        kind: 'client',
-        commonName: `user${i}`,
-        certFile: join(workDir, 'serials-out', `u${i}.crt`),
-        keyFile: join(workDir, 'serials-out', `u${i}.key`),
-      });
-    }
+    // In parallel: the lock file serializes them, so none is lost from the index.
+    await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        store.issue({
+          kind: 'client',
+          commonName: `user${i}`,
+          certFile: join(workDir, 'serials-out', `u${i}.crt`),
+          keyFile: join(workDir, 'serials-out', `u${i}.key`),
+        }),
+      ),
+    );
     const entries = await store.list();
     assert.deepEqual(
       entries.map((e) => e.kind),
