@@ -152,8 +152,10 @@ function printIssued(store: CaStore, result: IssueResult, verb: string): void {
     console.log(`  ssl_crl_file = '${store.layout.crlBundle}'`);
     console.log("The key must be owned by the server's OS user (e.g. postgres) with mode 0600.");
   } else if (!result.rootFile) {
-    console.log('For libpq: sslcert=<certificate chain> sslkey=<private key>');
-    console.log(`  sslrootcert=${store.layout.caBundle} sslmode=verify-full`);
+    console.log('For libpq (connection string):');
+    console.log(
+      `  sslcert=${resolve(result.certFile)} sslkey=${resolve(result.keyFile)} sslrootcert=${store.layout.caBundle} sslmode=verify-full`,
+    );
   }
 }
 
