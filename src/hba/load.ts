@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js';
 import { identMapNames, parseIdent } from './ident.js';
 import { parseHba } from './parse.js';
 import { HbaConfigError, type HbaProblem, type HbaWarning, problem } from './problems.js';
-import type { ConfigReader } from './tokenize.js';
+import { type ConfigReader, strerror } from './tokenize.js';
 import type { HbaRule, IdentMaps } from './types.js';
 
 /** A loaded, validated pair of files, ready for matchHba() and authorize(). */
@@ -100,8 +100,7 @@ async function readTopLevel(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (cause) {
-    const reason = (cause as NodeJS.ErrnoException).code ?? String(cause);
-    throw new ConfigError('ERR_CONFIG_FILE', `could not open file "${path}": ${reason}`, {
+    throw new ConfigError('ERR_CONFIG_FILE', `could not open file "${path}": ${strerror(cause)}`, {
       location: path,
       cause,
     });

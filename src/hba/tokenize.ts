@@ -229,7 +229,7 @@ function openAuthFile(
 }
 
 /** The C library's wording for the usual errors, so messages read like PostgreSQL's `%m`. */
-function strerror(error: unknown): string {
+export function strerror(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   switch (code) {
     case 'ENOENT':
