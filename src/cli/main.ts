@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerCa } from './commands/ca.js';
 import { registerConnect } from './commands/connect.js';
+import { registerReload } from './commands/reload.js';
 import { registerServe } from './commands/serve.js';
 import { registerSsh } from './commands/ssh.js';
 import { exitWithError } from './exit.js';
@@ -15,6 +16,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerServe(program);
+registerReload(program);
 registerConnect(program);
 registerSsh(program);
 registerCa(program);

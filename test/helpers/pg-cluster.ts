@@ -7,13 +7,13 @@ import { appendFile, chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from './ports.js';
 import {
   clientBinary,
   type PostgresFlavor,
   type PostgresInstall,
   postgresInstall,
-} from './postgres-binaries.js';
+} from '../../src/demo/postgres-binaries.js';
+import { freePort } from './ports.js';
 import { type RunResult, run } from './run.js';
 
 export interface ClusterSsl {

@@ -1,6 +1,246 @@
-// `pgtunnel serve`: placeholder until the command lands.
-import type { Command } from 'commander';
+// `pgtunnel serve`: the TLS gateway in front of PostgreSQL. Flags follow `postgres`
+// (-c name=value, -p, -h, -k, -N) and every setting also has a --long-flag; with nothing
+// configured it runs the demo: a throwaway PostgreSQL behind the gateway.
+import cluster from 'node:cluster';
+import { rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { type Command, Option } from 'commander';
+import { type LoadedConfig, loadConfig, type Override } from '../../config/load.js';
+import { SETTINGS, type SettingName } from '../../config/settings.js';
+import { prepareDemo } from '../../demo/demo.js';
+import { ConfigError, describeError } from '../../errors.js';
+import { watchedFiles, watchFiles } from '../../gateway/file-watch.js';
+import { buildGeneration } from '../../gateway/gateway.js';
+import {
+  runWorker,
+  type ServeController,
+  serveInProcess,
+  superviseWorkers,
+} from '../../gateway/supervisor.js';
+import { createLogger, type Logger } from '../../log.js';
+import { ExitCode, exitWithError } from '../exit.js';
+
+/** Short flags borrowed from the `postgres` binary. */
+const SHORT_FLAGS: Partial<Record<SettingName, string>> = {
+  listen_addresses: '-h',
+  port: '-p',
+  unix_socket_directories: '-k',
+  max_connections: '-N',
+};
+
+interface ServeOptions {
+  config?: string;
+  c?: string[];
+  demo?: boolean;
+  check?: boolean;
+  [flag: string]: unknown;
+}
 
 export function registerServe(program: Command): void {
-  program.command('serve').description('(not available yet)');
+  const command = program
+    .command('serve')
+    .description('Run the TLS gateway in front of a PostgreSQL server')
+    .helpOption('--help', 'display help for command')
+    .option(
+      '-f, --config <file>',
+      'configuration file in postgresql.conf syntax (env PGTUNNEL_CONFIG)',
+    )
+    .option(
+      '-c <name=value>',
+      'set a configuration parameter (repeatable), as with postgres -c',
+      collect,
+      [],
+    )
+    .option(
+      '--demo',
+      'start a throwaway PostgreSQL and certificates, and serve them (the default when nothing is configured)',
+    )
+    .option(
+      '--check',
+      'load and check the configuration (certificates, keys, hba rules), then exit',
+    );
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const long = `--${name.replaceAll('_', '-')} <value>`;
+    const short = SHORT_FLAGS[name];
+    command.addOption(new Option(short ? `${short}, ${long}` : long, SETTINGS[name].description));
+  }
+  command.action((options: ServeOptions) => runServe(command, options).catch(exitWithError));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function overridesFrom(command: Command, options: ServeOptions): Override[] {
+  const overrides: Override[] = [];
+  for (const assignment of options.c ?? []) {
+    const at = assignment.indexOf('=');
+    if (at <= 0) {
+      throw new ConfigError('ERR_CONFIG_INVALID', `-c ${assignment}: expected name=value`);
+    }
+    overrides.push({
+      name: assignment.slice(0, at).trim(),
+      value: assignment.slice(at + 1),
+      origin: `-c ${assignment}`,
+    });
+  }
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const key = name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    const value = command.getOptionValue(key) as string | undefined;
+    if (value !== undefined)
+      overrides.push({ name, value, origin: `--${name.replaceAll('_', '-')}` });
+  }
+  return overrides;
+}
+
+async function runServe(command: Command, options: ServeOptions): Promise<void> {
+  const configFile = options.config ?? process.env.PGTUNNEL_CONFIG;
+  let overrides = overridesFrom(command, options);
+  const nothingConfigured =
+    configFile === undefined && !overrides.some((o) => o.name === 'upstream');
+
+  if (cluster.isWorker) {
+    const workerOverrides = JSON.parse(process.env.PGTUNNEL_OVERRIDES ?? '[]') as Override[];
+    const load = () => loadConfig({ configFile, overrides: workerOverrides });
+    const logger = createLogger({ level: load().settings.log_min_messages });
+    await runWorker(load, logger);
+    process.exit(ExitCode.OK);
+  }
+
+  const demo = options.demo || nothingConfigured ? await prepareDemo() : undefined;
+  if (demo) overrides = [...demo.overrides, ...overrides];
+  const load = () => loadConfig({ configFile, overrides });
+
+  let config: LoadedConfig;
+  let policyWarnings: readonly string[];
+  try {
+    config = load();
+    if (config.settings.upstream === '') {
+      throw new ConfigError(
+        'ERR_CONFIG_INVALID',
+        "upstream is not set: give the PostgreSQL server as a libpq connection string, e.g. --upstream 'host=/var/run/postgresql port=5432' or upstream = '...' in the configuration file",
+      );
+    }
+    // Load every file (certificates, keys, rules) before binding anything.
+    policyWarnings =
+      (await buildGeneration(config.settings, { isReload: false })).access.warnings ?? [];
+  } catch (error) {
+    await demo?.cleanup();
+    throw error;
+  }
+  const logger = createLogger({ level: config.settings.log_min_messages });
+  for (const warning of policyWarnings) logger.warn({}, warning);
+
+  if (options.check) {
+    console.log(`configuration OK${config.configFile ? ` (${config.configFile})` : ''}`);
+    await demo?.cleanup();
+    process.exit(ExitCode.OK);
+  }
+
+  const workers = config.settings.workers === 0 ? availableParallelism() : config.settings.workers;
+  let controller: ServeController;
+  try {
+    if (workers === 1) {
+      controller = await serveInProcess(load, logger);
+    } else {
+      process.env.PGTUNNEL_OVERRIDES = JSON.stringify(overrides);
+      cluster.setupPrimary({ args: process.argv.slice(2) });
+      controller = await superviseWorkers(workers, load, logger);
+    }
+  } catch (error) {
+    await demo?.cleanup();
+    throw error;
+  }
+  const pidFile = config.settings.pid_file;
+  if (pidFile !== '') writeFileSync(pidFile, `${process.pid}\n`);
+  logger.info(
+    { addresses: controller.addresses(), workers, upstream: config.settings.upstream },
+    'ready to accept connections',
+  );
+  if (demo)
+    printDemoBanner(
+      controller.addresses(),
+      config.settings.port,
+      demo.rootCertFile,
+      demo.postgres.version,
+    );
+
+  installSignalHandlers(controller, logger, config, async () => {
+    if (pidFile !== '') rmSync(pidFile, { force: true });
+    await demo?.cleanup();
+  });
+}
+
+function installSignalHandlers(
+  controller: ServeController,
+  logger: Logger,
+  config: LoadedConfig,
+  cleanup: () => Promise<void>,
+): void {
+  let reloading = Promise.resolve();
+  const reload = () => {
+    reloading = reloading.then(async () => {
+      logger.info({}, 'received reload request');
+      await controller.reload();
+    });
+  };
+  process.on('SIGHUP', reload);
+  let stopWatching = () => {};
+  if (config.settings.watch_files) {
+    stopWatching = watchFiles(
+      watchedFiles(config.settings, config.configFile),
+      [config.settings.ssl_crl_dir],
+      reload,
+    );
+  }
+  let stopping = false;
+  const stop = (mode: 'smart' | 'fast') => {
+    if (stopping) {
+      if (mode === 'fast') {
+        logger.warn({}, 'second signal: closing all sessions now');
+        controller.shutdown('fast').catch(() => {});
+      }
+      return;
+    }
+    stopping = true;
+    stopWatching();
+    logger.info(
+      { mode },
+      mode === 'smart' ? 'received smart shutdown request' : 'received fast shutdown request',
+    );
+    controller
+      .shutdown(mode)
+      .then(cleanup)
+      .then(
+        () => {
+          logger.info({}, 'shut down');
+          process.exit(ExitCode.OK);
+        },
+        (error: unknown) => {
+          logger.error({ err: describeError(error) }, 'error during shutdown');
+          process.exit(ExitCode.FAILURE);
+        },
+      );
+  };
+  process.on('SIGTERM', () => stop('smart'));
+  process.on('SIGINT', () => stop('fast'));
+}
+
+function printDemoBanner(
+  addresses: string[],
+  port: number,
+  rootCert: string,
+  version: string,
+): void {
+  const lines = [
+    '',
+    `pgtunnel demo: a throwaway PostgreSQL ${version} is running behind the gateway (${addresses.join(', ')}).`,
+    'Connect with full certificate verification:',
+    '',
+    `  psql "host=localhost port=${port} user=postgres dbname=postgres sslmode=verify-full sslrootcert=${rootCert}"`,
+    '',
+    'Press Ctrl-C to stop; the server, its data and the certificates are removed.',
+    '',
+  ];
+  console.log(lines.join('\n'));
 }

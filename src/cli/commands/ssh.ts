@@ -1,6 +1,184 @@
-// `pgtunnel ssh`: placeholder until the command lands.
-import type { Command } from 'commander';
+// `pgtunnel ssh`: local forwards to PostgreSQL through SSH with ssh(1)'s -L/-p/-i/-J/-F/-o
+// flags, optional profiles from a config file, reconnecting until stopped.
+import { homedir, userInfo } from 'node:os';
+import { type Command, Option } from 'commander';
+import { PgTunnelError } from '../../errors.js';
+import { createLogger, type LogLevel } from '../../log.js';
+import { parsePort } from '../../ssh/destination.js';
+import { parseForwardSpec, privilegedPortWarning } from '../../ssh/forward-spec.js';
+import { loadProfile, type SshProfile } from '../../ssh/profiles.js';
+import { loadSshConfig } from '../../ssh/ssh-config-file.js';
+import { SUPPORTED_OPTIONS } from '../../ssh/ssh-options.js';
+import { startSshTunnel } from '../../ssh/ssh-tunnel.js';
+import { planTunnel } from '../../ssh/tunnel-plan.js';
+import { ExitCode } from '../exit.js';
+
+interface SshFlags {
+  localForward?: string[];
+  port?: string;
+  loginName?: string;
+  identity?: string[];
+  jump?: string;
+  sshConfig?: string;
+  option?: string[];
+  knownHosts?: string;
+  check?: boolean;
+  connectWait?: string;
+  reconnectMaxDelay?: string;
+  config?: string;
+  profile?: string;
+  logLevel: LogLevel;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function registerSsh(program: Command): void {
-  program.command('ssh').description('(not available yet)');
+  program
+    .command('ssh')
+    .description('forward local ports to PostgreSQL through SSH (ssh -L semantics), reconnecting')
+    .argument(
+      '[destination]',
+      '[user@]host or ssh://[user@]host[:port]; may be a ~/.ssh/config Host',
+    )
+    .option('-L, --local-forward <spec>', '[bind_address:]port:host:hostport (repeatable)', collect)
+    .option('-p, --port <port>', 'SSH port of the destination')
+    .option('-l, --login-name <user>', 'user to log in as on the destination')
+    .option('-i, --identity <file>', 'private key file, tried on every hop (repeatable)', collect)
+    .option('-J, --jump <hosts>', 'jump hosts, [user@]host[:port] separated by commas')
+    .option('-F, --ssh-config <file>', 'ssh_config file instead of ~/.ssh/config ("none" for none)')
+    .option(
+      '-o, --option <Key=Value>',
+      `ssh_config option (repeatable): ${SUPPORTED_OPTIONS.join(', ')}`,
+      collect,
+    )
+    .addOption(new Option('-N', 'accepted for ssh compatibility; pgtunnel never runs a command'))
+    .option('--known-hosts <file>', 'the known_hosts file to use (default ~/.ssh/known_hosts)')
+    .option('--check', 'after connecting, confirm each target answers as PostgreSQL; exit if not')
+    .option('--connect-wait <seconds>', 'how long new connections wait while SSH reconnects (10)')
+    .option('--reconnect-max-delay <seconds>', 'longest pause between reconnect attempts (30)')
+    .option('--config <file>', 'config file holding [ssh.NAME] profiles')
+    .option('--profile <name>', 'use the [ssh.NAME] profile from --config')
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['debug', 'info', 'warn', 'error', 'silent'])
+        .default('info'),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  pgtunnel ssh -L 63333:localhost:5432 joe@foo.com\n' +
+        '  pgtunnel ssh -J joe@shell.foo.com -L 63333:db.internal:5432 joe@foo.com --check\n' +
+        '  pgtunnel ssh --config tunnels.conf --profile prod\n',
+    )
+    .action(async (destinationArg: string | undefined, flags: SshFlags) => {
+      await runSsh(destinationArg, flags);
+    });
+}
+
+async function runSsh(destinationArg: string | undefined, flags: SshFlags): Promise<void> {
+  const profile: Partial<SshProfile> = flags.profile
+    ? loadProfile(requireConfig(flags), flags.profile)
+    : {};
+  if (flags.config && !flags.profile) {
+    throw new PgTunnelError('ERR_USAGE', '--config needs --profile NAME to pick a tunnel profile');
+  }
+  const destination = destinationArg ?? profile.destination;
+  if (!destination) {
+    throw new PgTunnelError(
+      'ERR_USAGE',
+      'no SSH destination: give [user@]host, or --config FILE --profile NAME',
+    );
+  }
+  const forwardTexts = flags.localForward?.length ? flags.localForward : (profile.forwards ?? []);
+  const forwards = forwardTexts.map(parseForwardSpec);
+  const home = homedir();
+  const log = createLogger({ level: flags.logLevel });
+  const uid = process.getuid?.();
+  for (const spec of forwards) {
+    const warning = privilegedPortWarning(spec, uid);
+    if (warning) log.warn({ forward: spec.text }, warning);
+  }
+
+  const sshConfig = loadSshConfig({ file: flags.sshConfig ?? profile.sshConfig, home });
+  for (const warning of sshConfig.warnings) log.warn({}, `ssh config: ${warning}`);
+  const plan = planTunnel(
+    {
+      destination,
+      user: flags.loginName ?? profile.user,
+      port: flags.port !== undefined ? parsePort(flags.port, '-p') : profile.port,
+      identityFiles: [...(flags.identity ?? []), ...(profile.identityFiles ?? [])],
+      jump: flags.jump ?? profile.jump,
+      options: [...(flags.option ?? []), ...(profile.options ?? [])],
+      knownHostsFile: flags.knownHosts ?? profile.knownHosts,
+    },
+    { config: sshConfig, home, localUser: userInfo().username, env: process.env },
+  );
+
+  const tunnel = await startSshTunnel({
+    plan,
+    forwards,
+    home,
+    connectWaitMs:
+      seconds(flags.connectWait, profile.connectWaitSeconds, '--connect-wait', 10) * 1000,
+    backoff: {
+      maxMs:
+        seconds(
+          flags.reconnectMaxDelay,
+          profile.reconnectMaxDelaySeconds,
+          '--reconnect-max-delay',
+          30,
+        ) * 1000,
+    },
+    check: flags.check ?? profile.check ?? false,
+    log,
+  });
+
+  const via = plan.hops.map((h) => `${h.user}@${h.host}:${h.port}`).join(' -> ');
+  for (const forward of tunnel.forwards) {
+    const local = forward.address.includes(':') ? `[${forward.address}]` : forward.address;
+    console.log(
+      `pgtunnel ssh: listening on ${local}:${forward.port}, forwarding to ` +
+        `${forward.spec.host}:${forward.spec.hostPort} through ${via}`,
+    );
+  }
+  for (const line of tunnel.checks) console.log(`pgtunnel ssh: ${line}`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'stopping');
+      process.once(signal, () => process.exit(ExitCode.FAILURE)); // a second signal forces it
+      void tunnel.close().then(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.exit(ExitCode.OK);
+}
+
+function requireConfig(flags: SshFlags): string {
+  if (!flags.config) {
+    throw new PgTunnelError(
+      'ERR_USAGE',
+      '--profile needs --config FILE (the file holding [ssh.NAME] sections)',
+    );
+  }
+  return flags.config;
+}
+
+/** A flag's seconds, else the profile's, else the default. */
+function seconds(
+  flag: string | undefined,
+  fromProfile: number | undefined,
+  name: string,
+  fallback: number,
+): number {
+  if (flag === undefined) return fromProfile ?? fallback;
+  const value = Number(flag);
+  if (!/^\d+(\.\d+)?$/.test(flag) || value > 3600) {
+    throw new PgTunnelError(
+      'ERR_USAGE',
+      `${name} must be a number of seconds (0-3600), not "${flag}"`,
+    );
+  }
+  return value;
 }

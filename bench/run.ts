@@ -1,0 +1,185 @@
+// `npm run bench`: throughput of `pgtunnel serve` as a ratio of direct PostgreSQL TLS, both
+// measured in this run on this machine. pgbench select-only (-S, 8 clients), a new connection
+// per transaction (-C), and COPY of about 1 GB out of the server. Also samples the gateway's
+// memory. Goals: -S >= 0.8, -C >= 0.8, COPY >= 0.9 of direct TLS.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { clientBinary } from '../src/demo/postgres-binaries.js';
+import { runPgbench } from '../test/helpers/clients.js';
+import { startCluster } from '../test/helpers/pg-cluster.js';
+import { startPgtunnel } from '../test/helpers/pgtunnel-process.js';
+import { createTestPki } from '../test/helpers/pki.js';
+import { freePort } from '../test/helpers/ports.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const COPY_ROWS = Number(process.env.BENCH_COPY_ROWS ?? 1_000_000); // 1 kB per row ≈ 1 GB
+const WORKERS = process.env.BENCH_WORKERS ?? '0';
+
+interface Result {
+  name: string;
+  direct: number;
+  gateway: number;
+  unit: string;
+  goal: number;
+}
+
+async function main(): Promise<void> {
+  const pki = await createTestPki();
+  const cluster = await startCluster({
+    ssl: { certFile: pki.serverCert, keyFile: pki.serverKey },
+    settings: { max_connections: '200' },
+  });
+  const port = await freePort();
+  const gateway = await startPgtunnel([
+    'serve',
+    '--listen-addresses',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ssl-cert-file',
+    pki.serverCert,
+    '--ssl-key-file',
+    pki.serverKey,
+    '--upstream',
+    `host=${cluster.socketDir} port=${cluster.port} sslmode=disable`,
+    '--workers',
+    WORKERS,
+    '--max-connections',
+    '500',
+  ]);
+  const tls = `user=postgres dbname=postgres sslmode=require`;
+  const direct = `host=127.0.0.1 port=${cluster.port} ${tls}`;
+  const viaGateway = `host=127.0.0.1 port=${port} ${tls}`;
+  const results: Result[] = [];
+  try {
+    log(
+      `PostgreSQL ${cluster.majorVersion}, gateway workers=${WORKERS === '0' ? 'one per core' : WORKERS}, ${SECONDS}s per pgbench run`,
+    );
+    const init = await runPgbench({
+      conninfo: direct,
+      args: ['-i', '-s', '10', '-q'],
+      timeoutMs: 600_000,
+    });
+    if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
+
+    const tps = async (conninfo: string, extra: string[]) => {
+      const r = await runPgbench({
+        conninfo,
+        args: ['-S', '-n', '-c', '8', '-j', '2', '-T', String(SECONDS), ...extra],
+        timeoutMs: (SECONDS + 120) * 1000,
+      });
+      if (r.code !== 0) throw new Error(`pgbench failed: ${r.stderr}`);
+      const match = /tps = ([\d.]+)/.exec(r.stdout);
+      if (!match) throw new Error(`no tps in pgbench output:\n${r.stdout}`);
+      return Number(match[1]);
+    };
+
+    const memory = sampleMemory(gateway.child.pid ?? 0);
+    results.push({
+      name: 'pgbench -S, 8 clients',
+      direct: await tps(direct, []),
+      gateway: await tps(viaGateway, []),
+      unit: 'tps',
+      goal: 0.8,
+    });
+    results.push({
+      name: 'pgbench -S -C (connect per transaction)',
+      direct: await tps(direct, ['-C']),
+      gateway: await tps(viaGateway, ['-C']),
+      unit: 'tps',
+      goal: 0.8,
+    });
+    const peakRss = memory.stop();
+
+    const copySql = `COPY (SELECT repeat('x', 1000) FROM generate_series(1, ${COPY_ROWS})) TO STDOUT`;
+    const copyDirect = await copyOut(direct, copySql);
+    const copyGateway = await copyOut(viaGateway, copySql);
+    results.push({
+      name: `COPY TO STDOUT, ${(copyDirect.bytes / 1e9).toFixed(2)} GB`,
+      direct: copyDirect.mbPerSecond,
+      gateway: copyGateway.mbPerSecond,
+      unit: 'MB/s',
+      goal: 0.9,
+    });
+
+    log('');
+    log('| benchmark | direct TLS | through pgtunnel | ratio | goal |');
+    log('|---|---:|---:|---:|---:|');
+    for (const r of results) {
+      const ratio = r.gateway / r.direct;
+      log(
+        `| ${r.name} | ${r.direct.toFixed(0)} ${r.unit} | ${r.gateway.toFixed(0)} ${r.unit} | ${ratio.toFixed(2)} | ${r.goal.toFixed(2)} ${ratio >= r.goal ? 'met' : 'MISSED'} |`,
+      );
+    }
+    log(
+      `| gateway peak RSS during pgbench (all processes) | | ${(peakRss / 1024).toFixed(0)} MiB | | |`,
+    );
+  } finally {
+    await gateway.stop('SIGINT');
+    await cluster.stop();
+    await pki.cleanup();
+  }
+}
+
+function log(line: string): void {
+  console.log(line);
+}
+
+/** Runs psql COPY … TO STDOUT, discarding the data; returns bytes and MB/s. */
+function copyOut(conninfo: string, sql: string): Promise<{ bytes: number; mbPerSecond: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(clientBinary('psql'), ['-X', '-q', '-d', conninfo, '-c', sql], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let bytes = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`psql COPY failed: ${stderr}`));
+        return;
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      resolve({ bytes, mbPerSecond: bytes / 1e6 / seconds });
+    });
+  });
+}
+
+/** Peak resident memory (KiB) of a process and its children, sampled every 200 ms. */
+function sampleMemory(rootPid: number): { stop(): number } {
+  let peak = 0;
+  const rss = (pid: number): number => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean);
+      return kib + children.reduce((sum, child) => sum + rss(Number(child)), 0);
+    } catch {
+      return 0;
+    }
+  };
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rss(rootPid));
+  }, 200);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,400 @@
+// One client connection, as a named sequence of steps: negotiate (SSLRequest, GSSENCRequest,
+// direct TLS, CancelRequest), read the StartupMessage, check access, open the upstream
+// session, relay authentication, then forward bytes unparsed. Every refusal is the
+// ErrorResponse PostgreSQL would send (backend_startup.c ProcessStartupPacket, hba.c, auth.c).
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Settings } from '../config/settings.js';
+import { describeError } from '../errors.js';
+import { replicationMode } from '../hba/match.js';
+import type { Logger } from '../log.js';
+import { pump } from '../net/pump.js';
+import { fatal } from '../protocol/backend-error.js';
+import { ALPN_POSTGRESQL, SqlState, TLS_HANDSHAKE_RECORD } from '../protocol/codes.js';
+import {
+  decodeStartupPacket,
+  requestedDatabase,
+  type StartupPacket,
+  StartupPacketError,
+} from '../protocol/startup-packet.js';
+import { type ClientCertificateFacts, describeTlsSession } from '../tls/peer-identity.js';
+import {
+  openUpstreamSession,
+  sendCancelRequest,
+  type UpstreamTarget,
+} from '../tunnel/upstream-session.js';
+import type { AccessPolicy } from './access-policy.js';
+import { IncompletePacketError, readFirstPacket } from './first-packet-reader.js';
+import type { SessionRecord, SessionRegistry } from './session-registry.js';
+import { relayStartup } from './startup-relay.js';
+import type { TlsAcceptor } from './tls-acceptor.js';
+
+/** The configuration a connection runs under; a reload makes a new one, open sessions keep theirs. */
+export interface GatewayGeneration {
+  readonly settings: Settings;
+  /** Undefined when ssl is off. */
+  readonly tls: TlsAcceptor | undefined;
+  readonly access: AccessPolicy;
+  readonly upstream: UpstreamTarget;
+}
+
+export interface ConnectionEnvironment {
+  current(): GatewayGeneration;
+  readonly registry: SessionRegistry;
+  readonly logger: Logger;
+  isShuttingDown(): boolean;
+  readonly events: GatewayEvents;
+}
+
+/** Observability hooks (metrics); every call is cheap and optional work. */
+export interface GatewayEvents {
+  connectionRefused(reason: string): void;
+  sessionStarted(tls: boolean): void;
+  sessionEnded(bytesIn: number, bytesOut: number): void;
+  tlsHandshakeFailed(): void;
+}
+
+const NO_CERTIFICATE: ClientCertificateFacts = {
+  presented: false,
+  verified: false,
+  verifyError: undefined,
+  cn: undefined,
+  dn: undefined,
+  serial: undefined,
+  issuerDn: undefined,
+};
+
+/** A refusal that has already been (or needs no) reply; ends the connection quietly. */
+class ConnectionEnded extends Error {}
+
+export async function handleClientConnection(
+  socket: Socket,
+  transport: 'tcp' | 'local',
+  env: ConnectionEnvironment,
+): Promise<void> {
+  const generation = env.current();
+  const { settings } = generation;
+  const record = env.registry.open(socket, transport);
+  const log = env.logger.child({ conn: record.id });
+  socket.setNoDelay(true);
+  socket.on('error', () => {}); // reported through 'close'; a reset must not crash the process
+
+  // authentication_timeout covers TLS, startup and authentication, as in PostgreSQL.
+  const deadline = setTimeout(() => {
+    log.warn(
+      { client: record.clientAddress, state: record.state },
+      'canceling authentication due to timeout',
+    );
+    env.registry.close(record);
+  }, settings.authentication_timeout);
+
+  // The stream the client is reached on: the socket, then the TLS socket once negotiated.
+  const current = { stream: socket as Duplex };
+  try {
+    const negotiated = await negotiate(socket, transport, generation, record, log, current);
+    const client = negotiated.stream;
+    const startup = negotiated.startup;
+    if (startup.kind === 'cancel') {
+      await forwardCancel(generation.upstream, startup.processId, startup.secretKey, log);
+      throw new ConnectionEnded();
+    }
+    if (startup.kind !== 'startup') throw new ConnectionEnded();
+    const tlsSocket = negotiated.tls;
+    const user = startup.parameters.get('user') ?? '';
+    const database = requestedDatabase(startup.parameters);
+    record.user = user;
+    record.database = database;
+    record.applicationName = startup.parameters.get('application_name');
+
+    if (env.isShuttingDown()) {
+      refuse(SqlState.CANNOT_CONNECT_NOW, 'the database system is shutting down');
+    }
+    if (!env.registry.admit(record, settings.max_connections)) {
+      env.events.connectionRefused('too_many_connections');
+      refuse(SqlState.TOO_MANY_CONNECTIONS, 'sorry, too many clients already');
+    }
+    const decision = generation.access.decide({
+      transport,
+      address: transport === 'tcp' ? normalizeAddress(socket.remoteAddress) : undefined,
+      ssl: tlsSocket !== undefined,
+      database,
+      user,
+      replication: replicationMode(startup.parameters.get('replication')) ?? false,
+      clientCertificate: record.tls?.client ?? NO_CERTIFICATE,
+    });
+    if (!decision.allow) {
+      env.events.connectionRefused('access_rule');
+      log.info(
+        { client: record.clientAddress, user, database, detail: decision.logDetail },
+        decision.message,
+      );
+      refuse(decision.sqlstate, decision.message, decision.detail);
+    }
+
+    record.state = 'authenticating';
+    let upstream: Awaited<ReturnType<typeof openUpstreamSession>>;
+    try {
+      upstream = await openUpstreamSession(generation.upstream, negotiated.packet);
+    } catch (error) {
+      env.events.connectionRefused('upstream_unavailable');
+      log.error({ err: describeError(error) }, 'could not connect to the upstream server');
+      refuse(
+        SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+        `could not connect to the upstream server: ${describeError(error)}`,
+      );
+    }
+    record.sockets.add(upstream.socket);
+    record.upstream = upstream.describe;
+    upstream.socket.on('error', () => {});
+    if (negotiated.extra.length > 0) upstream.socket.write(negotiated.extra);
+
+    const outcome = await relayStartup(client, upstream.socket, upstream.firstBytes, {
+      passThroughAuth: decision.passThroughAuth,
+    });
+    if (!outcome.ok) {
+      log.info({ user, database, reason: outcome.reason }, 'connection not established');
+      await endGracefully(client);
+      throw new ConnectionEnded();
+    }
+    clearTimeout(deadline);
+    record.state = 'active';
+    record.backendPid = outcome.backendKey?.processId;
+    env.events.sessionStarted(tlsSocket !== undefined);
+    if (settings.log_connections) {
+      log.info(
+        {
+          client: record.clientAddress,
+          user,
+          database,
+          application: record.applicationName,
+          tls: record.tls
+            ? {
+                version: record.tls.version,
+                cipher: record.tls.cipher,
+                client_dn: record.tls.client.dn,
+              }
+            : undefined,
+          upstream: upstream.describe,
+          rule: decision.rule,
+        },
+        'connection authorized',
+      );
+    }
+    if (outcome.remainder.length > 0) client.write(outcome.remainder);
+    const started = Date.now();
+    await pump(client, upstream.socket);
+    if (settings.log_disconnections) {
+      log.info(
+        {
+          user,
+          database,
+          durationMs: Date.now() - started,
+          bytesFromClient: upstream.socket.bytesWritten,
+          bytesToClient: upstream.socket.bytesRead,
+        },
+        'disconnection',
+      );
+    }
+    env.events.sessionEnded(upstream.socket.bytesWritten, upstream.socket.bytesRead);
+  } catch (error) {
+    if (error instanceof StartupPacketError) {
+      log.info({ client: record.clientAddress }, error.message);
+      await endGracefully(current.stream, fatal(error.sqlstate, error.message));
+    } else if (error instanceof Refusal) {
+      await endGracefully(current.stream, error.reply);
+    } else if (!(error instanceof ConnectionEnded) && !(error instanceof IncompletePacketError)) {
+      log.info({ client: record.clientAddress, err: describeError(error) }, 'connection closed');
+    }
+  } finally {
+    clearTimeout(deadline);
+    env.registry.close(record);
+  }
+}
+
+interface Negotiated {
+  stream: Duplex;
+  tls: TLSSocket | undefined;
+  startup: StartupPacket;
+  /** The raw first packet that ended negotiation (the StartupMessage, forwarded as-is). */
+  packet: Buffer;
+  /** Bytes the client sent after the StartupMessage. */
+  extra: Buffer;
+}
+
+/** SSLRequest / GSSENCRequest / direct TLS, until a StartupMessage or CancelRequest arrives. */
+async function negotiate(
+  socket: Socket,
+  transport: 'tcp' | 'local',
+  generation: GatewayGeneration,
+  record: SessionRecord,
+  log: Logger,
+  current: { stream: Duplex },
+): Promise<Negotiated> {
+  const tlsAllowed = generation.tls !== undefined && transport === 'tcp';
+  let stream: Duplex = socket;
+  let tlsSocket: TLSSocket | undefined;
+  let sslDone = false;
+  let gssDone = false;
+  let initial = await firstChunk(socket);
+
+  if (initial[0] === TLS_HANDSHAKE_RECORD) {
+    // PostgreSQL 17+ direct TLS: no SSLRequest, the handshake starts at once; ALPN is mandatory.
+    if (!tlsAllowed || !generation.tls) {
+      log.info(
+        { client: record.clientAddress },
+        'direct TLS connection attempted but TLS is not enabled',
+      );
+      throw new ConnectionEnded();
+    }
+    socket.unshift(initial);
+    initial = Buffer.alloc(0);
+    tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record);
+    stream = tlsSocket;
+    current.stream = stream;
+    sslDone = true;
+    if (tlsSocket.alpnProtocol !== ALPN_POSTGRESQL) {
+      refuse(
+        SqlState.PROTOCOL_VIOLATION,
+        'received direct SSL connection request without ALPN protocol negotiation extension',
+      );
+    }
+  }
+
+  for (;;) {
+    const { packet, extra } = await readFirstPacket(stream, initial);
+    initial = Buffer.alloc(0);
+    const startup = decodeStartupPacket(packet);
+    if (startup.kind === 'ssl-request' && !sslDone) {
+      sslDone = true;
+      if (extra.length > 0) refusePipelined('SSL');
+      if (!tlsAllowed || !generation.tls) {
+        socket.write('N');
+        socket.resume();
+        continue;
+      }
+      socket.write('S');
+      tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record);
+      stream = tlsSocket;
+      current.stream = stream;
+      continue;
+    }
+    if (startup.kind === 'gssenc-request' && !gssDone && !tlsSocket) {
+      // The gateway never offers GSSAPI encryption; libpq then goes on with SSLRequest.
+      gssDone = true;
+      if (extra.length > 0) refusePipelined('GSSAPI encryption');
+      socket.write('N');
+      socket.resume();
+      continue;
+    }
+    if (startup.kind === 'ssl-request' || startup.kind === 'gssenc-request') {
+      // A repeated request (or SSLRequest inside TLS) is read as a protocol version, as PostgreSQL does.
+      const code = packet.readUInt32BE(4);
+      throw new StartupPacketError(
+        SqlState.FEATURE_NOT_SUPPORTED,
+        `unsupported frontend protocol ${code >>> 16}.${code & 0xffff}: server supports 3.0 to 3.2`,
+      );
+    }
+    return { stream, tls: tlsSocket, startup, packet, extra };
+  }
+}
+
+async function acceptTls(
+  acceptor: TlsAcceptor,
+  socket: Socket,
+  settings: Settings,
+  record: SessionRecord,
+): Promise<TLSSocket> {
+  const tlsSocket = await acceptor.accept(socket, settings.authentication_timeout);
+  tlsSocket.on('error', () => {});
+  tlsSocket.setNoDelay(true);
+  record.tls = describeTlsSession(tlsSocket);
+  record.sockets.add(tlsSocket as unknown as Socket);
+  return tlsSocket;
+}
+
+function firstChunk(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      cleanup();
+      socket.pause();
+      resolve(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new IncompletePacketError());
+    };
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+  });
+}
+
+/** A FATAL to send before closing; thrown to leave the step sequence. */
+class Refusal extends Error {
+  constructor(readonly reply: Buffer) {
+    super('refused');
+  }
+}
+
+function refuse(sqlstate: string, message: string, detail?: string): never {
+  throw new Refusal(
+    fatal(sqlstate as Parameters<typeof fatal>[0], message, detail === undefined ? {} : { detail }),
+  );
+}
+
+function refusePipelined(what: string): never {
+  refuse(
+    SqlState.PROTOCOL_VIOLATION,
+    `received unencrypted data after ${what} request`,
+    'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.',
+  );
+}
+
+/** Writes an optional final message, then closes without waiting for the peer. */
+function endGracefully(stream: Duplex, finalMessage?: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) {
+      stream.destroy();
+      resolve();
+      return;
+    }
+    const timer = setTimeout(() => {
+      stream.destroy();
+      resolve();
+    }, 1000);
+    stream.end(finalMessage ?? Buffer.alloc(0), () => {
+      clearTimeout(timer);
+      // Give the kernel a moment to send the bytes before the reset a destroy may cause.
+      setImmediate(() => {
+        stream.destroy();
+        resolve();
+      });
+    });
+  });
+}
+
+async function forwardCancel(
+  target: UpstreamTarget,
+  processId: number,
+  secretKey: Buffer,
+  log: Logger,
+) {
+  try {
+    await sendCancelRequest(target, processId, secretKey);
+    log.debug({ processId }, 'cancel request forwarded');
+  } catch (error) {
+    log.warn({ err: describeError(error) }, 'could not forward a cancel request');
+  }
+}
+
+/** IPv4-mapped IPv6 (::ffff:127.0.0.1) is reported as the IPv4 address, as PostgreSQL does. */
+function normalizeAddress(address: string | undefined): string | undefined {
+  if (address?.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
+  return address;
+}

@@ -1,0 +1,132 @@
+// Runs the pgtunnel CLI as a child process (through tsx, from the source tree) and waits for
+// it to be ready, so integration tests drive the product exactly as a user does.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MAIN = join(PROJECT_ROOT, 'src', 'cli', 'main.ts');
+
+export interface PgtunnelProcess {
+  child: ChildProcess;
+  /** Everything printed so far on stdout and stderr. */
+  output(): string;
+  /** Log records (JSON lines on stderr) so far. */
+  logs(): Array<Record<string, unknown>>;
+  /** Waits until a log line's msg contains `text`; returns that record. */
+  waitForLog(text: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Sends a signal and waits for exit. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Argument list to run the CLI: `node --import tsx src/cli/main.ts ...args`. */
+export function cliArgs(args: string[]): string[] {
+  return ['--import', 'tsx', MAIN, ...args];
+}
+
+export function startPgtunnel(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; readyText?: string | null } = {},
+): Promise<PgtunnelProcess> {
+  const child = spawn(process.execPath, cliArgs(args), {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let stderrBuffer = '';
+  const records: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ text: string; resolve: (r: Record<string, unknown>) => void }> = [];
+  const onRecord = (record: Record<string, unknown>) => {
+    records.push(record);
+    for (const waiter of [...waiters]) {
+      if (String(record.msg ?? '').includes(waiter.text)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(record);
+      }
+    }
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    output += text;
+    stderrBuffer += text;
+    let newline = stderrBuffer.indexOf('\n');
+    while (newline !== -1) {
+      const line = stderrBuffer.slice(0, newline);
+      stderrBuffer = stderrBuffer.slice(newline + 1);
+      if (line.startsWith('{')) {
+        try {
+          onRecord(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not a log record
+        }
+      }
+      newline = stderrBuffer.indexOf('\n');
+    }
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+
+  const handle: PgtunnelProcess = {
+    child,
+    output: () => output,
+    logs: () => records,
+    waitForLog(text, timeoutMs = 30_000) {
+      const found = records.find((r) => String(r.msg ?? '').includes(text));
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for log "${text}"; output so far:\n${output}`,
+            ),
+          );
+        }, timeoutMs);
+        const waiter = {
+          text,
+          resolve: (record: Record<string, unknown>) => {
+            clearTimeout(timer);
+            resolve(record);
+          },
+        };
+        waiters.push(waiter);
+        exited.then(() => {
+          if (waiters.includes(waiter)) {
+            clearTimeout(timer);
+            reject(
+              new Error(`pgtunnel exited while waiting for log "${text}"; output:\n${output}`),
+            );
+          }
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        const result = await exited;
+        clearTimeout(timer);
+        return result;
+      }
+      return exited;
+    },
+    exited,
+  };
+  const readyText =
+    options.readyText === undefined ? 'ready to accept connections' : options.readyText;
+  if (readyText === null) return Promise.resolve(handle);
+  return handle.waitForLog(readyText).then(
+    () => handle,
+    async (error: unknown) => {
+      await handle.stop('SIGKILL');
+      throw error;
+    },
+  );
+}

@@ -1,0 +1,47 @@
+// A raw PostgreSQL wire client for tests that send what real clients never would: pipelined
+// plaintext, bad lengths, half handshakes. Reads replies byte-exact.
+import { connect, type Socket } from 'node:net';
+import { decodeErrorFields } from '../../src/protocol/backend-error.js';
+
+export interface RawReply {
+  /** Everything received until the server closed (or the wait ended). */
+  bytes: Buffer;
+  closed: boolean;
+}
+
+export function openRaw(port: number, host = '127.0.0.1'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Collects bytes until the peer closes or `timeoutMs` passes. */
+export function collect(socket: Socket, timeoutMs = 5000): Promise<RawReply> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const finish = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      resolve({ bytes: Buffer.concat(chunks), closed });
+    };
+    const onData = (chunk: Buffer) => chunks.push(chunk);
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', onData);
+    socket.once('close', () => finish(true));
+    socket.on('error', () => {});
+  });
+}
+
+/** Decodes an ErrorResponse at the start of `bytes` into its fields (S, C, M, D …). */
+export function errorFields(bytes: Buffer): Map<string, string> | undefined {
+  if (bytes[0] !== 0x45 || bytes.length < 5) return undefined;
+  const length = bytes.readUInt32BE(1);
+  return decodeErrorFields(bytes.subarray(5, 1 + length));
+}
+
+export function int32(value: number): Buffer {
+  const buffer = Buffer.alloc(4);
+  buffer.writeUInt32BE(value >>> 0);
+  return buffer;
+}

@@ -1,0 +1,154 @@
+// Query cancel through the gateway (libpq 15 sends CancelRequest in plaintext, libpq 18 inside
+// TLS), authentication passed through to PostgreSQL (trust, password, md5, scram-sha-256),
+// SCRAM with channel_binding=prefer over a TLS upstream leg, and a Node client.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { clientBinary, embeddedPostgres } from '../../src/demo/postgres-binaries.js';
+import { psqlOk, runPsql } from '../helpers/clients.js';
+import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
+import { createTestPki, type TestPki } from '../helpers/pki.js';
+
+const HBA = [
+  'local all all trust',
+  'hostssl all postgres 127.0.0.1/32 trust',
+  'hostssl all pw_user 127.0.0.1/32 password',
+  'hostssl all md5_user 127.0.0.1/32 md5',
+  'hostssl all scram_user 127.0.0.1/32 scram-sha-256',
+  '',
+].join('\n');
+
+/** Runs psql with a long query, sends it SIGINT (Ctrl-C) after `delayMs`, returns its output. */
+function cancelViaPsql(
+  conninfo: string,
+  libpq: 'system' | '18',
+  delayMs: number,
+): Promise<{ stderr: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, PGCONNECT_TIMEOUT: '10' };
+    if (libpq === '18') env.LD_LIBRARY_PATH = embeddedPostgres().libDir;
+    const started = Date.now();
+    const child = spawn(clientBinary('psql'), ['-X', '-d', conninfo, '-c', 'SELECT pg_sleep(30)'], {
+      env,
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGINT'), delayMs);
+    const hardStop = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      clearTimeout(hardStop);
+      resolve({ stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+describe('serve: cancel and authentication pass-through (TLS upstream leg)', () => {
+  let env: GatewayEnv;
+  let pki: TestPki;
+  before(async () => {
+    pki = await createTestPki();
+    env = await startGatewayEnv({
+      pki,
+      cluster: { ssl: { certFile: pki.serverCert, keyFile: pki.serverKey }, hba: HBA },
+      upstream: (cluster) =>
+        `host=localhost port=${cluster.port} sslmode=verify-full sslrootcert=${pki.caBundle}`,
+    });
+    await env.cluster.sql(
+      "SET password_encryption = 'scram-sha-256'; CREATE ROLE scram_user LOGIN PASSWORD 'scram-secret'",
+    );
+    await env.cluster.sql("CREATE ROLE pw_user LOGIN PASSWORD 'pw-secret'");
+    await env.cluster.sql(
+      "SET password_encryption = 'md5'; CREATE ROLE md5_user LOGIN PASSWORD 'md5-secret'",
+    );
+  });
+  after(async () => {
+    await env?.close();
+    await pki?.cleanup();
+  });
+
+  for (const libpq of ['system', '18'] as const) {
+    it(`cancels a running query on Ctrl-C (libpq ${libpq === 'system' ? '15' : '18'})`, async () => {
+      const { stderr, ms } = await cancelViaPsql(env.conninfo(), libpq, 1500);
+      assert.match(stderr, /canceling statement due to user request/);
+      assert.ok(ms < 15_000, `psql took ${ms} ms`);
+    });
+  }
+
+  it('upstream leg is TLS: the server sees an SSL session from the gateway', async () => {
+    const out = await psqlOk({
+      conninfo: env.conninfo(),
+      sql: 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    });
+    assert.equal(out, 't');
+  });
+
+  it('passes scram-sha-256 through with the default channel_binding=prefer', async () => {
+    const out = await psqlOk({
+      conninfo: env.conninfo('user=scram_user'),
+      env: { PGPASSWORD: 'scram-secret' },
+      sql: 'SELECT current_user',
+    });
+    assert.equal(out, 'scram_user');
+  });
+
+  it("refuses a wrong scram password with PostgreSQL's error", async () => {
+    const result = await runPsql({
+      conninfo: env.conninfo('user=scram_user'),
+      env: { PGPASSWORD: 'wrong' },
+    });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /password authentication failed for user "scram_user"/);
+  });
+
+  it('channel_binding=require cannot pass a TLS-terminating hop, and says so', async () => {
+    const result = await runPsql({
+      conninfo: env.conninfo('user=scram_user channel_binding=require'),
+      env: { PGPASSWORD: 'scram-secret' },
+    });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /channel binding/i);
+  });
+
+  it('passes password and md5 authentication through', async () => {
+    assert.equal(
+      await psqlOk({
+        conninfo: env.conninfo('user=pw_user'),
+        env: { PGPASSWORD: 'pw-secret' },
+        sql: 'SELECT current_user',
+      }),
+      'pw_user',
+    );
+    assert.equal(
+      await psqlOk({
+        conninfo: env.conninfo('user=md5_user'),
+        env: { PGPASSWORD: 'md5-secret' },
+        sql: 'SELECT current_user',
+      }),
+      'md5_user',
+    );
+  });
+
+  it('serves a Node client (node-postgres) with full verification', async () => {
+    const client = new pg.Client({
+      host: 'localhost',
+      port: env.port,
+      user: 'scram_user',
+      password: 'scram-secret',
+      database: 'postgres',
+      ssl: { ca: readFileSync(pki.caBundle), servername: 'localhost', rejectUnauthorized: true },
+    });
+    await client.connect();
+    try {
+      const result = await client.query('SELECT $1::int + 1 AS n', [41]);
+      assert.equal(result.rows[0].n, 42);
+    } finally {
+      await client.end();
+    }
+  });
+});

@@ -1,0 +1,90 @@
+// max_connections answers like PostgreSQL ("sorry, too many clients already", 53300);
+// SIGTERM stops accepting and lets open sessions finish (up to shutdown_timeout); SIGINT
+// closes them at once.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { psqlOk, runPsql } from '../helpers/clients.js';
+import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
+
+function nodeClient(env: GatewayEnv): pg.Client {
+  const client = new pg.Client({
+    host: 'localhost',
+    port: env.port,
+    user: 'postgres',
+    database: 'postgres',
+    ssl: { ca: readFileSync(env.pki.caBundle), servername: 'localhost' },
+  });
+  client.on('error', () => {});
+  return client;
+}
+
+describe('serve: limits and shutdown', () => {
+  let env: GatewayEnv;
+  before(async () => {
+    env = await startGatewayEnv({
+      serveArgs: ['--max-connections', '2', '--shutdown-timeout', '3s'],
+    });
+  });
+  after(async () => {
+    await env?.close();
+  });
+
+  it('refuses the connection beyond max_connections with 53300, then admits again', async () => {
+    const held = [nodeClient(env), nodeClient(env)];
+    await Promise.all(held.map((c) => c.connect()));
+    try {
+      const refused = await runPsql({ conninfo: env.conninfo() });
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /FATAL: {2}sorry, too many clients already/);
+    } finally {
+      await held[0]?.end();
+    }
+    assert.equal(await psqlOk({ conninfo: env.conninfo(), sql: 'SELECT 1' }), '1');
+    await held[1]?.end();
+  });
+
+  it('SIGTERM: stops accepting, lets an open session finish, then exits 0', async () => {
+    const client = nodeClient(env);
+    await client.connect();
+    env.gateway.child.kill('SIGTERM');
+    await env.gateway.waitForLog('waiting for sessions to finish');
+    const refused = await runPsql({ conninfo: env.conninfo() });
+    assert.notEqual(refused.code, 0, 'a new connection must be refused during shutdown');
+    const result = await client.query('SELECT 7 AS n');
+    assert.equal(result.rows[0].n, 7);
+    await client.end();
+    const exit = await env.gateway.exited;
+    assert.equal(exit.code, 0);
+    await env.restart();
+  });
+
+  it('SIGTERM: closes sessions still open after shutdown_timeout', async () => {
+    const client = nodeClient(env);
+    await client.connect();
+    const started = Date.now();
+    env.gateway.child.kill('SIGTERM');
+    const exit = await env.gateway.exited;
+    const elapsed = Date.now() - started;
+    assert.equal(exit.code, 0);
+    assert.ok(
+      elapsed >= 2500 && elapsed < 10_000,
+      `exited after ${elapsed} ms, shutdown_timeout is 3 s`,
+    );
+    await assert.rejects(client.query('SELECT 1'));
+    await env.restart();
+  });
+
+  it('SIGINT: closes open sessions at once', async () => {
+    const client = nodeClient(env);
+    await client.connect();
+    const started = Date.now();
+    env.gateway.child.kill('SIGINT');
+    const exit = await env.gateway.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(Date.now() - started < 2500);
+    await assert.rejects(client.query('SELECT 1'));
+    await env.restart();
+  });
+});

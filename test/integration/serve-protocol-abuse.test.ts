@@ -1,0 +1,172 @@
+// Clients that break the protocol get PostgreSQL's answer (or a clean close), and the gateway
+// keeps serving everyone else: pipelined plaintext after SSLRequest, bad lengths, malformed
+// startup packets, a TLS handshake never finished, GSSENCRequest, direct TLS without ALPN.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import {
+  encodeGssEncRequest,
+  encodeSslRequest,
+  encodeStartupMessage,
+} from '../../src/protocol/frontend.js';
+import { psqlOk } from '../helpers/clients.js';
+import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
+import { collect, errorFields, int32, openRaw } from '../helpers/raw-client.js';
+
+describe('serve: protocol abuse', () => {
+  let env: GatewayEnv;
+  before(async () => {
+    env = await startGatewayEnv({ serveArgs: ['--authentication-timeout', '2s'] });
+  });
+  after(async () => {
+    await env?.close();
+  });
+
+  const stillServes = async () => {
+    assert.equal(await psqlOk({ conninfo: env.conninfo(), sql: 'SELECT 42' }), '42');
+  };
+
+  it('refuses plaintext pipelined after SSLRequest with 08P01', async () => {
+    const socket = await openRaw(env.port);
+    const reply = collect(socket);
+    socket.write(Buffer.concat([encodeSslRequest(), encodeStartupMessage([['user', 'postgres']])]));
+    const { bytes, closed } = await reply;
+    const fields = errorFields(bytes);
+    assert.ok(fields, `expected an ErrorResponse, got ${bytes.toString('hex')}`);
+    assert.equal(fields.get('C'), '08P01');
+    assert.equal(fields.get('M'), 'received unencrypted data after SSL request');
+    assert.equal(closed, true);
+    await stillServes();
+  });
+
+  it('refuses an oversized startup length', async () => {
+    const socket = await openRaw(env.port);
+    const reply = collect(socket);
+    socket.write(Buffer.concat([int32(0x7fffffff), int32(196608)]));
+    const fields = errorFields((await reply).bytes);
+    assert.equal(fields?.get('C'), '08P01');
+    assert.equal(fields?.get('M'), 'invalid length of startup packet');
+    await stillServes();
+  });
+
+  it('refuses a too-short startup length', async () => {
+    const socket = await openRaw(env.port);
+    const reply = collect(socket);
+    socket.write(Buffer.concat([int32(4), int32(196608)]));
+    assert.equal(errorFields((await reply).bytes)?.get('M'), 'invalid length of startup packet');
+  });
+
+  it('refuses a startup packet without its terminator (inside TLS)', async () => {
+    const socket = await openRaw(env.port);
+    const answer = collect(socket, 1000);
+    socket.write(encodeSslRequest());
+    const first = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    assert.equal(first.toString(), 'S');
+    void answer;
+    const tls = tlsConnect({ socket, servername: 'localhost', ca: readFileSync(env.pki.caBundle) });
+    await new Promise<void>((resolve, reject) => {
+      tls.once('secureConnect', resolve);
+      tls.once('error', reject);
+    });
+    const body = Buffer.from('user\0postgres\0database', 'utf8'); // no terminators
+    const packet = Buffer.concat([int32(8 + body.length), int32(196608), body]);
+    const chunks: Buffer[] = [];
+    tls.on('data', (c: Buffer) => chunks.push(c));
+    tls.write(packet);
+    await new Promise((resolve) => tls.once('close', resolve));
+    const fields = errorFields(Buffer.concat(chunks));
+    assert.equal(fields?.get('C'), '08P01');
+    assert.match(fields?.get('M') ?? '', /invalid startup packet layout/);
+    await stillServes();
+  });
+
+  it('refuses an unsupported protocol version with 0A000', async () => {
+    const socket = await openRaw(env.port);
+    const reply = collect(socket);
+    socket.write(encodeStartupMessage([['user', 'postgres']], 2 << 16));
+    const fields = errorFields((await reply).bytes);
+    assert.equal(fields?.get('C'), '0A000');
+    assert.equal(fields?.get('M'), 'unsupported frontend protocol 2.0: server supports 3.0 to 3.2');
+  });
+
+  it('closes a client that never finishes the TLS handshake after authentication_timeout', async () => {
+    const socket = await openRaw(env.port);
+    const started = Date.now();
+    const reply = collect(socket, 10_000);
+    socket.write(encodeSslRequest());
+    const { bytes, closed } = await reply;
+    assert.equal(bytes.toString(), 'S');
+    assert.equal(closed, true);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 1500 && elapsed < 8000, `closed after ${elapsed} ms, expected about 2 s`);
+    await stillServes();
+  });
+
+  it('closes a client that sends nothing after authentication_timeout', async () => {
+    const socket = await openRaw(env.port);
+    const { closed } = await collect(socket, 10_000);
+    assert.equal(closed, true);
+  });
+
+  it('answers GSSENCRequest with N, then accepts SSLRequest', async () => {
+    const socket = await openRaw(env.port);
+    socket.write(encodeGssEncRequest());
+    const first = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    assert.equal(first.toString(), 'N');
+    socket.write(encodeSslRequest());
+    const second = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    assert.equal(second.toString(), 'S');
+    socket.destroy();
+  });
+
+  it('refuses SSLRequest inside TLS the way PostgreSQL does', async () => {
+    const socket = await openRaw(env.port);
+    socket.write(encodeSslRequest());
+    await new Promise((resolve) => socket.once('data', resolve));
+    const tls = tlsConnect({ socket, servername: 'localhost', ca: readFileSync(env.pki.caBundle) });
+    await new Promise((resolve) => tls.once('secureConnect', resolve));
+    const chunks: Buffer[] = [];
+    tls.on('data', (c: Buffer) => chunks.push(c));
+    tls.write(encodeSslRequest());
+    await new Promise((resolve) => tls.once('close', resolve));
+    const fields = errorFields(Buffer.concat(chunks));
+    assert.equal(fields?.get('C'), '0A000');
+    assert.equal(
+      fields?.get('M'),
+      'unsupported frontend protocol 1234.5679: server supports 3.0 to 3.2',
+    );
+  });
+
+  it("refuses direct TLS without ALPN with PostgreSQL's error", async () => {
+    const tls = tlsConnect({
+      port: env.port,
+      host: '127.0.0.1',
+      servername: 'localhost',
+      ca: readFileSync(env.pki.caBundle),
+    });
+    await new Promise((resolve) => tls.once('secureConnect', resolve));
+    const chunks: Buffer[] = [];
+    tls.on('data', (c: Buffer) => chunks.push(c));
+    tls.on('error', () => {});
+    await new Promise((resolve) => tls.once('close', resolve));
+    const fields = errorFields(Buffer.concat(chunks));
+    assert.equal(fields?.get('C'), '08P01');
+    assert.equal(
+      fields?.get('M'),
+      'received direct SSL connection request without ALPN protocol negotiation extension',
+    );
+    await stillServes();
+  });
+
+  it('survives many clients resetting mid-handshake', async () => {
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const socket = await openRaw(env.port);
+        socket.write(i % 2 === 0 ? encodeSslRequest() : Buffer.from([0, 0]));
+        socket.resetAndDestroy();
+      }),
+    );
+    await stillServes();
+  });
+});
