@@ -182,6 +182,25 @@ export const SETTINGS = {
     description:
       "The PostgreSQL server as a libpq connection string, e.g. 'host=/var/run/postgresql port=5432' or 'host=db port=5432 sslmode=verify-full sslrootcert=root.crt'.",
   }),
+  auth_user: def({
+    default: '',
+    parse: text,
+    context: 'reload',
+    description:
+      'Role the gateway uses to look up SCRAM secrets (auth_query), needed for SCRAM through a TLS upstream leg; as in PgBouncer.',
+  }),
+  auth_query: def({
+    default: 'SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = $1 AND rolcanlogin',
+    parse: text,
+    context: 'reload',
+    description: "Query returning a user's SCRAM secret ($1 is the user name), run as auth_user.",
+  }),
+  auth_dbname: def({
+    default: 'postgres',
+    parse: text,
+    context: 'reload',
+    description: 'Database auth_user connects to for auth_query.',
+  }),
   workers: def({
     default: '0',
     parse: (v) => parseInteger(v, 0, 256),
