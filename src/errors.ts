@@ -30,6 +30,7 @@ export const ErrorCodes = {
   ERR_SSH: 'an SSH operation failed',
   ERR_SSH_HOST_KEY: 'an SSH host key was not trusted',
   ERR_SSH_AUTH: 'SSH authentication failed',
+  ERR_SSH_CHECK: 'the far end of an SSH forward did not answer as PostgreSQL',
   ERR_USAGE: 'a command line was invalid',
 } as const;
 

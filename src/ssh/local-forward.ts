@@ -1,0 +1,121 @@
+// One `-L` forward: a local listener whose connections each get a direct-tcpip channel to the
+// target. PostgreSQL-aware: when no channel can be had, the client gets a FATAL ErrorResponse
+// (SQLSTATE 08001) that psql prints, instead of a bare connection reset.
+import { createServer, type Server, type Socket } from 'node:net';
+import { PgTunnelError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { pump } from '../net/pump.js';
+import { fatal } from '../protocol/backend-error.js';
+import { SqlState } from '../protocol/codes.js';
+import type { ForwardSpec } from './forward-spec.js';
+import type { SshSession } from './ssh-session.js';
+
+export interface LocalForwardOptions {
+  spec: ForwardSpec;
+  session: SshSession;
+  /** How long a new local connection waits for a lost SSH connection to come back. */
+  connectWaitMs: number;
+  log: Logger;
+}
+
+/** How long a refused client may keep the socket open after its FATAL was sent. */
+const REFUSAL_LINGER_MS = 5_000;
+
+export class LocalForward {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private nextId = 1;
+
+  constructor(private readonly options: LocalForwardOptions) {}
+
+  /** Binds the listener; resolves to the bound address (the real port when 0 was asked). */
+  listen(): Promise<{ address: string; port: number }> {
+    const { spec } = this.options;
+    // Half-open kept so a client's EOF reaches the server while replies still flow back.
+    const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, spec)));
+      server.listen({ host: spec.bindAddress, port: spec.bindPort }, () => {
+        const bound = server.address();
+        if (!bound || typeof bound === 'string') {
+          reject(new PgTunnelError('ERR_LISTEN', `cannot read the address of ${spec.text}`));
+          return;
+        }
+        server.on('error', (error) =>
+          this.options.log.error({ error: error.message }, 'listener error'),
+        );
+        resolve({ address: bound.address, port: bound.port });
+      });
+    });
+  }
+
+  /** Stops listening and closes every forwarded connection. */
+  close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    const server = this.server;
+    if (!server?.listening) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    const { spec, session, log } = this.options;
+    const id = this.nextId++;
+    const client = `${socket.remoteAddress}:${socket.remotePort}`;
+    const connLog = log.child({ conn: id, client });
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', (error) => connLog.debug({ error: error.message }, 'local socket error'));
+    socket.setNoDelay(true);
+    // Until the channel is open the socket is not read from: whatever the client sends
+    // (SSLRequest, StartupMessage) stays buffered and is forwarded once the channel exists.
+    session
+      .openChannel(spec.host, spec.hostPort, this.options.connectWaitMs, {
+        address: socket.remoteAddress ?? '127.0.0.1',
+        port: socket.remotePort ?? 0,
+      })
+      .then((channel) => {
+        if (socket.destroyed) {
+          channel.destroy();
+          return;
+        }
+        connLog.debug({ target: `${spec.host}:${spec.hostPort}` }, 'forwarding');
+        void pump(socket, channel).then((result) =>
+          connLog.debug(
+            { sent: result.bytesAtoB, received: result.bytesBtoA, outcome: result.outcome },
+            'connection closed',
+          ),
+        );
+      })
+      .catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        connLog.warn({ target: `${spec.host}:${spec.hostPort}` }, `connection refused: ${message}`);
+        refuse(socket, message);
+      });
+  }
+}
+
+/** Sends a FATAL the client can show, then closes. */
+function refuse(socket: Socket, message: string): void {
+  if (socket.destroyed) return;
+  socket.resume(); // read and drop what the client sent, so closing does not reset the socket
+  socket.end(
+    fatal(SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION, `pgtunnel ssh: ${message}`),
+  );
+  setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+}
+
+function listenError(error: NodeJS.ErrnoException, spec: ForwardSpec): PgTunnelError {
+  const where = `${spec.bindAddress ?? '*'}:${spec.bindPort}`;
+  const why =
+    error.code === 'EADDRINUSE'
+      ? 'the address is already in use (another PostgreSQL or tunnel?); pick another local port'
+      : error.code === 'EACCES'
+        ? 'permission denied; ports below 1024 need root, so pick a port of 1024 or more'
+        : error.code === 'EADDRNOTAVAIL'
+          ? 'that address does not belong to this machine'
+          : error.message;
+  return new PgTunnelError('ERR_LISTEN', `cannot listen on ${where} for -L ${spec.text}: ${why}`, {
+    cause: error,
+  });
+}

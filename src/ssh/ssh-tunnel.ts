@@ -1,0 +1,106 @@
+// `pgtunnel ssh` as a library: binds the -L listeners, brings the SSH connection up (failing
+// fast the first time, reconnecting afterwards), and optionally checks each target is PostgreSQL.
+import { PgTunnelError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { BackoffOptions } from './backoff.js';
+import { formatDestination } from './destination.js';
+import type { ForwardSpec } from './forward-spec.js';
+import { LocalForward } from './local-forward.js';
+import { checkPostgres, describeOutcome } from './postgres-check.js';
+import { SshChain } from './ssh-chain.js';
+import { SshSession } from './ssh-session.js';
+import type { TunnelPlan } from './tunnel-plan.js';
+
+/** Everything a tunnel needs; build `plan` with planTunnel(). */
+export interface SshTunnelOptions {
+  plan: TunnelPlan;
+  forwards: readonly ForwardSpec[];
+  /** The user's home directory (for messages that shorten paths to ~). */
+  home: string;
+  /** How long a new local connection waits for a lost SSH connection. Default 10 s. */
+  connectWaitMs?: number;
+  backoff?: BackoffOptions;
+  /** Run the PostgreSQL check on every forward once connected; failure rejects. */
+  check?: boolean;
+  log: Logger;
+}
+
+/** A bound forward. */
+export interface BoundForward {
+  spec: ForwardSpec;
+  address: string;
+  port: number;
+}
+
+export interface SshTunnel {
+  readonly forwards: readonly BoundForward[];
+  readonly session: SshSession;
+  /** One line per forward when `check` was asked for. */
+  readonly checks: readonly string[];
+  /** Closes the listeners, the forwarded connections and the SSH connection. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_CONNECT_WAIT_MS = 10_000;
+
+export async function startSshTunnel(options: SshTunnelOptions): Promise<SshTunnel> {
+  const { plan, log } = options;
+  if (options.forwards.length === 0) {
+    throw new PgTunnelError(
+      'ERR_USAGE',
+      'nothing to forward: give at least one -L [bind_address:]port:host:hostport',
+    );
+  }
+  const destination = plan.hops.at(-1);
+  if (!destination) throw new PgTunnelError('ERR_USAGE', 'no SSH destination given');
+  const description = formatDestination(destination);
+  const session = new SshSession({
+    connect: () => SshChain.connect(plan, options.home, log),
+    description,
+    backoff: options.backoff,
+    log,
+  });
+  const listeners = options.forwards.map(
+    (spec) =>
+      new LocalForward({
+        spec,
+        session,
+        connectWaitMs: options.connectWaitMs ?? DEFAULT_CONNECT_WAIT_MS,
+        log: log.child({ forward: spec.text }),
+      }),
+  );
+  const close = async () => {
+    session.close();
+    await Promise.all(listeners.map((l) => l.close()));
+  };
+
+  try {
+    // Bind first: a busy port fails before anything goes over the network.
+    const forwards: BoundForward[] = [];
+    for (const [index, listener] of listeners.entries()) {
+      const spec = options.forwards[index] as ForwardSpec;
+      forwards.push({ spec, ...(await listener.listen()) });
+    }
+    await session.start();
+    log.info(
+      { hops: plan.hops.map((h) => formatDestination(h)) },
+      `SSH connection to ${description} established`,
+    );
+    const checks: string[] = [];
+    if (options.check) {
+      for (const { spec } of forwards) {
+        const target = `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.hostPort}`;
+        const channel = await session.openChannel(spec.host, spec.hostPort, 0);
+        const outcome = await checkPostgres(channel);
+        const line = describeOutcome(outcome, target);
+        if (outcome.kind !== 'postgres')
+          throw new PgTunnelError('ERR_SSH_CHECK', `--check failed: ${line}`);
+        checks.push(line);
+      }
+    }
+    return { forwards, session, checks, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

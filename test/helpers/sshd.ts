@@ -1,0 +1,296 @@
+// A disposable OpenSSH server on loopback for tests: temp host keys, authorized_keys and
+// sshd_config, a random port, and kill/start that keep port and host keys (a crash and restart).
+// Also drives `pgtunnel ssh` as a child process and makes key pairs with ssh-keygen.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { freePort } from './ports.js';
+import { run } from './run.js';
+
+const SSHD = '/usr/sbin/sshd';
+const READY_TIMEOUT_MS = 15_000;
+
+/** A key pair made by ssh-keygen; `publicKey` is the `type base64` part of the .pub line. */
+export interface KeyPair {
+  privateKeyFile: string;
+  publicKey: string;
+  /** `SHA256:…` as ssh-keygen -l prints it. */
+  fingerprint: string;
+}
+
+export async function createKeyPair(
+  dir: string,
+  name: string,
+  type: 'ed25519' | 'ecdsa' | 'rsa' = 'ed25519',
+  passphrase = '',
+): Promise<KeyPair> {
+  const file = join(dir, name);
+  const args = ['-q', '-t', type, '-N', passphrase, '-C', '', '-f', file];
+  if (type === 'rsa') args.push('-b', '2048');
+  const made = await run('ssh-keygen', args, { timeoutMs: 30_000 });
+  if (made.code !== 0) throw new Error(`ssh-keygen failed: ${made.stderr}`);
+  const publicKey = readFileSync(`${file}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+  const listed = await run('ssh-keygen', ['-l', '-f', `${file}.pub`], { timeoutMs: 10_000 });
+  const fingerprint = /SHA256:\S+/.exec(listed.stdout)?.[0];
+  if (!fingerprint) throw new Error(`ssh-keygen -l gave no fingerprint: ${listed.stdout}`);
+  return { privateKeyFile: file, publicKey, fingerprint };
+}
+
+export interface SshdOptions {
+  /** Public keys (`type base64`) allowed to log in as the current user. */
+  authorizedKeys: string[];
+  /** Host key types, one key each. Default: ed25519. */
+  hostKeyTypes?: Array<'ed25519' | 'ecdsa' | 'rsa'>;
+  /** Extra sshd_config lines (PermitOpen, LogLevel DEBUG1 …); they win over the defaults. */
+  extraConfig?: string[];
+}
+
+export interface Sshd {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** The user tests log in as (the current one; root in CI). */
+  readonly user: string;
+  readonly dir: string;
+  readonly hostKeys: readonly KeyPair[];
+  /** known_hosts lines (plain `[127.0.0.1]:port type key`) for every host key. */
+  knownHostsLines(): string[];
+  /** sshd's log (stderr, LogLevel VERBOSE) since the last start. */
+  log(): string;
+  /** SIGKILLs the listener and every session process: the connection drops like a crash. */
+  kill(): Promise<void>;
+  /** Starts again on the same port with the same host keys. */
+  start(): Promise<void>;
+  /** kill() and remove the temp directory. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export async function startSshd(options: SshdOptions): Promise<Sshd> {
+  // sshd started as root refuses to run without its privilege-separation directory.
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const dir = await mkdtemp(join(tmpdir(), 'pgtunnel-sshd-'));
+  const hostKeys: KeyPair[] = [];
+  for (const type of options.hostKeyTypes ?? ['ed25519']) {
+    hostKeys.push(await createKeyPair(dir, `ssh_host_${type}_key`, type));
+  }
+  const authorizedKeysFile = join(dir, 'authorized_keys');
+  writeFileSync(authorizedKeysFile, `${options.authorizedKeys.join('\n')}\n`, { mode: 0o600 });
+  const port = await freePort();
+  const configFile = join(dir, 'sshd_config');
+  writeFileSync(
+    configFile,
+    [
+      // sshd keeps the first value it reads for a keyword, so these override what follows
+      ...(options.extraConfig ?? []),
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      ...hostKeys.map((k) => `HostKey ${k.privateKeyFile}`),
+      'PidFile none',
+      'UsePAM no',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      `AuthorizedKeysFile ${authorizedKeysFile}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'AllowTcpForwarding yes',
+      'LogLevel VERBOSE',
+      '',
+    ].join('\n'),
+  );
+
+  let child: ChildProcess | undefined;
+  let logText = '';
+
+  const start = async () => {
+    logText = '';
+    const proc = spawn(SSHD, ['-D', '-e', '-f', configFile], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child = proc;
+    proc.stderr?.on('data', (chunk: Buffer) => {
+      logText += chunk.toString();
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (!logText.includes(`Server listening on 127.0.0.1 port ${port}.`)) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(`sshd exited during start-up:\n${logText}`);
+      }
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`sshd did not start listening in ${READY_TIMEOUT_MS} ms:\n${logText}`);
+      }
+      await delay(25);
+    }
+  };
+
+  const kill = async () => {
+    const proc = child;
+    child = undefined;
+    if (!proc?.pid || proc.exitCode !== null || proc.signalCode !== null) return;
+    // Session processes are children of the listener in their own sessions (setsid), so
+    // they are found by parent pid before the listener goes.
+    const pids = [...descendants(proc.pid), proc.pid];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await once(proc, 'exit').catch(() => {});
+  };
+
+  try {
+    await start();
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  const stop = async () => {
+    await kill();
+    await rm(dir, { recursive: true, force: true });
+  };
+  return {
+    host: '127.0.0.1',
+    port,
+    user: userInfo().username,
+    dir,
+    hostKeys,
+    knownHostsLines: () => hostKeys.map((k) => `[127.0.0.1]:${port} ${k.publicKey}`),
+    log: () => logText,
+    kill,
+    start,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** Every process below `root`, children before parents' siblings (from /proc). */
+function descendants(root: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid …; comm may contain spaces and parentheses
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(entry), ppid);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const found: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, parent] of parentOf) {
+      if (parent === pid) {
+        walk(child);
+        found.push(child);
+      }
+    }
+  };
+  walk(root);
+  return found;
+}
+
+/** A running `pgtunnel ssh` child process. */
+export interface TunnelCli {
+  /** Local ports from the "listening on" lines, in -L order. */
+  readonly ports: number[];
+  readonly process: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stderr (the JSON log) matches, or rejects after `timeoutMs`. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after 5 s; resolves to the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface CliEnvironment {
+  /** HOME for the child (its ~/.ssh); a test's temp dir keeps the developer's files out. */
+  home: string;
+  env?: Record<string, string>;
+}
+
+function cliEnv(environment: CliEnvironment): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: environment.home, LANG: 'C', ...environment.env };
+}
+
+const CLI = ['--import', 'tsx', 'src/cli/main.ts', 'ssh'];
+const CWD = join(import.meta.dirname, '..', '..');
+
+/** Starts `pgtunnel ssh ARGS` and waits for every "listening on" line (one per -L). */
+export async function startTunnelCli(
+  args: string[],
+  environment: CliEnvironment,
+  options: { forwards?: number; timeoutMs?: number } = {},
+): Promise<TunnelCli> {
+  const child = spawn(process.execPath, [...CLI, ...args], {
+    cwd: CWD,
+    env: cliEnv(environment),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const waitFor = async (test: () => boolean, what: string, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!test()) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(
+          `pgtunnel ssh exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${out}\n${err}`,
+        );
+      }
+      if (Date.now() > deadline)
+        throw new Error(`pgtunnel ssh: no ${what} in ${timeoutMs} ms:\n${out}\n${err}`);
+      await delay(25);
+    }
+  };
+  const listening = () => [...out.matchAll(/listening on \S+:(\d+),/g)].map((m) => Number(m[1]));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+    return child.exitCode;
+  };
+  try {
+    await waitFor(
+      () => listening().length >= (options.forwards ?? 1),
+      'readiness line',
+      options.timeoutMs ?? 30_000,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    ports: listening(),
+    process: child,
+    stdout: () => out,
+    stderr: () => err,
+    waitForLog: (pattern, timeoutMs = 30_000) =>
+      waitFor(() => pattern.test(err), `log line ${pattern}`, timeoutMs),
+    stop,
+  };
+}
+
+/** Runs `pgtunnel ssh ARGS` to completion (for commands expected to fail and exit). */
+export function runTunnelCli(args: string[], environment: CliEnvironment, timeoutMs = 30_000) {
+  return run(process.execPath, [...CLI, ...args], {
+    cwd: CWD,
+    env: cliEnv(environment),
+    timeoutMs,
+  });
+}

@@ -1,0 +1,97 @@
+// The sshd dies (every sshd process SIGKILLed, like a crash) and comes back on the same port:
+// the tunnel's listener stays up, a client arriving while it is down past --connect-wait gets
+// a FATAL 08001 psql prints, a client arriving shortly before sshd returns waits and gets
+// through, and new psql sessions work after the reconnect.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { psqlOk, runPsql } from '../helpers/clients.js';
+import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
+import {
+  createKeyPair,
+  type Sshd,
+  startSshd,
+  startTunnelCli,
+  type TunnelCli,
+} from '../helpers/sshd.js';
+
+describe('pgtunnel ssh: reconnect after sshd restart', () => {
+  let cluster: Cluster;
+  let sshd: Sshd;
+  let home: string;
+  let tunnel: TunnelCli | undefined;
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'pgtunnel-ssh-reconnect-'));
+    const key = await createKeyPair(home, 'id_test');
+    [cluster, sshd] = await Promise.all([
+      startCluster(),
+      startSshd({ authorizedKeys: [key.publicKey] }),
+    ]);
+    await writeFile(join(home, 'known_hosts'), `${sshd.knownHostsLines().join('\n')}\n`);
+    tunnel = await startTunnelCli(
+      [
+        '-L',
+        `0:127.0.0.1:${cluster.port}`,
+        '-i',
+        key.privateKeyFile,
+        '--known-hosts',
+        join(home, 'known_hosts'),
+        '--connect-wait',
+        '3',
+        '--reconnect-max-delay',
+        '1',
+        '-p',
+        String(sshd.port),
+        `${sshd.user}@127.0.0.1`,
+      ],
+      { home },
+    );
+  });
+
+  after(async () => {
+    await tunnel?.stop();
+    await Promise.all([sshd?.stop(), cluster?.stop()]);
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('keeps listening, explains the outage to clients, and reconnects', async () => {
+    assert.ok(tunnel);
+    const conninfo = `host=127.0.0.1 port=${tunnel.ports[0]} user=postgres sslmode=disable`;
+    assert.equal(await psqlOk({ conninfo, sql: 'SELECT 1' }), '1');
+
+    await sshd.kill();
+    await tunnel.waitForLog(/SSH connection to \S+ lost; reconnecting/, 10_000);
+
+    // Down for longer than --connect-wait: psql gets our FATAL, not a reset.
+    const started = Date.now();
+    const refused = await runPsql({ conninfo, sql: 'SELECT 1' });
+    const waited = Date.now() - started;
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `FATAL:  pgtunnel ssh: the SSH tunnel to \\S+@127\\.0\\.0\\.1:${sshd.port} is down for \\d+ s, ` +
+          `reconnecting: cannot connect to the SSH server \\S+: connection refused`,
+      ),
+    );
+    assert.ok(waited >= 2_500 && waited < 8_000, `psql was answered after ${waited} ms`);
+
+    // A client that arrives while sshd is still down, but comes back within the wait.
+    const waiting = psqlOk({ conninfo, sql: 'SELECT 2' });
+    await delay(500);
+    await sshd.start();
+    assert.equal(await waiting, '2');
+    await tunnel.waitForLog(/SSH connection to \S+ re-established/, 10_000);
+
+    // New sessions keep working, several at once.
+    const results = await Promise.all(
+      [3, 4, 5].map((n) => psqlOk({ conninfo, sql: `SELECT ${n}` })),
+    );
+    assert.deepEqual(results, ['3', '4', '5']);
+    assert.equal(tunnel.process.exitCode, null, 'the tunnel process stayed up');
+  });
+});
