@@ -2,7 +2,7 @@
 // measured in this run on this machine. pgbench select-only (-S, 8 clients), a new connection
 // per transaction (-C), and COPY of about 1 GB out of the server. Also samples the gateway's
 // memory. Goals: -S >= 0.8, -C >= 0.8, COPY >= 0.9 of direct TLS.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { clientBinary } from '../src/demo/postgres-binaries.js';
 import { runPgbench } from '../test/helpers/clients.js';
@@ -24,6 +24,9 @@ interface Result {
 }
 
 async function main(): Promise<void> {
+  // Measure the compiled JavaScript, as installed, not the sources run through tsx.
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
   const pki = await createTestPki();
   const cluster = await startCluster({
     ssl: { certFile: pki.serverCert, keyFile: pki.serverKey },

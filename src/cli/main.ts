@@ -21,4 +21,10 @@ registerConnect(program);
 registerSsh(program);
 registerCa(program);
 
+// `pgtunnel ca list | head` closes our stdout early: that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 program.parseAsync(process.argv).catch(exitWithError);
