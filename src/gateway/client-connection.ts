@@ -114,13 +114,22 @@ export async function handleClientConnection(
       env.events.connectionRefused('too_many_connections');
       refuse(SqlState.TOO_MANY_CONNECTIONS, 'sorry, too many clients already');
     }
+    const replication = replicationMode(startup.parameters.get('replication'));
+    if (replication === undefined) {
+      refuse(
+        SqlState.INVALID_PARAMETER_VALUE,
+        `invalid value for parameter "replication": "${startup.parameters.get('replication')}"`,
+        undefined,
+        'Valid values are: "false", 0, "true", 1, "database".',
+      );
+    }
     const decision = generation.access.decide({
       transport,
       address: transport === 'tcp' ? normalizeAddress(socket.remoteAddress) : undefined,
       ssl: tlsSocket !== undefined,
       database,
       user,
-      replication: replicationMode(startup.parameters.get('replication')) ?? false,
+      replication,
       clientCertificate: record.tls?.client ?? NO_CERTIFICATE,
     });
     if (!decision.allow) {
@@ -342,9 +351,12 @@ class Refusal extends Error {
   }
 }
 
-function refuse(sqlstate: string, message: string, detail?: string): never {
+function refuse(sqlstate: string, message: string, detail?: string, hint?: string): never {
   throw new Refusal(
-    fatal(sqlstate as Parameters<typeof fatal>[0], message, detail === undefined ? {} : { detail }),
+    fatal(sqlstate as Parameters<typeof fatal>[0], message, {
+      ...(detail === undefined ? {} : { detail }),
+      ...(hint === undefined ? {} : { hint }),
+    }),
   );
 }
 

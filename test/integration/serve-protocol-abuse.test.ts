@@ -81,6 +81,26 @@ describe('serve: protocol abuse', () => {
     await stillServes();
   });
 
+  it('refuses an invalid replication parameter as PostgreSQL does (22023)', async () => {
+    const socket = await openRaw(env.port);
+    socket.write(encodeSslRequest());
+    await new Promise((resolve) => socket.once('data', resolve));
+    const tls = tlsConnect({ socket, servername: 'localhost', ca: readFileSync(env.pki.caBundle) });
+    await new Promise((resolve) => tls.once('secureConnect', resolve));
+    const chunks: Buffer[] = [];
+    tls.on('data', (c: Buffer) => chunks.push(c));
+    tls.write(
+      encodeStartupMessage([
+        ['user', 'postgres'],
+        ['replication', 'maybe'],
+      ]),
+    );
+    await new Promise((resolve) => tls.once('close', resolve));
+    const fields = errorFields(Buffer.concat(chunks));
+    assert.equal(fields?.get('C'), '22023');
+    assert.equal(fields?.get('M'), 'invalid value for parameter "replication": "maybe"');
+  });
+
   it('refuses an unsupported protocol version with 0A000', async () => {
     const socket = await openRaw(env.port);
     const reply = collect(socket);
