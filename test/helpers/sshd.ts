@@ -62,6 +62,12 @@ export interface Sshd {
   log(): string;
   /** SIGKILLs the listener and every session process: the connection drops like a crash. */
   kill(): Promise<void>;
+  /**
+   * SIGSTOPs (or SIGCONTs) every sshd process: connections stay open but nothing answers,
+   * like a server behind a dead network path.
+   */
+  freeze(): void;
+  thaw(): void;
   /** Starts again on the same port with the same host keys. */
   start(): Promise<void>;
   /** kill() and remove the temp directory. */
@@ -144,6 +150,18 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
     await once(proc, 'exit').catch(() => {});
   };
 
+  const signalAll = (signal: NodeJS.Signals) => {
+    const pid = child?.pid;
+    if (!pid) return;
+    for (const each of [pid, ...descendants(pid)]) {
+      try {
+        process.kill(each, signal);
+      } catch {
+        // already gone
+      }
+    }
+  };
+
   try {
     await start();
   } catch (error) {
@@ -164,6 +182,8 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
     knownHostsLines: () => hostKeys.map((k) => `[127.0.0.1]:${port} ${k.publicKey}`),
     log: () => logText,
     kill,
+    freeze: () => signalAll('SIGSTOP'),
+    thaw: () => signalAll('SIGCONT'),
     start,
     stop,
     [Symbol.asyncDispose]: stop,

@@ -1,7 +1,8 @@
 // The sshd dies (every sshd process SIGKILLed, like a crash) and comes back on the same port:
 // the tunnel's listener stays up, a client arriving while it is down past --connect-wait gets
 // a FATAL 08001 psql prints, a client arriving shortly before sshd returns waits and gets
-// through, and new psql sessions work after the reconnect.
+// through, and new psql sessions work after the reconnect. A server that stops answering
+// without closing anything (every sshd process SIGSTOPped) is caught by keep-alives.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,10 +24,12 @@ describe('pgtunnel ssh: reconnect after sshd restart', () => {
   let sshd: Sshd;
   let home: string;
   let tunnel: TunnelCli | undefined;
+  let keyFile: string;
 
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'pgtunnel-ssh-reconnect-'));
     const key = await createKeyPair(home, 'id_test');
+    keyFile = key.privateKeyFile;
     [cluster, sshd] = await Promise.all([
       startCluster(),
       startSshd({ authorizedKeys: [key.publicKey] }),
@@ -53,6 +56,7 @@ describe('pgtunnel ssh: reconnect after sshd restart', () => {
   });
 
   after(async () => {
+    sshd?.thaw();
     await tunnel?.stop();
     await Promise.all([sshd?.stop(), cluster?.stop()]);
     await rm(home, { recursive: true, force: true });
@@ -93,5 +97,53 @@ describe('pgtunnel ssh: reconnect after sshd restart', () => {
     );
     assert.deepEqual(results, ['3', '4', '5']);
     assert.equal(tunnel.process.exitCode, null, 'the tunnel process stayed up');
+  });
+
+  it('notices a server that went silent through keep-alives, and reconnects when it answers', async () => {
+    const silent = await startTunnelCli(
+      [
+        '-L',
+        `0:127.0.0.1:${cluster.port}`,
+        '-i',
+        keyFile,
+        '--known-hosts',
+        join(home, 'known_hosts'),
+        '-o',
+        'ServerAliveInterval=1',
+        '-o',
+        'ServerAliveCountMax=2',
+        '-o',
+        'ConnectTimeout=2',
+        '--reconnect-max-delay',
+        '1',
+        '-p',
+        String(sshd.port),
+        `${sshd.user}@127.0.0.1`,
+      ],
+      { home },
+    );
+    try {
+      const conninfo = `host=127.0.0.1 port=${silent.ports[0]} user=postgres sslmode=disable`;
+      assert.equal(await psqlOk({ conninfo, sql: 'SELECT 1' }), '1');
+      const frozenAt = Date.now();
+      sshd.freeze();
+      await silent.waitForLog(
+        /"reason":"the SSH server \S+ stopped answering keep-alives \(2 missed, every 1 s;/,
+        15_000,
+      );
+      const noticedAfter = Date.now() - frozenAt;
+      assert.ok(noticedAfter < 8_000, `noticed after ${noticedAfter} ms`);
+      // Reconnect attempts reach a listener that never says hello: ConnectTimeout ends them.
+      await silent.waitForLog(
+        /SSH reconnect failed: the SSH server \S+ did not finish connecting within 2 s/,
+        15_000,
+      );
+      sshd.thaw();
+      await silent.waitForLog(/SSH connection to \S+ re-established/, 15_000);
+      assert.equal(await psqlOk({ conninfo, sql: 'SELECT 2' }), '2');
+    } finally {
+      sshd.thaw();
+      await silent.stop();
+    }
   });
 });
