@@ -1,0 +1,90 @@
+// TLS inside the SSH tunnel: PostgreSQL with ssl=on behind sshd, and libpq verifying the
+// server's certificate for its real name (host=db.internal) while connecting to the tunnel's
+// local port (hostaddr=127.0.0.1), so the session is encrypted and authenticated end to end.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { psqlOk, runPsql } from '../helpers/clients.js';
+import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
+import { createTestPki, type TestPki } from '../helpers/pki.js';
+import {
+  createKeyPair,
+  type Sshd,
+  startSshd,
+  startTunnelCli,
+  type TunnelCli,
+} from '../helpers/sshd.js';
+
+describe('pgtunnel ssh: TLS to PostgreSQL through the tunnel', () => {
+  let pki: TestPki;
+  let cluster: Cluster;
+  let sshd: Sshd;
+  let home: string;
+  let tunnel: TunnelCli;
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'pgtunnel-ssh-tls-'));
+    const key = await createKeyPair(home, 'id_test');
+    pki = await createTestPki();
+    const server = await pki.otherServer({ cn: 'db.internal', sans: ['DNS:db.internal'] });
+    [cluster, sshd] = await Promise.all([
+      startCluster({
+        ssl: { certFile: server.cert, keyFile: server.key },
+        hba: 'local all all trust\nhostssl all all 127.0.0.1/32 trust\n',
+      }),
+      startSshd({ authorizedKeys: [key.publicKey] }),
+    ]);
+    await writeFile(join(home, 'known_hosts'), `${sshd.knownHostsLines().join('\n')}\n`);
+    tunnel = await startTunnelCli(
+      [
+        '-L',
+        `0:127.0.0.1:${cluster.port}`,
+        '-i',
+        key.privateKeyFile,
+        '--known-hosts',
+        join(home, 'known_hosts'),
+        '--check',
+        '-p',
+        String(sshd.port),
+        `${sshd.user}@127.0.0.1`,
+      ],
+      { home },
+    );
+  });
+
+  after(async () => {
+    await tunnel?.stop();
+    await Promise.all([sshd?.stop(), cluster?.stop()]);
+    await pki?.cleanup();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('--check sees the TLS-enabled PostgreSQL and its certificate', () => {
+    assert.match(
+      tunnel.stdout(),
+      new RegExp(
+        `PostgreSQL answered at 127\\.0\\.0\\.1:${cluster.port} \\(SSL supported, TLSv1\\.3, certificate CN=db\\.internal\\)`,
+      ),
+    );
+  });
+
+  it('lets psql verify-full the server by name through the tunnel', async () => {
+    const port = tunnel.ports[0];
+    const conninfo = (host: string) =>
+      `host=${host} hostaddr=127.0.0.1 port=${port} user=postgres sslmode=verify-full sslrootcert=${pki.caBundle}`;
+    const row = await psqlOk({
+      conninfo: conninfo('db.internal'),
+      sql: 'SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    });
+    assert.equal(row, 't|TLSv1.3');
+    // The certificate really is checked: another name is refused by libpq.
+    const wrong = await runPsql({ conninfo: conninfo('other.internal'), sql: 'SELECT 1' });
+    assert.notEqual(wrong.code, 0);
+    assert.match(
+      wrong.stderr,
+      /server certificate for "db\.internal" does not match host name "other\.internal"/,
+    );
+  });
+});
