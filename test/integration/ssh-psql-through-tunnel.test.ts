@@ -181,7 +181,8 @@ describe('pgtunnel ssh: psql through the tunnel', () => {
         await psqlOk({ conninfo: conninfo(tunnel.ports[0] ?? 0), sql: 'SELECT 42' }),
         '42',
       );
-      await tunnel.stop();
+      // SIGTERM is a normal stop: exit status 0.
+      assert.equal(await tunnel.stop(), 0);
 
       const missing = await runTunnelCli(['--config', configFile, '--profile', 'nope'], { home });
       assert.equal(missing.code, 3);
