@@ -19,4 +19,7 @@ if [ "${#files[@]}" -eq 0 ]; then
   echo "run-tests: no test files found for '$kind'" >&2
   exit 1
 fi
-exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" "${files[@]}"
+# A hung test fails after TEST_TIMEOUT_MS instead of stalling CI; --test-force-exit ends a file
+# whose tests are done even if a stray handle is left open.
+exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" \
+  --test-timeout="${TEST_TIMEOUT_MS:-180000}" --test-force-exit "${files[@]}"
