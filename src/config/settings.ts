@@ -187,13 +187,14 @@ export const SETTINGS = {
     parse: text,
     context: 'reload',
     description:
-      'Role the gateway uses to look up SCRAM secrets (auth_query), needed for SCRAM through a TLS upstream leg; as in PgBouncer.',
+      "Role the gateway logs in as (with upstream's password=, a password file, or sslcert/sslkey) to look up SCRAM secrets with auth_query, as PgBouncer does. Needed for SCRAM when the upstream leg is TLS; '' refuses SCRAM there with an explanation.",
   }),
   auth_query: def({
     default: 'SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = $1 AND rolcanlogin',
     parse: text,
     context: 'reload',
-    description: "Query returning a user's SCRAM secret ($1 is the user name), run as auth_user.",
+    description:
+      "Query returning a user's SCRAM secret in its last column ($1 is the user name), run as auth_user; secrets are cached for 30 s. pg_authid needs a superuser: a SECURITY DEFINER function is the safer choice.",
   }),
   auth_dbname: def({
     default: 'postgres',

@@ -26,6 +26,7 @@ import {
 } from '../tunnel/upstream-session.js';
 import type { AccessPolicy } from './access-policy.js';
 import { IncompletePacketError, readFirstPacket } from './first-packet-reader.js';
+import { scramProxySetup } from './scram-proxy.js';
 import type { SessionRecord, SessionRegistry } from './session-registry.js';
 import { relayStartup } from './startup-relay.js';
 import type { TlsAcceptor } from './tls-acceptor.js';
@@ -81,11 +82,14 @@ export async function handleClientConnection(
   socket.on('error', () => {}); // reported through 'close'; a reset must not crash the process
 
   // authentication_timeout covers TLS, startup and authentication, as in PostgreSQL.
+  // Aborting also stops an upstream connection still being opened, so none is left behind.
+  const abandon = new AbortController();
   const deadline = setTimeout(() => {
     log.warn(
       { client: record.clientAddress, state: record.state },
       'canceling authentication due to timeout',
     );
+    abandon.abort(new Error('authentication_timeout expired'));
     env.registry.close(record);
   }, settings.authentication_timeout);
 
@@ -144,14 +148,22 @@ export async function handleClientConnection(
     record.state = 'authenticating';
     let upstream: Awaited<ReturnType<typeof openUpstreamSession>>;
     try {
-      upstream = await openUpstreamSession(generation.upstream, negotiated.packet);
+      upstream = await openUpstreamSession(generation.upstream, negotiated.packet, {
+        signal: abandon.signal,
+      });
     } catch (error) {
+      if (abandon.signal.aborted) throw new ConnectionEnded();
       env.events.connectionRefused('upstream_unavailable');
       log.error({ err: describeError(error) }, 'could not connect to the upstream server');
       refuse(
         SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
         `could not connect to the upstream server: ${describeError(error)}`,
       );
+    }
+    if (socket.destroyed) {
+      // The client left (or timed out) while the upstream connection was being opened.
+      upstream.socket.destroy();
+      throw new ConnectionEnded();
     }
     record.sockets.add(upstream.socket);
     record.upstream = upstream.describe;
@@ -160,6 +172,18 @@ export async function handleClientConnection(
 
     const outcome = await relayStartup(client, upstream.socket, upstream.firstBytes, {
       passThroughAuth: decision.passThroughAuth,
+      // SCRAM cannot pass a hop that is TLS on both legs; scram-proxy.ts handles it there.
+      scram:
+        tlsSocket && upstream.tls
+          ? scramProxySetup({
+              generation,
+              client: tlsSocket,
+              upstream: upstream.socket as TLSSocket,
+              user,
+              log,
+              sharedLog: env.logger,
+            })
+          : undefined,
     });
     if (!outcome.ok) {
       log.info({ user, database, reason: outcome.reason }, 'connection not established');

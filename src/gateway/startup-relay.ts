@@ -1,12 +1,15 @@
 // Relays the authentication exchange between client and server, the only phase in which the
-// gateway reads server messages: it strips SCRAM-SHA-256-PLUS from the SASL offer (a
-// TLS-terminating hop cannot honour channel binding), remembers BackendKeyData, and stops at
-// the first ReadyForQuery or ErrorResponse. Client bytes are copied through unparsed.
+// gateway reads server messages. Client bytes are copied through unparsed, except when both
+// legs are TLS and the server asks for SCRAM: then scram-proxy.ts takes over the exchange.
+// Otherwise SCRAM-SHA-256-PLUS is removed from the server's offer (a client outside TLS, or a
+// server outside TLS, has nothing to bind to). Remembers BackendKeyData; stops at the first
+// ReadyForQuery or ErrorResponse.
 import type { Duplex } from 'node:stream';
+import { InvalidMessageError, MessageStream, PeerClosedError } from '../auth/message-stream.js';
 import { fatal } from '../protocol/backend-error.js';
 import { AuthRequest, BackendMessage, SqlState } from '../protocol/codes.js';
-import { MessageReader } from '../protocol/message-reader.js';
-import { withoutChannelBinding } from '../protocol/sasl.js';
+import { saslMechanisms, withoutChannelBinding } from '../protocol/sasl.js';
+import { isScramOffer, proxyScram, type ScramProxySetup } from './scram-proxy.js';
 
 export type StartupOutcome =
   | {
@@ -19,99 +22,112 @@ export type StartupOutcome =
 export interface StartupRelayOptions {
   /** False after `cert` authentication at the gateway: the server must not ask for a password. */
   passThroughAuth: boolean;
+  /**
+   * Set when the client and server legs are both TLS: a SCRAM request then goes through the
+   * SCRAM proxy (which refuses it with an explanation when auth_user is not set).
+   */
+  scram?: ScramProxySetup | undefined;
 }
 
-export function relayStartup(
+export async function relayStartup(
   client: Duplex,
   server: Duplex,
   firstServerBytes: Buffer,
   options: StartupRelayOptions,
 ): Promise<StartupOutcome> {
-  return new Promise((resolve) => {
-    const reader = new MessageReader();
-    let backendKey: { processId: number; secretKey: Buffer } | undefined;
-    let settled = false;
-
-    const finish = (outcome: StartupOutcome) => {
-      if (settled) return;
-      settled = true;
-      server.off('data', onServerData);
-      client.off('data', onClientData);
-      server.off('close', onServerClose);
-      client.off('close', onClientClose);
-      server.pause();
-      client.pause();
-      resolve(outcome);
-    };
-
-    const onServerData = (chunk: Buffer) => {
-      let messages: ReturnType<MessageReader['push']>;
-      try {
-        messages = reader.push(chunk);
-      } catch (error) {
-        client.write(
-          fatal(SqlState.PROTOCOL_VIOLATION, 'invalid message from the upstream server'),
-        );
-        finish({
-          ok: false,
-          reason: `upstream sent an invalid message: ${(error as Error).message}`,
-        });
-        return;
-      }
-      for (const message of messages) {
-        if (settled) return;
-        if (message.type === BackendMessage.Authentication && !options.passThroughAuth) {
-          const request = message.body.readUInt32BE(0);
-          if (request !== AuthRequest.Ok) {
-            client.write(
-              fatal(
-                SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
-                'the upstream server asked for a password after certificate authentication at the gateway',
-                {
-                  hint: "Let the upstream server trust the gateway's connections for this user (for example a `trust` or `cert` rule for the gateway's address).",
-                },
-              ),
-            );
-            finish({
-              ok: false,
-              reason: 'upstream requested authentication after cert authentication',
-            });
-            return;
-          }
-        }
-        if (message.type === BackendMessage.BackendKeyData && message.body.length >= 8) {
-          backendKey = {
-            processId: message.body.readUInt32BE(0),
-            secretKey: Buffer.from(message.body.subarray(4)),
-          };
-        }
-        client.write(withoutChannelBinding(message));
-        if (message.type === BackendMessage.ReadyForQuery) {
-          finish({ ok: true, backendKey, remainder: reader.remainder() });
-          return;
-        }
-        if (message.type === BackendMessage.ErrorResponse) {
-          finish({ ok: false, reason: 'the server refused the connection' });
-          return;
-        }
-      }
-    };
-    const onClientData = (chunk: Buffer) => {
-      server.write(chunk);
-    };
-    const onServerClose = () =>
-      finish({ ok: false, reason: 'the server closed the connection during authentication' });
-    const onClientClose = () =>
-      finish({ ok: false, reason: 'the client closed the connection during authentication' });
-
-    server.on('data', onServerData);
-    client.on('data', onClientData);
-    server.once('close', onServerClose);
-    client.once('close', onClientClose);
-    if (firstServerBytes.length > 0) onServerData(firstServerBytes);
-    if (!settled) {
-      server.resume();
-      client.resume();
+  const fromServer = new MessageStream(server, 'server', firstServerBytes);
+  const fromClient = new MessageStream(client, 'client');
+  fromClient.forwardTo(server);
+  const ended = new AbortController();
+  // A close on one side ends a wait on the other.
+  const onClientClose = () => {
+    fromServer.abort(new PeerClosedError('client'));
+    ended.abort(new PeerClosedError('client'));
+  };
+  const onServerClose = () => {
+    fromClient.abort(new PeerClosedError('server'));
+    ended.abort(new PeerClosedError('server'));
+  };
+  client.once('close', onClientClose);
+  server.once('close', onServerClose);
+  try {
+    return await relayMessages(client, server, fromClient, fromServer, options, ended.signal);
+  } catch (error) {
+    if (error instanceof PeerClosedError) {
+      return { ok: false, reason: `the ${error.peer} closed the connection during authentication` };
     }
-  });
+    if (error instanceof InvalidMessageError) {
+      client.write(
+        fatal(
+          SqlState.PROTOCOL_VIOLATION,
+          error.peer === 'server'
+            ? 'invalid message from the upstream server'
+            : 'invalid frontend message during authentication',
+        ),
+      );
+      return { ok: false, reason: error.message };
+    }
+    throw error;
+  } finally {
+    client.off('close', onClientClose);
+    server.off('close', onServerClose);
+    fromClient.detach();
+    fromServer.detach();
+  }
+}
+
+async function relayMessages(
+  client: Duplex,
+  server: Duplex,
+  fromClient: MessageStream,
+  fromServer: MessageStream,
+  options: StartupRelayOptions,
+  signal: AbortSignal,
+): Promise<StartupOutcome> {
+  let backendKey: { processId: number; secretKey: Buffer } | undefined;
+  for (;;) {
+    const message = await fromServer.next();
+    if (message.type === BackendMessage.Authentication && !options.passThroughAuth) {
+      const request = message.body.readUInt32BE(0);
+      if (request !== AuthRequest.Ok) {
+        client.write(
+          fatal(
+            SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+            'the upstream server asked for a password after certificate authentication at the gateway',
+            {
+              hint: "Let the upstream server trust the gateway's connections for this user (for example a `trust` or `cert` rule for the gateway's address).",
+            },
+          ),
+        );
+        return { ok: false, reason: 'upstream requested authentication after cert authentication' };
+      }
+    }
+    const offer = saslMechanisms(message);
+    if (options.scram && offer && isScramOffer(offer)) {
+      fromClient.forwardTo(undefined);
+      const result = await proxyScram(
+        options.scram,
+        offer,
+        { socket: client, messages: fromClient },
+        { socket: server, messages: fromServer, certificate: options.scram.serverCertificate },
+        signal,
+      );
+      if (!result.ok) return result;
+      fromClient.forwardTo(server);
+      continue;
+    }
+    if (message.type === BackendMessage.BackendKeyData && message.body.length >= 8) {
+      backendKey = {
+        processId: message.body.readUInt32BE(0),
+        secretKey: Buffer.from(message.body.subarray(4)),
+      };
+    }
+    client.write(withoutChannelBinding(message));
+    if (message.type === BackendMessage.ReadyForQuery) {
+      return { ok: true, backendKey, remainder: fromServer.detach() };
+    }
+    if (message.type === BackendMessage.ErrorResponse) {
+      return { ok: false, reason: 'the server refused the connection' };
+    }
+  }
 }
