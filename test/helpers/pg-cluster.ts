@@ -51,7 +51,11 @@ export interface Cluster {
   configure(settings: Record<string, string>, options?: { restart?: boolean }): Promise<void>;
   /** Copies new TLS files in and reloads. */
   setSsl(ssl: ClusterSsl | undefined): Promise<void>;
+  /** Stops the server and removes its files (the end of a test). */
   stop(): Promise<void>;
+  /** Stops the server (fast shutdown) but keeps its data, for a later start(). */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same port. */
   start(): Promise<void>;
   /** Server log so far, for assertions and failure messages. */
   log(): string;
@@ -227,6 +231,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await reload();
     },
     stop,
+    halt: stop,
     start,
     log: () => logText,
     async [Symbol.asyncDispose]() {
