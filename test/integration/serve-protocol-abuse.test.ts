@@ -2,8 +2,9 @@
 // keeps serving everyone else: pipelined plaintext after SSLRequest, bad lengths, malformed
 // startup packets, a TLS handshake never finished, GSSENCRequest, direct TLS without ALPN.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
 import {
   encodeGssEncRequest,
@@ -14,10 +15,15 @@ import { psqlOk } from '../helpers/clients.js';
 import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
 import { collect, errorFields, int32, openRaw } from '../helpers/raw-client.js';
 
+const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+
 describe('serve: protocol abuse', () => {
   let env: GatewayEnv;
+  let baselineFds = 0;
   before(async () => {
     env = await startGatewayEnv({ serveArgs: ['--authentication-timeout', '2s'] });
+    await psqlOk({ conninfo: env.conninfo(), sql: 'SELECT 1' }); // warm up lazily opened files
+    baselineFds = openFds(env.gateway.child.pid ?? 0);
   });
   after(async () => {
     await env?.close();
@@ -188,5 +194,27 @@ describe('serve: protocol abuse', () => {
       }),
     );
     await stillServes();
+  });
+
+  it('leaks no file descriptor and no server session after all of the above', async () => {
+    const pid = env.gateway.child.pid ?? 0;
+    let fds = openFds(pid);
+    for (let i = 0; i < 50 && fds > baselineFds; i++) {
+      await delay(100);
+      fds = openFds(pid);
+    }
+    assert.ok(
+      fds <= baselineFds,
+      `gateway has ${fds} open descriptors, ${baselineFds} at the start`,
+    );
+    // A backend exits a moment after its client leaves; wait for that, not longer.
+    const query =
+      "SELECT coalesce(string_agg(application_name || '/' || state, ', '), '') FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
+    let sessions = await env.cluster.sql(query);
+    for (let i = 0; i < 50 && sessions !== ''; i++) {
+      await delay(100);
+      sessions = await env.cluster.sql(query);
+    }
+    assert.equal(sessions, '', 'server sessions left open');
   });
 });
