@@ -13,7 +13,14 @@ import {
 } from '../../src/protocol/frontend.js';
 import { psqlOk } from '../helpers/clients.js';
 import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
-import { collect, errorFields, int32, openRaw } from '../helpers/raw-client.js';
+import {
+  collect,
+  errorFields,
+  int32,
+  openRaw,
+  openTlsSession,
+  sendUntilClosed,
+} from '../helpers/raw-client.js';
 
 const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
@@ -64,45 +71,25 @@ describe('serve: protocol abuse', () => {
   });
 
   it('refuses a startup packet without its terminator (inside TLS)', async () => {
-    const socket = await openRaw(env.port);
-    const answer = collect(socket, 1000);
-    socket.write(encodeSslRequest());
-    const first = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
-    assert.equal(first.toString(), 'S');
-    void answer;
-    const tls = tlsConnect({ socket, servername: 'localhost', ca: readFileSync(env.pki.caBundle) });
-    await new Promise<void>((resolve, reject) => {
-      tls.once('secureConnect', resolve);
-      tls.once('error', reject);
-    });
+    const tls = await openTlsSession(env.port, env.pki.caBundle);
     const body = Buffer.from('user\0postgres\0database', 'utf8'); // no terminators
     const packet = Buffer.concat([int32(8 + body.length), int32(196608), body]);
-    const chunks: Buffer[] = [];
-    tls.on('data', (c: Buffer) => chunks.push(c));
-    tls.write(packet);
-    await new Promise((resolve) => tls.once('close', resolve));
-    const fields = errorFields(Buffer.concat(chunks));
+    const fields = errorFields(await sendUntilClosed(tls, packet));
     assert.equal(fields?.get('C'), '08P01');
     assert.match(fields?.get('M') ?? '', /invalid startup packet layout/);
     await stillServes();
   });
 
   it('refuses an invalid replication parameter as PostgreSQL does (22023)', async () => {
-    const socket = await openRaw(env.port);
-    socket.write(encodeSslRequest());
-    await new Promise((resolve) => socket.once('data', resolve));
-    const tls = tlsConnect({ socket, servername: 'localhost', ca: readFileSync(env.pki.caBundle) });
-    await new Promise((resolve) => tls.once('secureConnect', resolve));
-    const chunks: Buffer[] = [];
-    tls.on('data', (c: Buffer) => chunks.push(c));
-    tls.write(
+    const tls = await openTlsSession(env.port, env.pki.caBundle);
+    const reply = await sendUntilClosed(
+      tls,
       encodeStartupMessage([
         ['user', 'postgres'],
         ['replication', 'maybe'],
       ]),
     );
-    await new Promise((resolve) => tls.once('close', resolve));
-    const fields = errorFields(Buffer.concat(chunks));
+    const fields = errorFields(reply);
     assert.equal(fields?.get('C'), '22023');
     assert.equal(fields?.get('M'), 'invalid value for parameter "replication": "maybe"');
   });
@@ -147,16 +134,8 @@ describe('serve: protocol abuse', () => {
   });
 
   it('refuses SSLRequest inside TLS the way PostgreSQL does', async () => {
-    const socket = await openRaw(env.port);
-    socket.write(encodeSslRequest());
-    await new Promise((resolve) => socket.once('data', resolve));
-    const tls = tlsConnect({ socket, servername: 'localhost', ca: readFileSync(env.pki.caBundle) });
-    await new Promise((resolve) => tls.once('secureConnect', resolve));
-    const chunks: Buffer[] = [];
-    tls.on('data', (c: Buffer) => chunks.push(c));
-    tls.write(encodeSslRequest());
-    await new Promise((resolve) => tls.once('close', resolve));
-    const fields = errorFields(Buffer.concat(chunks));
+    const tls = await openTlsSession(env.port, env.pki.caBundle);
+    const fields = errorFields(await sendUntilClosed(tls, encodeSslRequest()));
     assert.equal(fields?.get('C'), '0A000');
     assert.equal(
       fields?.get('M'),

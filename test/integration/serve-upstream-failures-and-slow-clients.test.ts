@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { encodeSslRequest, encodeStartupMessage } from '../../src/protocol/frontend.js';
+import type { TLSSocket } from 'node:tls';
+import { encodeStartupMessage } from '../../src/protocol/frontend.js';
 import { MessageReader } from '../../src/protocol/message-reader.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
 import { startPgtunnel } from '../helpers/pgtunnel-process.js';
 import { freePort } from '../helpers/ports.js';
-import { openRaw } from '../helpers/raw-client.js';
+import { openTlsSession } from '../helpers/raw-client.js';
 
 function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -33,15 +33,7 @@ function simpleQuery(sql: string): Buffer {
 async function sessionThroughGateway(
   env: GatewayEnv,
 ): Promise<{ socket: TLSSocket; reader: MessageReader }> {
-  const raw = await openRaw(env.port);
-  raw.write(encodeSslRequest());
-  await new Promise((resolve) => raw.once('data', resolve));
-  const socket = tlsConnect({
-    socket: raw,
-    servername: 'localhost',
-    ca: readFileSync(env.pki.caBundle),
-  });
-  await new Promise((resolve) => socket.once('secureConnect', resolve));
+  const socket = await openTlsSession(env.port, env.pki.caBundle);
   const reader = new MessageReader();
   socket.write(
     encodeStartupMessage([

@@ -1,32 +1,18 @@
 // With several worker processes, connections spread over them and a TLS session ticket
 // issued by one worker resumes on another (they share ticket keys).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { encodeSslRequest } from '../../src/protocol/frontend.js';
+import type { TLSSocket } from 'node:tls';
 import { psqlOk } from '../helpers/clients.js';
 import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
-import { openRaw } from '../helpers/raw-client.js';
+import { openTlsSession } from '../helpers/raw-client.js';
 
-/** SSLRequest + TLS handshake, optionally resuming `session`; returns the socket once secure. */
-async function tlsToGateway(env: GatewayEnv, session?: Buffer): Promise<TLSSocket> {
-  const raw = await openRaw(env.port);
-  raw.write(encodeSslRequest());
-  const answer = await new Promise<Buffer>((resolve) => raw.once('data', resolve));
-  assert.equal(answer.toString(), 'S');
-  const socket = tlsConnect({
-    socket: raw,
-    servername: 'localhost',
-    ca: readFileSync(env.pki.caBundle),
-    ALPNProtocols: ['postgresql'],
+/** SSLRequest + TLS handshake, optionally resuming `session`. */
+function tlsToGateway(env: GatewayEnv, session?: Buffer): Promise<TLSSocket> {
+  return openTlsSession(env.port, env.pki.caBundle, {
+    alpn: ['postgresql'],
     ...(session ? { session } : {}),
   });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('secureConnect', resolve);
-    socket.once('error', reject);
-  });
-  return socket;
 }
 
 describe('serve: workers', () => {
