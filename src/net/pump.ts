@@ -1,0 +1,130 @@
+// The byte pump between two connected streams: copies both ways with backpressure, passes a
+// half-close (end) from one side to the other, and on an error, an abrupt close or an idle
+// timeout destroys both, so no socket outlives its partner (cf. ghostunnel proxy.go fuse).
+import type { Duplex } from 'node:stream';
+
+export interface PumpOptions {
+  /** Destroy both sides after this long with no bytes in either direction; default none. */
+  idleTimeoutMs?: number;
+  /**
+   * After both directions have ended and one side has closed, how long the other side may
+   * take to flush and close before it is destroyed; default 30 s.
+   */
+  lingerMs?: number;
+}
+
+export interface PumpResult {
+  /** Bytes copied from the first stream to the second. */
+  bytesAtoB: number;
+  /** Bytes copied from the second stream to the first. */
+  bytesBtoA: number;
+  /** How it ended: both sides finished, one failed or closed abruptly, or nothing moved. */
+  outcome: 'closed' | 'error' | 'idle-timeout';
+  /** The first error either side raised, if any. */
+  error: Error | undefined;
+}
+
+/**
+ * Copies bytes between `a` and `b` until both are closed; resolves (never rejects) once both
+ * have emitted 'close'. For half-close to be preserved both should be sockets created with
+ * `allowHalfOpen: true`; otherwise Node ends a socket's writable side when its readable side
+ * ends, and data still flowing towards it is dropped.
+ *
+ * @example
+ * const result = await pump(clientSocket, serverSocket, { idleTimeoutMs: 3_600_000 });
+ */
+export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<PumpResult> {
+  const lingerMs = options.lingerMs ?? 30_000;
+  return new Promise((resolve) => {
+    const result: PumpResult = { bytesAtoB: 0, bytesBtoA: 0, outcome: 'closed', error: undefined };
+    const state = new Map<Duplex, { readEnded: boolean; closed: boolean }>([
+      [a, { readEnded: false, closed: false }],
+      [b, { readEnded: false, closed: false }],
+    ]);
+    let idleTimer: NodeJS.Timeout | undefined;
+    let lingerTimer: NodeJS.Timeout | undefined;
+
+    const destroyBoth = () => {
+      if (!a.destroyed) a.destroy();
+      if (!b.destroyed) b.destroy();
+    };
+    const touch = () => {
+      if (!options.idleTimeoutMs) return;
+      idleTimer?.refresh();
+    };
+    if (options.idleTimeoutMs) {
+      idleTimer = setTimeout(() => {
+        if (result.outcome === 'closed') result.outcome = 'idle-timeout';
+        destroyBoth();
+      }, options.idleTimeoutMs);
+    }
+
+    const forward = (from: Duplex, to: Duplex, count: (n: number) => void) => {
+      from.on('data', (chunk: Buffer) => {
+        count(chunk.length);
+        touch();
+        // The far side may already be ending (a non-half-open socket ends itself): drop
+        // rather than raise write-after-end.
+        if (to.writableEnded || to.destroyed) return;
+        if (!to.write(chunk)) from.pause();
+      });
+      to.on('drain', () => from.resume());
+      from.once('end', () => {
+        const fromState = state.get(from);
+        if (fromState) fromState.readEnded = true;
+        if (!to.writableEnded && !to.destroyed) to.end();
+      });
+      from.resume();
+    };
+
+    const onError = (error: Error) => {
+      result.error ??= error;
+      result.outcome = 'error';
+      destroyBoth();
+    };
+
+    const onClose = (stream: Duplex, other: Duplex) => {
+      const own = state.get(stream);
+      const theirs = state.get(other);
+      if (!own || !theirs) return;
+      own.closed = true;
+      if (theirs.closed) {
+        clearTimeout(idleTimer);
+        clearTimeout(lingerTimer);
+        resolve(result);
+        return;
+      }
+      if (own.readEnded && theirs.readEnded) {
+        // Clean finish: the other side has our end() queued; give it time to flush.
+        lingerTimer = setTimeout(() => other.destroy(), lingerMs);
+        lingerTimer.unref();
+      } else {
+        // Closed before both directions ended: nothing more can be delivered.
+        if (result.outcome === 'closed' && !own.readEnded) result.outcome = 'error';
+        other.destroy();
+      }
+    };
+
+    for (const [stream, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      stream.on('error', onError);
+      stream.once('close', () => onClose(stream, other));
+    }
+    forward(a, b, (n) => {
+      result.bytesAtoB += n;
+    });
+    forward(b, a, (n) => {
+      result.bytesBtoA += n;
+    });
+
+    // A side that is already gone will never emit 'close' again.
+    for (const [stream, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      if (stream.destroyed && stream.closed) onClose(stream, other);
+    }
+  });
+}
