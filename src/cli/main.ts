@@ -1,25 +1,37 @@
 #!/usr/bin/env node
 // pgtunnel's entry point: parses the command line and runs one command.
 // This directory is the only code that ends the process.
-import { Command } from 'commander';
-import { registerCa } from './commands/ca.js';
-import { registerConnect } from './commands/connect.js';
-import { registerReload } from './commands/reload.js';
-import { registerServe } from './commands/serve.js';
-import { registerSsh } from './commands/ssh.js';
+import type { Command } from 'commander';
+import { Command as Program } from 'commander';
 import { exitWithError } from './exit.js';
 
-const program = new Command()
-  .name('pgtunnel')
-  .description('Encrypt and authenticate PostgreSQL sessions')
-  .version('0.1.0')
-  .showHelpAfterError();
+type Register = (program: Command) => void;
 
-registerServe(program);
-registerReload(program);
-registerConnect(program);
-registerSsh(program);
-registerCa(program);
+/**
+ * Each command is loaded only when it runs: `serve` does not pay (in start-up time and in every
+ * worker's memory) for the SSH and CA code, and `ca` not for the gateway.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  serve: () => import('./commands/serve.js').then((m) => m.registerServe),
+  reload: () => import('./commands/reload.js').then((m) => m.registerReload),
+  connect: () => import('./commands/connect.js').then((m) => m.registerConnect),
+  ssh: () => import('./commands/ssh.js').then((m) => m.registerSsh),
+  ca: () => import('./commands/ca.js').then((m) => m.registerCa),
+};
+
+async function main(): Promise<void> {
+  const program = new Program()
+    .name('pgtunnel')
+    .description('Encrypt and authenticate PostgreSQL sessions')
+    .version('0.1.0')
+    .showHelpAfterError();
+  const requested = process.argv[2];
+  const load = requested !== undefined ? COMMANDS[requested] : undefined;
+  // An unknown word or `--help` lists every command, so all of them are registered.
+  const registers = await Promise.all(load ? [load()] : Object.values(COMMANDS).map((l) => l()));
+  for (const register of registers) register(program);
+  await program.parseAsync(process.argv);
+}
 
 // `pgtunnel ca list | head` closes our stdout early: that is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -27,4 +39,4 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-program.parseAsync(process.argv).catch(exitWithError);
+main().catch(exitWithError);

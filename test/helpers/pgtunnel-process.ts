@@ -28,9 +28,17 @@ export function cliArgs(args: string[]): string[] {
 
 export function startPgtunnel(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; readyText?: string | null } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    readyText?: string | null;
+    /** Run the compiled dist/cli/main.js (after `npm run build`) instead of the sources. */
+    compiled?: boolean;
+  } = {},
 ): Promise<PgtunnelProcess> {
-  const child = spawn(process.execPath, cliArgs(args), {
+  const argv = options.compiled
+    ? [join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), ...args]
+    : cliArgs(args);
+  const child = spawn(process.execPath, argv, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,9 +5,9 @@ import cluster from 'node:cluster';
 import { rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
+import type { ServeAdmin } from '../../admin/serve-admin.js';
 import { type LoadedConfig, loadConfig, type Override } from '../../config/load.js';
 import { SETTINGS, type SettingName } from '../../config/settings.js';
-import { prepareDemo } from '../../demo/demo.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { watchedFiles, watchFiles } from '../../gateway/file-watch.js';
 import { buildGeneration } from '../../gateway/gateway.js';
@@ -102,17 +102,29 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   if (cluster.isWorker) {
     const workerOverrides = JSON.parse(process.env.PGTUNNEL_OVERRIDES ?? '[]') as Override[];
     const load = () => loadConfig({ configFile, overrides: workerOverrides });
-    const logger = createLogger({ level: load().settings.log_min_messages });
-    await runWorker(load, logger);
+    const settings = load().settings;
+    const logger = createLogger({ level: settings.log_min_messages });
+    // The admin endpoint runs in the primary; workers keep metrics and answer its requests.
+    // Like the demo, its code (prom-client) is loaded only when it is on.
+    const serving =
+      settings.admin_listen === ''
+        ? {}
+        : (await import('../../admin/serve-admin.js')).workerAdminHooks();
+    await runWorker(load, logger, serving);
     process.exit(ExitCode.OK);
   }
 
-  const demo = options.demo || nothingConfigured ? await prepareDemo() : undefined;
+  // Loaded only for the demo: the CA code is not needed otherwise.
+  const demo =
+    options.demo || nothingConfigured
+      ? await import('../../demo/demo.js').then((m) => m.prepareDemo())
+      : undefined;
   if (demo) overrides = [...demo.overrides, ...overrides];
   const load = () => loadConfig({ configFile, overrides });
 
   let config: LoadedConfig;
   let policyWarnings: readonly string[];
+  let admin: ServeAdmin | undefined;
   try {
     config = load();
     if (config.settings.upstream === '') {
@@ -120,6 +132,10 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
         'ERR_CONFIG_INVALID',
         "upstream is not set: give the PostgreSQL server as a libpq connection string, e.g. --upstream 'host=/var/run/postgresql port=5432' or upstream = '...' in the configuration file",
       );
+    }
+    // A non-loopback admin_listen is refused here, before anything binds.
+    if (config.settings.admin_listen !== '') {
+      admin = (await import('../../admin/serve-admin.js')).ServeAdmin.prepare(config);
     }
     // Load every file (certificates, keys, rules) before binding anything.
     policyWarnings =
@@ -141,7 +157,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   let controller: ServeController;
   try {
     if (workers === 1) {
-      controller = await serveInProcess(load, logger);
+      controller = await serveInProcess(load, logger, admin?.inProcessHooks());
     } else {
       process.env.PGTUNNEL_OVERRIDES = JSON.stringify(overrides);
       cluster.setupPrimary({ args: process.argv.slice(2) });
@@ -150,6 +166,15 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   } catch (error) {
     await demo?.cleanup();
     throw error;
+  }
+  if (admin) {
+    try {
+      controller = await admin.start(controller, { workers, logger });
+    } catch (error) {
+      await controller.shutdown('fast');
+      await demo?.cleanup();
+      throw error;
+    }
   }
   const pidFile = config.settings.pid_file;
   if (pidFile !== '') writeFileSync(pidFile, `${process.pid}\n`);
@@ -167,6 +192,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
 
   installSignalHandlers(controller, logger, config, async () => {
     if (pidFile !== '') rmSync(pidFile, { force: true });
+    await admin?.close();
     await demo?.cleanup();
   });
 }
