@@ -161,6 +161,18 @@ describe('serve: configuration errors', () => {
     assert.match(none.stderr, /is encrypted: set ssl_passphrase_command/);
   });
 
+  it('refuses to start with an hba rule it cannot enforce, naming file and line', async () => {
+    const hba = join(dir, 'pg_hba.conf');
+    writeFileSync(
+      hba,
+      'local all all trust\nhostssl all +admins 10.0.0.0/8 scram-sha-256\nhost all all 0.0.0.0/0 ldap ldapserver=x\n',
+    );
+    const result = await serve([...base(), '--hba-file', hba]);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, new RegExp(`${hba}:2: .*\\+admins`));
+    assert.match(result.stderr, new RegExp(`${hba}:3: .*ldap`));
+  });
+
   it('requires an upstream when a configuration is given', async () => {
     const file = join(dir, 'no-upstream.conf');
     writeFileSync(file, `ssl_cert_file = '${pki.serverCert}'\nssl_key_file = '${pki.serverKey}'\n`);
