@@ -113,17 +113,14 @@ interface Connected {
   refused: boolean;
 }
 
-/** Dials one address and sets up the transport for `method` (SSLRequest or direct TLS). */
-async function connectTransport(
+/** Opens the TCP or unix connection, with libpq's words and hint when that fails. */
+async function dialAddress(
   target: UpstreamTarget,
   address: SocketAddress,
-  method: Method,
   signal: AbortSignal,
-  tlsEnvironment: TlsEnvironment | undefined,
-): Promise<Connected> {
-  let socket: Socket;
+): Promise<Socket> {
   try {
-    socket = await dial(address, {
+    return await dial(address, {
       signal,
       keepAlive: target.keepalives !== false,
       keepAliveInitialDelayMs: (target.keepalivesIdleSeconds ?? 0) * 1000,
@@ -135,6 +132,17 @@ async function connectTransport(
       cause: error,
     });
   }
+}
+
+/** Dials one address and sets up the transport for `method` (SSLRequest or direct TLS). */
+async function connectTransport(
+  target: UpstreamTarget,
+  address: SocketAddress,
+  method: Method,
+  signal: AbortSignal,
+  tlsEnvironment: TlsEnvironment | undefined,
+): Promise<Connected> {
+  const socket = await dialAddress(target, address, signal);
   if (method === 'plaintext') return { socket, tls: false, refused: false };
 
   const rule = SSLMODE_RULES[target.sslmode];
@@ -449,6 +457,53 @@ export async function sendCancelRequest(
         }
       });
       return;
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      const failure =
+        error instanceof UpstreamError
+          ? error
+          : new UpstreamError('ERR_UPSTREAM_CONNECT', systemErrorText(error), { cause: error });
+      failures.push(withPrefix(prefix, failure, []));
+    }
+  }
+  throw combine(failures);
+}
+
+/** A TLS connection opened without any PostgreSQL negotiation (raw, stunnel-compatible mode). */
+export interface RawTlsConnection {
+  socket: TLSSocket;
+  /** For logs, e.g. "127.0.0.1:5432 (TLSv1.3)". */
+  describe: string;
+}
+
+/**
+ * Raw mode (as stunnel's client mode): TLS from the first byte, no SSLRequest and no ALPN,
+ * with the sslmode's certificate checks (require, verify-ca or verify-full). Tries each
+ * address of the host in turn; rejects with UpstreamError.
+ */
+export async function openRawTlsConnection(
+  target: UpstreamTarget,
+  options: UpstreamSessionOptions = {},
+): Promise<RawTlsConnection> {
+  const addresses = await resolveAddresses(target, options.signal);
+  const failures: UpstreamError[] = [];
+  for (const address of addresses) {
+    const prefix = serverPrefix(address, { host: target.host, hostaddrGiven: !!target.hostaddr });
+    try {
+      return await withDeadline(target, options.signal, async (signal) => {
+        const socket = await dialAddress(target, address, signal);
+        try {
+          const setup = prepareUpstreamTls(target, options.tlsEnvironment, { alpn: false });
+          const tlsSocket = await startUpstreamTls(socket, target, setup, signal);
+          return {
+            socket: tlsSocket,
+            describe: `${formatSocketAddress(address)} (${tlsSocket.getProtocol() ?? 'TLS'})`,
+          };
+        } catch (error) {
+          socket.destroy();
+          throw error;
+        }
+      });
     } catch (error) {
       if (options.signal?.aborted) throw error;
       const failure =

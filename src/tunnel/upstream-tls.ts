@@ -14,6 +14,7 @@ import {
   connect as tlsConnect,
 } from 'node:tls';
 import { ALPN_POSTGRESQL } from '../protocol/codes.js';
+import { splitCrls } from '../tls/pem-files.js';
 import { systemErrorText } from './libpq-messages.js';
 import { parseSubjectAltName, peerNameProblem } from './peer-name.js';
 import { chooseRootCert, type RootCertChoice, SSLMODE_RULES } from './sslmode.js';
@@ -83,11 +84,6 @@ function fileExists(path: string): boolean {
   }
 }
 
-/** @peculiar/x509 and some tools write `BEGIN CRL`; OpenSSL wants `BEGIN X509 CRL`. */
-function normalizeCrlPem(pem: string): string {
-  return pem.replace(/-----(BEGIN|END) CRL-----/g, '-----$1 X509 CRL-----');
-}
-
 function readSystemRoots(env: NodeJS.ProcessEnv): Buffer[] {
   const files = env.SSL_CERT_FILE ? [env.SSL_CERT_FILE] : SYSTEM_CA_FILES;
   const roots: Buffer[] = [];
@@ -135,10 +131,7 @@ function readCrls(target: UpstreamTarget, homeDir: string | undefined): string[]
   for (const file of files) {
     if (!fileExists(file)) continue;
     // Node reads one CRL per string, so a bundle (one per CA level) is split into blocks.
-    const blocks =
-      normalizeCrlPem(readFileSync(file, 'utf8')).match(
-        /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g,
-      ) ?? [];
+    const blocks = splitCrls(readFileSync(file, 'latin1'));
     try {
       createSecureContext({ crl: blocks });
       crls.push(...blocks);
@@ -212,30 +205,32 @@ function readClientCertificate(
 export function prepareUpstreamTls(
   target: UpstreamTarget,
   environment: TlsEnvironment = {},
+  options: { alpn?: boolean } = {},
 ): UpstreamTlsSetup {
   const homeDir = environment.homeDir ?? safeHomeDir();
   const env = environment.env ?? process.env;
   const rule = SSLMODE_RULES[target.sslmode];
   const rootCert = chooseRootCert(target.sslmode, target.sslrootcert, homeDir, fileExists);
-  const options: ConnectionOptions = {
+  const connection: ConnectionOptions = {
     // We check the chain and the name ourselves after the handshake, so that each failure
     // gets libpq's wording and only the checks the sslmode asks for are made.
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
     // libpq 17+ offers ALPN on every TLS connection; it is mandatory for direct TLS.
-    ALPNProtocols: [ALPN_POSTGRESQL],
+    // (Raw mode talks to non-PostgreSQL TLS servers such as stunnel and offers none.)
+    ...(options.alpn === false ? {} : { ALPNProtocols: [ALPN_POSTGRESQL] }),
     minVersion: (target.sslMinProtocolVersion ?? 'TLSv1.2') as SecureVersion,
     ...readClientCertificate(target, homeDir),
   };
   if (target.sslMaxProtocolVersion) {
-    options.maxVersion = target.sslMaxProtocolVersion as SecureVersion;
+    connection.maxVersion = target.sslMaxProtocolVersion as SecureVersion;
   }
   if (rootCert?.kind === 'system') {
-    options.ca = readSystemRoots(env);
+    connection.ca = readSystemRoots(env);
   } else if (rootCert?.kind === 'file') {
     try {
-      options.ca = readFileSync(rootCert.path);
-      createSecureContext({ ca: options.ca });
+      connection.ca = readFileSync(rootCert.path);
+      createSecureContext({ ca: connection.ca });
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       throw tlsFailure(`could not read root certificate file "${rootCert.path}": ${text}`, {
@@ -243,15 +238,15 @@ export function prepareUpstreamTls(
       });
     }
     const crls = readCrls(target, homeDir);
-    if (crls.length > 0) options.crl = crls;
+    if (crls.length > 0) connection.crl = crls;
   }
   // SNI carries the host name the user gave, never an IP literal (libpq's sslsni=1).
   const sniHost = target.host;
   if (target.sslsni !== false && sniHost && isIP(sniHost) === 0 && !sniHost.startsWith('/')) {
-    options.servername = sniHost;
+    connection.servername = sniHost;
   }
   return {
-    options,
+    options: connection,
     rootCert,
     verifyHostname: rule.verifyHostname,
     checkHost: target.host,

@@ -1,0 +1,46 @@
+// systemd socket activation (sd_listen_fds(3)): listening sockets inherited from fd 3 onwards,
+// announced by LISTEN_FDS and LISTEN_PID (and optionally named by LISTEN_FDNAMES).
+import { ConfigError } from '../errors.js';
+
+/** sd_listen_fds()'s first descriptor. */
+export const SD_LISTEN_FDS_START = 3;
+
+export interface ActivatedSocket {
+  fd: number;
+  /** From LISTEN_FDNAMES (the unit's FileDescriptorName=), or "unknown" as systemd says. */
+  name: string;
+}
+
+/**
+ * The sockets systemd passed to this process, or [] when it passed none. As sd_listen_fds()
+ * does, the variables only count when LISTEN_PID is this process (not an ancestor).
+ */
+export function activatedSockets(
+  env: NodeJS.ProcessEnv = process.env,
+  pid: number = process.pid,
+): ActivatedSocket[] {
+  if (env.LISTEN_FDS === undefined || env.LISTEN_FDS === '') return [];
+  if (env.LISTEN_PID !== undefined && env.LISTEN_PID !== '' && Number(env.LISTEN_PID) !== pid) {
+    return [];
+  }
+  if (!/^\d+$/.test(env.LISTEN_FDS)) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      `LISTEN_FDS="${env.LISTEN_FDS}" is not a number of file descriptors`,
+    );
+  }
+  const count = Number(env.LISTEN_FDS);
+  const names = env.LISTEN_FDNAMES ? env.LISTEN_FDNAMES.split(':') : [];
+  const sockets: ActivatedSocket[] = [];
+  for (let i = 0; i < count; i++) {
+    sockets.push({ fd: SD_LISTEN_FDS_START + i, name: names[i] || 'unknown' });
+  }
+  return sockets;
+}
+
+/** sd_listen_fds(unset_environment=1): children must not inherit the sockets' announcement. */
+export function forgetActivationEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  delete env.LISTEN_FDS;
+  delete env.LISTEN_PID;
+  delete env.LISTEN_FDNAMES;
+}

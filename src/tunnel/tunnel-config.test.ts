@@ -1,0 +1,163 @@
+// The stunnel-style tunnel file: sections, global defaults, libpq keywords, file:line errors.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../errors.js';
+import { parseTunnelFile } from './tunnel-config.js';
+import { connectValueToConnInfo, tunnelSpecFromSection } from './tunnel-spec.js';
+
+const FILE = `; global options, then one section per tunnel
+pid = /run/pgtunnel/connect.pid
+log_level = debug
+sslrootcert = /etc/pgtunnel/root.crt
+
+[orders]
+accept = 127.0.0.1:5433
+accept = /run/pgtunnel:5433
+connect = host=db1.example.com port=5432 sslmode=verify-full
+sslcert = /etc/pgtunnel/client.crt
+sslkey = /etc/pgtunnel/client.key
+
+# stunnel's host:port form, raw TLS
+[ legacy ]
+client = yes
+raw = yes
+accept = 6000
+connect = tls.example.com:443
+idle_timeout = 300
+`;
+
+function configError(fn: () => unknown, code: string, message: string): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.equal(error.code, code);
+    assert.equal(error.message, message);
+    return true;
+  });
+}
+
+describe('parseTunnelFile', () => {
+  const file = parseTunnelFile(FILE, 'connect.conf');
+  it('reads global options', () => {
+    assert.equal(file.pidFile?.value, '/run/pgtunnel/connect.pid');
+    assert.equal(file.logLevel?.value, 'debug');
+    assert.deepEqual(
+      file.tunnels.map((t) => t.name),
+      ['orders', 'legacy'],
+    );
+  });
+  it('builds tunnels, with global libpq settings as defaults', () => {
+    const env = {};
+    const [orders, legacy] = file.tunnels.map((t) => tunnelSpecFromSection(t, env));
+    assert.deepEqual(orders?.listen, [
+      { kind: 'tcp', host: '127.0.0.1', port: 5433 },
+      {
+        kind: 'unix',
+        path: '/run/pgtunnel/.s.PGSQL.5433',
+        directory: '/run/pgtunnel',
+        port: 5433,
+      },
+    ]);
+    assert.equal(orders?.targets[0]?.host, 'db1.example.com');
+    assert.equal(orders?.targets[0]?.sslmode, 'verify-full');
+    assert.equal(orders?.targets[0]?.sslrootcert, '/etc/pgtunnel/root.crt');
+    assert.equal(orders?.targets[0]?.sslcert, '/etc/pgtunnel/client.crt');
+    assert.equal(orders?.raw, false);
+    assert.equal(legacy?.raw, true);
+    assert.equal(legacy?.targets[0]?.host, 'tls.example.com');
+    assert.equal(legacy?.targets[0]?.port, 443);
+    // raw mode with no sslmode is verify-full, never libpq's "prefer"
+    assert.equal(legacy?.targets[0]?.sslmode, 'verify-full');
+    assert.equal(legacy?.idleTimeoutMs, 300_000);
+  });
+  it('warns about settings only the local client can give', () => {
+    const [section] = parseTunnelFile(
+      '[a]\naccept = 1\nconnect = host=h user=app dbname=app\n',
+      'f',
+    ).tunnels;
+    assert.ok(section);
+    assert.deepEqual(tunnelSpecFromSection(section, {}).warnings, [
+      'user, dbname are ignored: each local client sends its own user, database and password',
+    ]);
+  });
+
+  const errors: Array<[string, string, string]> = [
+    ['[a]\naccept 1\n', 'ERR_CONFIG_SYNTAX', 'f:2: expected "key = value", got "accept 1"'],
+    ['[a\n', 'ERR_CONFIG_SYNTAX', 'f:1: expected "[name]", got "[a"'],
+    ['[a]\n[a]\n', 'ERR_CONFIG_INVALID', 'f:2: tunnel [a] is defined twice'],
+    [
+      '[a]\npid = x\n',
+      'ERR_CONFIG_INVALID',
+      'f:2: pid is a global option: put it before the first [section]',
+    ],
+    ['accept = 1\n', 'ERR_CONFIG_INVALID', 'f:1: accept belongs in a [tunnel] section'],
+    ['[a]\nraw = maybe\n', 'ERR_CONFIG_INVALID', 'f:2: raw must be yes or no, not "maybe"'],
+    [
+      '[a]\nclient = no\n',
+      'ERR_CONFIG_INVALID',
+      'f:2: client = no is stunnel\'s server mode: use "pgtunnel serve --raw" for that direction',
+    ],
+    [
+      'log_level = loud\n',
+      'ERR_CONFIG_INVALID',
+      'f:1: log_level must be one of debug, info, warn, error, not "loud"',
+    ],
+  ];
+  for (const [text, code, message] of errors) {
+    it(`rejects ${JSON.stringify(text)}`, () => {
+      configError(() => parseTunnelFile(text, 'f'), code, message);
+    });
+  }
+  it('names unknown keys with the line', () => {
+    assert.throws(
+      () => parseTunnelFile('[a]\nCAfile = x\n', 'f'),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.code === 'ERR_CONFIG_UNKNOWN_KEY' &&
+        error.message.startsWith('f:2: unknown key "CAfile": use a libpq keyword (') &&
+        error.message.includes('sslrootcert'),
+    );
+  });
+  it('puts libpq errors at the line that caused them', () => {
+    const [section] = parseTunnelFile(
+      '[a]\naccept = 1\nconnect = host=h sslmode=sure\n',
+      'f',
+    ).tunnels;
+    assert.ok(section);
+    configError(
+      () => tunnelSpecFromSection(section, {}),
+      'ERR_CONNINFO',
+      'f:3: invalid sslmode value: "sure"',
+    );
+    const [raw] = parseTunnelFile(
+      '[r]\nraw = yes\naccept = 1\nconnect = h:1\nsslmode = prefer\n',
+      'f',
+    ).tunnels;
+    assert.ok(raw);
+    configError(
+      () => tunnelSpecFromSection(raw, {}),
+      'ERR_CONFIG_INVALID',
+      'f:5: raw mode always uses TLS: sslmode must be require, verify-ca or verify-full, not "prefer"',
+    );
+    const [none] = parseTunnelFile('[n]\naccept = 1\n', 'f').tunnels;
+    assert.ok(none);
+    configError(
+      () => tunnelSpecFromSection(none, {}),
+      'ERR_CONFIG_INVALID',
+      'f:1: tunnel [n] has no server: add "connect = host=… port=… sslmode=…"',
+    );
+  });
+});
+
+describe('connectValueToConnInfo', () => {
+  it('takes libpq strings, URIs and stunnel host:port', () => {
+    assert.deepEqual(connectValueToConnInfo('host=a port=1'), { host: 'a', port: '1' });
+    assert.deepEqual(connectValueToConnInfo('postgresql://a:2'), { host: 'a', port: '2' });
+    assert.deepEqual(connectValueToConnInfo('db:5432'), { host: 'db', port: '5432' });
+    assert.deepEqual(connectValueToConnInfo('[::1]:5432'), { host: '::1', port: '5432' });
+    assert.deepEqual(connectValueToConnInfo('5432'), { host: 'localhost', port: '5432' });
+    assert.deepEqual(connectValueToConnInfo('/var/run/postgresql:5433'), {
+      host: '/var/run/postgresql',
+      port: '5433',
+    });
+  });
+});

@@ -1,0 +1,202 @@
+// Runs one tunnel of `pgtunnel connect`: its listening sockets (addresses or inherited fds),
+// one handler per accepted client (PostgreSQL-aware or raw), the set of live sessions, and a
+// shutdown that either waits for sessions (smart) or cuts them (fast).
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { ConfigError, describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { formatSocketAddress, type SocketAddress } from '../net/address.js';
+import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
+import { handleLocalConnection, type LocalTunnelContext } from './local-connection.js';
+import { handleRawClientConnection } from './raw-connection.js';
+import { describeTargets, type TunnelSpec } from './tunnel-spec.js';
+import type { TlsEnvironment } from './upstream-tls.js';
+
+export interface RunningTunnel {
+  name: string;
+  /** Where it listens, as shown in logs (real ports when 0 was asked for). */
+  addresses: string[];
+  /** Sessions currently open (accepted clients not yet closed). */
+  activeConnections(): number;
+  /** Stops listening; `smart` waits for sessions to end, `fast` closes them now. */
+  close(mode: 'smart' | 'fast'): Promise<void>;
+}
+
+export interface TunnelRunOptions {
+  /** Inherited listening sockets to use (socket activation). */
+  fds?: number[];
+  tlsEnvironment?: TlsEnvironment;
+  /** Time a client has to send its startup packet; default 60 s. */
+  startupTimeoutMs?: number;
+}
+
+/** Loads the certificate and key a tunnel serves to local clients that ask for TLS. */
+export function loadLocalTls(spec: TunnelSpec): SecureContext | undefined {
+  if (!spec.localTls) return undefined;
+  try {
+    return createSecureContext({
+      cert: readFileSync(spec.localTls.certFile),
+      key: readFileSync(spec.localTls.keyFile),
+    });
+  } catch (error) {
+    throw new ConfigError(
+      'ERR_TLS_CREDENTIALS',
+      `tunnel "${spec.name}": could not load local_sslcert "${spec.localTls.certFile}" / local_sslkey "${spec.localTls.keyFile}": ${describeError(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+interface Live {
+  client: Duplex;
+  upstream?: Duplex;
+}
+
+/** The per-connection handler of a tunnel, shared by listeners and inetd mode. */
+function connectionHandler(spec: TunnelSpec, logger: Logger, options: TunnelRunOptions) {
+  const localTls = loadLocalTls(spec);
+  const context: LocalTunnelContext = {
+    name: spec.name,
+    targets: spec.targets,
+    localTls,
+    logger,
+    idleTimeoutMs: spec.idleTimeoutMs,
+    ...(options.tlsEnvironment ? { tlsEnvironment: options.tlsEnvironment } : {}),
+    ...(options.startupTimeoutMs ? { startupTimeoutMs: options.startupTimeoutMs } : {}),
+  };
+  let nextId = 0;
+  return (client: Duplex, peer: string, live: Live) => {
+    const id = ++nextId;
+    const track = (upstream: Duplex) => {
+      live.upstream = upstream;
+    };
+    return spec.raw
+      ? handleRawClientConnection(client, context, id, peer, track)
+      : handleLocalConnection(client, context, id, peer, track);
+  };
+}
+
+function peerOf(socket: Socket): string {
+  if (socket.remoteAddress) return `${socket.remoteAddress}:${socket.remotePort}`;
+  return '[local]';
+}
+
+/**
+ * Starts a tunnel: loads its files, binds every address (or inherited fd), then accepts.
+ * Rejects with ConfigError/PgTunnelError (ERR_LISTEN) before accepting anything.
+ */
+export async function startTunnel(
+  spec: TunnelSpec,
+  logger: Logger,
+  options: TunnelRunOptions = {},
+): Promise<RunningTunnel> {
+  const log = logger.child({ tunnel: spec.name });
+  const handle = connectionHandler(spec, logger, options);
+  const live = new Set<Live>();
+  const running = new Set<Promise<unknown>>();
+  const servers: Array<{ server: Server; address: SocketAddress | undefined }> = [];
+
+  const onConnection = (socket: Socket) => {
+    const entry: Live = { client: socket };
+    live.add(entry);
+    const task = handle(socket, peerOf(socket), entry)
+      .catch((error: unknown) => {
+        log.error({ err: describeError(error) }, 'connection handler failed');
+        socket.destroy();
+      })
+      .finally(() => {
+        live.delete(entry);
+        running.delete(task);
+      });
+    running.add(task);
+  };
+  const newServer = () => {
+    // allowHalfOpen: a client's FIN is passed upstream instead of closing its socket early
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
+    server.on('error', (error) => log.error({ err: describeError(error) }, 'listener error'));
+    return server;
+  };
+
+  const addresses: string[] = [];
+  try {
+    for (const address of spec.listen) {
+      const server = newServer();
+      await listenOn(server, address, { unixSocketMode: spec.unixSocketMode });
+      servers.push({ server, address });
+      const bound = server.address();
+      addresses.push(
+        bound && typeof bound === 'object'
+          ? formatSocketAddress({ kind: 'tcp', host: bound.address, port: bound.port })
+          : formatSocketAddress(address),
+      );
+    }
+    for (const fd of options.fds ?? []) {
+      const server = newServer();
+      await listenOnFd(server, fd);
+      servers.push({ server, address: undefined });
+      const bound = server.address();
+      addresses.push(
+        bound && typeof bound === 'object'
+          ? `${formatSocketAddress({ kind: 'tcp', host: bound.address, port: bound.port })} (fd ${fd})`
+          : `${typeof bound === 'string' ? bound : 'socket'} (fd ${fd})`,
+      );
+    }
+  } catch (error) {
+    for (const { server, address } of servers) {
+      server.close();
+      if (address) removeSocketFile(address);
+    }
+    throw error;
+  }
+  for (const warning of spec.warnings) log.warn({}, warning);
+  log.info(
+    { addresses, upstream: describeTargets(spec.targets), raw: spec.raw },
+    'tunnel listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    name: spec.name,
+    addresses,
+    activeConnections: () => live.size,
+    close(mode) {
+      if (mode === 'fast') {
+        for (const entry of live) {
+          entry.client.destroy();
+          entry.upstream?.destroy();
+        }
+      }
+      closing ??= (async () => {
+        await Promise.all(
+          servers.map(
+            ({ server }) => new Promise<void>((resolve) => server.close(() => resolve())),
+          ),
+        );
+        for (const { address } of servers) if (address) removeSocketFile(address);
+      })();
+      return closing.then(async () => {
+        await Promise.all([...running]);
+      });
+    },
+  };
+}
+
+/**
+ * inetd mode: serves the single connection on `stream` (stdin/stdout) and resolves when it
+ * has ended.
+ */
+export async function serveInetdConnection(
+  spec: TunnelSpec,
+  stream: Duplex,
+  logger: Logger,
+  options: TunnelRunOptions = {},
+): Promise<void> {
+  const handle = connectionHandler(spec, logger, options);
+  const peer =
+    'remoteAddress' in stream && (stream as Socket).remoteAddress
+      ? peerOf(stream as Socket)
+      : '[stdio]';
+  await handle(stream, peer, { client: stream });
+}

@@ -1,0 +1,182 @@
+// What one tunnel of `pgtunnel connect` is, whether it came from the command line or from a
+// [section] of the config file: where it listens, the upstream servers with their libpq
+// settings, raw or PostgreSQL-aware, and local TLS. Everything is validated here, before any
+// socket is opened.
+import { ConfigError } from '../errors.js';
+import { parseSocketAddress, type SocketAddress } from '../net/address.js';
+import {
+  applyConnInfoDefaults,
+  type ConnInfo,
+  type ConnInfoKeyword,
+  clientOnlyKeywords,
+  isConnectionUri,
+  parseConnString,
+} from './conninfo.js';
+import { lookupService } from './pg-service.js';
+import type { TunnelSection } from './tunnel-config.js';
+import { targetsFromConnInfo, type UpstreamTarget } from './upstream-target.js';
+
+/** One tunnel, ready to start. */
+export interface TunnelSpec {
+  name: string;
+  /** Addresses to listen on (may be empty when sockets are inherited or in inetd mode). */
+  listen: SocketAddress[];
+  /** The servers to try, in order, with their libpq TLS settings. */
+  targets: UpstreamTarget[];
+  /** stunnel-compatible raw TLS instead of PostgreSQL's SSLRequest negotiation. */
+  raw: boolean;
+  /** Serve TLS to local clients that ask for it. */
+  localTls?: { certFile: string; keyFile: string };
+  unixSocketMode?: number;
+  idleTimeoutMs?: number;
+  /** Things worth a warning in the log (e.g. ignored user/dbname settings). */
+  warnings: string[];
+}
+
+/** The modes raw TLS can use: it has no negotiation to fall back with. */
+const RAW_MODES = new Set(['require', 'verify-ca', 'verify-full']);
+
+/**
+ * The explicit libpq settings of a `connect` value: a connection string, a URI, or stunnel's
+ * `host:port` (also `[v6]:port`, a bare port for localhost, or a socket directory).
+ */
+export function connectValueToConnInfo(value: string): ConnInfo {
+  const trimmed = value.trim();
+  if (isConnectionUri(trimmed) || trimmed.includes('=')) return parseConnString(trimmed);
+  const address = parseSocketAddress(trimmed, { defaultHost: 'localhost' });
+  if (address.kind === 'tcp') return { host: address.host, port: String(address.port) };
+  if (address.directory !== undefined) {
+    return { host: address.directory, port: String(address.port) };
+  }
+  throw new ConfigError(
+    'ERR_CONNINFO',
+    `"${value}": PostgreSQL servers are reached through their socket directory; write the directory (e.g. /var/run/postgresql:5432)`,
+  );
+}
+
+function located(error: unknown, location: string | undefined): unknown {
+  if (error instanceof ConfigError && location && !error.location) {
+    return new ConfigError(error.code, error.message, { location, cause: error });
+  }
+  return error;
+}
+
+/**
+ * Applies libpq's defaults (service file, PG* environment, compiled-in values) to the explicit
+ * settings and builds the targets. For raw mode an unset sslmode means verify-full, and only
+ * require/verify-ca/verify-full are allowed.
+ */
+export function buildTargets(
+  explicit: ConnInfo,
+  options: { raw: boolean; env?: NodeJS.ProcessEnv; location?: string | undefined },
+): { targets: UpstreamTarget[]; warnings: string[] } {
+  const env = options.env ?? process.env;
+  const settings: Partial<Record<ConnInfoKeyword, string>> = { ...explicit };
+  if (options.raw && settings.sslmode === undefined && env.PGSSLMODE === undefined) {
+    settings.sslmode = 'verify-full';
+  }
+  try {
+    const info = applyConnInfoDefaults(settings, { env, lookupService });
+    if (options.raw && !RAW_MODES.has(info.sslmode ?? '')) {
+      throw new ConfigError(
+        'ERR_CONFIG_INVALID',
+        `raw mode always uses TLS: sslmode must be require, verify-ca or verify-full, not "${info.sslmode}"`,
+      );
+    }
+    const targets = targetsFromConnInfo(info);
+    const ignored = clientOnlyKeywords(explicit);
+    const warnings =
+      ignored.length > 0
+        ? [
+            `${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} ignored: each local client sends its own user, database and password`,
+          ]
+        : [];
+    return { targets, warnings };
+  } catch (error) {
+    throw located(error, options.location);
+  }
+}
+
+/** A tunnel from a config file section. */
+export function tunnelSpecFromSection(
+  section: TunnelSection,
+  env: NodeJS.ProcessEnv = process.env,
+): TunnelSpec {
+  if (
+    !section.connect &&
+    !section.libpq.host &&
+    !section.libpq.hostaddr &&
+    !section.libpq.service
+  ) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      `tunnel [${section.name}] has no server: add "connect = host=… port=… sslmode=…"`,
+      { location: section.location },
+    );
+  }
+  let explicit: ConnInfo = {};
+  if (section.connect) {
+    try {
+      explicit = connectValueToConnInfo(section.connect.value);
+    } catch (error) {
+      throw located(error, section.connect.location);
+    }
+  }
+  // keyword lines refine the connect string, as later keywords do in a libpq string
+  const extra: Partial<Record<ConnInfoKeyword, string>> = {};
+  let lastLocation = section.connect?.location ?? section.location;
+  for (const [keyword, entry] of Object.entries(section.libpq) as [
+    ConnInfoKeyword,
+    { value: string; location: string },
+  ][]) {
+    extra[keyword] = entry.value;
+    lastLocation = entry.location;
+  }
+  const raw = section.raw?.value ?? false;
+  const { targets, warnings } = buildTargets(
+    { ...explicit, ...extra },
+    { raw, env, location: lastLocation },
+  );
+  const listen = section.accept.map((entry) => {
+    try {
+      return parseSocketAddress(entry.value);
+    } catch (error) {
+      throw located(error, entry.location);
+    }
+  });
+  if (section.localSslCert?.value && !section.localSslKey?.value) {
+    throw new ConfigError('ERR_CONFIG_INVALID', 'local_sslcert needs local_sslkey as well', {
+      location: section.localSslCert.location,
+    });
+  }
+  if (raw && section.localSslCert) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      'local_sslcert does not apply to raw tunnels (their local side is plaintext)',
+      { location: section.localSslCert.location },
+    );
+  }
+  const spec: TunnelSpec = { name: section.name, listen, targets, raw, warnings };
+  if (section.localSslCert && section.localSslKey) {
+    spec.localTls = {
+      certFile: section.localSslCert.value,
+      keyFile: section.localSslKey.value,
+    };
+  }
+  if (section.unixSocketMode) spec.unixSocketMode = section.unixSocketMode.value;
+  if (section.idleTimeoutSeconds?.value) {
+    spec.idleTimeoutMs = section.idleTimeoutSeconds.value * 1000;
+  }
+  return spec;
+}
+
+/** Where a tunnel goes, for logs: `db.example.com:5432 (verify-full)`. */
+export function describeTargets(targets: readonly UpstreamTarget[]): string {
+  return targets
+    .map((t) => {
+      const host = t.host || t.hostaddr || '';
+      const where = host.startsWith('/') ? `${host}/.s.PGSQL.${t.port}` : `${host}:${t.port}`;
+      return `${where} (${t.sslmode}${t.sslnegotiation === 'direct' ? ', direct' : ''})`;
+    })
+    .join(', ');
+}
