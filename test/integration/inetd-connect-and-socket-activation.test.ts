@@ -1,0 +1,197 @@
+// inetd mode and systemd socket activation of `pgtunnel connect`, with real sockets: an
+// inetd-like accept loop that hands each accepted socket to a new `pgtunnel connect --inetd`
+// as its stdin/stdout, and a listening socket passed as fd 3 with LISTEN_FDS/LISTEN_PID set as
+// systemd does; plus the PID file's life cycle. The raw server's inetd mode runs in-process.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../src/log.js';
+import { parseRawTarget, serveRawInetd } from '../../src/tunnel/raw-server.js';
+import { psqlOk } from '../helpers/clients.js';
+import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
+import { cliArgs, PROJECT_ROOT, startPgtunnel } from '../helpers/pgtunnel-process.js';
+import { createTestPki, type TestPki } from '../helpers/pki.js';
+import { freePort } from '../helpers/ports.js';
+
+function listening(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+  });
+}
+
+function waitForOutput(child: ChildProcess, text: string, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(
+      () => reject(new Error(`no "${text}" in ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(text)) {
+        clearTimeout(timer);
+        resolve(output);
+      }
+    };
+    child.stderr?.on('data', onData);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`exited before "${text}":\n${output}`));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe('inetd mode and socket activation', () => {
+  let pki: TestPki;
+  let cluster: Cluster;
+  let conninfo: string;
+  let dir: string;
+  const children: ChildProcess[] = [];
+  const servers: Server[] = [];
+
+  before(async () => {
+    pki = await createTestPki();
+    cluster = await startCluster({ ssl: { certFile: pki.serverCert, keyFile: pki.serverKey } });
+    conninfo = `host=localhost port=${cluster.port} sslmode=verify-full sslrootcert=${pki.caBundle}`;
+    dir = mkdtempSync(join(tmpdir(), 'pgtunnel-inetd-'));
+  });
+  after(async () => {
+    await Promise.all(children.map(stopChild));
+    for (const server of servers) server.close();
+    await cluster?.stop();
+    await pki?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('connect --inetd serves the connection on its stdin/stdout socket', async () => {
+    // an inetd: accept, then run one pgtunnel per connection with the socket as fds 0 and 1
+    const exits: Array<Promise<unknown>> = [];
+    const inetd = createServer({ pauseOnConnect: true }, (socket: Socket) => {
+      const child = spawn(process.execPath, cliArgs(['connect', '--inetd', conninfo]), {
+        cwd: PROJECT_ROOT,
+        stdio: [socket, socket, 'pipe'],
+      });
+      children.push(child);
+      child.stderr?.resume();
+      exits.push(once(child, 'exit'));
+      socket.destroy(); // the child has its own copy of the descriptor
+    });
+    servers.push(inetd);
+    const port = await listening(inetd);
+    for (let i = 0; i < 2; i++) {
+      const out = await psqlOk({
+        conninfo: `host=127.0.0.1 port=${port} user=postgres dbname=postgres sslmode=disable`,
+        sql: 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+      });
+      assert.equal(out, 't');
+    }
+    // each pgtunnel exits by itself once its one session is over
+    const codes = await Promise.all(exits);
+    assert.deepEqual(
+      codes.map((c) => (c as [number])[0]),
+      [0, 0],
+    );
+  });
+
+  it('uses a listening socket inherited as fd 3 (LISTEN_FDS, LISTEN_PID)', async () => {
+    const listener = createServer();
+    servers.push(listener);
+    const port = await listening(listener);
+    const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
+    // LISTEN_PID must be the pgtunnel process itself: the shell sets it to its own PID, then
+    // exec keeps that PID, as systemd sets it after fork.
+    const child = spawn(
+      'sh',
+      ['-c', 'LISTEN_PID=$$ exec "$@"', 'sh', process.execPath, ...cliArgs(['connect', conninfo])],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, LISTEN_FDS: '1', LISTEN_FDNAMES: 'tunnel' },
+        stdio: ['ignore', 'ignore', 'pipe', fd],
+      },
+    );
+    children.push(child);
+    const output = await waitForOutput(child, 'ready to accept connections');
+    assert.match(output, /\(fd 3\)/);
+    // from now on only the child may accept on it
+    listener.close();
+    const out = await psqlOk({
+      conninfo: `host=127.0.0.1 port=${port} user=postgres dbname=postgres sslmode=disable`,
+      sql: 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    });
+    assert.equal(out, 't');
+    await stopChild(child);
+  });
+
+  it('writes the PID file when ready and removes it on SIGTERM', async () => {
+    const pidFile = join(dir, 'connect.pid');
+    const port = await freePort();
+    const tunnel = await startPgtunnel([
+      'connect',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--pid-file',
+      pidFile,
+      conninfo,
+    ]);
+    assert.equal(readFileSync(pidFile, 'utf8').trim(), String(tunnel.child.pid));
+    // a second instance refuses to take over a live PID file
+    const second = await startPgtunnel(
+      ['connect', '--listen', `127.0.0.1:${await freePort()}`, '--pid-file', pidFile, conninfo],
+      { readyText: null },
+    );
+    const secondExit = await second.exited;
+    assert.equal(secondExit.code, 1);
+    assert.match(second.output(), /PID file ".*" names process \d+, which is still running/);
+    const exit = await tunnel.stop('SIGTERM');
+    assert.equal(exit.code, 0);
+    assert.equal(existsSync(pidFile), false);
+  });
+
+  it('the raw server serves one TLS connection given as a stream (serve --raw inetd mode)', async () => {
+    const { connect: tlsConnect } = await import('node:tls');
+    const done: Array<Promise<void>> = [];
+    const inetd = createServer({ pauseOnConnect: true }, (socket: Socket) => {
+      done.push(
+        serveRawInetd(
+          {
+            listen: [],
+            target: parseRawTarget(`127.0.0.1:${cluster.port}`),
+            certFile: pki.serverCert,
+            keyFile: pki.serverKey,
+            logger: silentLogger,
+          },
+          socket,
+        ),
+      );
+    });
+    servers.push(inetd);
+    const port = await listening(inetd);
+    const client = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: readFileSync(pki.caBundle),
+    });
+    await once(client, 'secureConnect');
+    // An SSLRequest through the raw relay reaches PostgreSQL itself, which says 'S' (ssl on).
+    client.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]));
+    const [answer] = (await once(client, 'data')) as [Buffer];
+    assert.equal(answer.toString(), 'S');
+    client.destroy();
+    await Promise.all(done);
+  });
+});
