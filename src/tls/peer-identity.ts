@@ -43,7 +43,11 @@ export function describeTlsSession(socket: TLSSocket): TlsSessionInfo {
       presented: peer !== undefined,
       verified: peer !== undefined && socket.authorized,
       verifyError:
-        peer === undefined ? undefined : socket.authorized ? undefined : String(socket.authorizationError),
+        peer === undefined
+          ? undefined
+          : socket.authorized
+            ? undefined
+            : String(socket.authorizationError),
       cn: peer ? firstAttribute(peer.subject, 'CN') : undefined,
       dn: peer ? toRfc2253(peer.subject) : undefined,
       serial: peer ? BigInt(`0x${peer.serialNumber}`).toString(10) : undefined,
@@ -77,6 +81,9 @@ function firstAttribute(multiline: string, key: string): string | undefined {
 export function toRfc2253(multiline: string): string {
   return attributes(multiline)
     .reverse()
-    .map(([key, value]) => `${key}=${value.replace(/([,+"\\<>;])/g, '\\$1').replace(/^([ #])/, '\\$1')}`)
+    .map(
+      ([key, value]) =>
+        `${key}=${value.replace(/([,+"\\<>;])/g, '\\$1').replace(/^([ #])/, '\\$1')}`,
+    )
     .join(',');
 }
