@@ -258,6 +258,9 @@ async function runConnect(conninfo: string | undefined, options: ConnectOptions)
 }
 
 function reportCheck(specs: TunnelSpec[]): void {
+  for (const spec of specs) {
+    for (const warning of spec.warnings) console.log(`warning: tunnel "${spec.name}": ${warning}`);
+  }
   console.log(`configuration OK (${specs.length} tunnel${specs.length === 1 ? '' : 's'})`);
   process.exit(ExitCode.OK);
 }
@@ -270,10 +273,9 @@ function installSignalHandlers(
   let stopping = false;
   const stop = (mode: 'smart' | 'fast') => {
     if (stopping) {
-      if (mode === 'fast' || mode === 'smart') {
-        logger.warn({}, 'second signal: closing all sessions now');
-        for (const tunnel of tunnels) void tunnel.close('fast');
-      }
+      // a second SIGTERM or SIGINT does not wait for sessions any longer
+      logger.warn({}, 'second signal: closing all sessions now');
+      for (const tunnel of tunnels) void tunnel.close('fast');
       return;
     }
     stopping = true;
