@@ -98,16 +98,6 @@ export async function listenOnFd(server: Server, fd: number): Promise<void> {
   }
 }
 
-/** Where a listening server ended up (the real port when 0 was asked for). */
-export function boundAddress(server: Server, requested: SocketAddress): SocketAddress {
-  const address = server.address();
-  if (address && typeof address === 'object') {
-    return { kind: 'tcp', host: address.address, port: address.port };
-  }
-  if (typeof address === 'string' && requested.kind === 'unix') return requested;
-  return requested;
-}
-
 /** Removes a unix socket file this process created (best effort, at shutdown). */
 export function removeSocketFile(address: SocketAddress): void {
   if (address.kind !== 'unix' || address.path.startsWith('\0')) return;
