@@ -245,7 +245,7 @@ export const SETTINGS = {
     parse: text,
     context: 'restart',
     description:
-      "Address for the status and metrics HTTP endpoint, e.g. '127.0.0.1:9187'; '' disables it.",
+      "Address for the HTTP status, metrics and health endpoint (host:port, a bare port or unix:/path; see docs/metrics.md), e.g. '127.0.0.1:9187'; '' disables it. Loopback only unless admin_listen_unsafe is on.",
   }),
   admin_listen_unsafe: def({
     default: 'off',

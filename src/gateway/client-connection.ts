@@ -19,6 +19,7 @@ import {
   StartupPacketError,
 } from '../protocol/startup-packet.js';
 import { type ClientCertificateFacts, describeTlsSession } from '../tls/peer-identity.js';
+import { UpstreamError } from '../tunnel/upstream-error.js';
 import {
   openUpstreamSession,
   sendCancelRequest,
@@ -96,7 +97,15 @@ export async function handleClientConnection(
   // The stream the client is reached on: the socket, then the TLS socket once negotiated.
   const current = { stream: socket as Duplex };
   try {
-    const negotiated = await negotiate(socket, transport, generation, record, log, current);
+    const negotiated = await negotiate(
+      socket,
+      transport,
+      generation,
+      record,
+      log,
+      current,
+      env.events,
+    );
     const client = negotiated.stream;
     const startup = negotiated.startup;
     if (startup.kind === 'cancel') {
@@ -112,6 +121,7 @@ export async function handleClientConnection(
     record.applicationName = startup.parameters.get('application_name');
 
     if (env.isShuttingDown()) {
+      env.events.connectionRefused('shutting_down');
       refuse(SqlState.CANNOT_CONNECT_NOW, 'the database system is shutting down');
     }
     if (!env.registry.admit(record, settings.max_connections)) {
@@ -158,6 +168,8 @@ export async function handleClientConnection(
       refuse(
         SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
         `could not connect to the upstream server: ${describeError(error)}`,
+        undefined,
+        error instanceof UpstreamError ? error.hint : undefined,
       );
     }
     if (socket.destroyed) {
@@ -186,6 +198,7 @@ export async function handleClientConnection(
           : undefined,
     });
     if (!outcome.ok) {
+      env.events.connectionRefused('authentication_failed');
       log.info({ user, database, reason: outcome.reason }, 'connection not established');
       await endGracefully(client);
       throw new ConnectionEnded();
@@ -232,6 +245,7 @@ export async function handleClientConnection(
     env.events.sessionEnded(upstream.socket.bytesWritten, upstream.socket.bytesRead);
   } catch (error) {
     if (error instanceof StartupPacketError) {
+      env.events.connectionRefused('protocol_violation');
       log.info({ client: record.clientAddress }, error.message);
       await endGracefully(current.stream, fatal(error.sqlstate, error.message));
     } else if (error instanceof Refusal) {
@@ -263,6 +277,7 @@ async function negotiate(
   record: SessionRecord,
   log: Logger,
   current: { stream: Duplex },
+  events: GatewayEvents,
 ): Promise<Negotiated> {
   const tlsAllowed = generation.tls !== undefined && transport === 'tcp';
   let stream: Duplex = socket;
@@ -282,7 +297,7 @@ async function negotiate(
     }
     socket.unshift(initial);
     initial = Buffer.alloc(0);
-    tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record);
+    tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record, events);
     stream = tlsSocket;
     current.stream = stream;
     sslDone = true;
@@ -307,7 +322,7 @@ async function negotiate(
         continue;
       }
       socket.write('S');
-      tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record);
+      tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record, events);
       stream = tlsSocket;
       current.stream = stream;
       continue;
@@ -337,8 +352,16 @@ async function acceptTls(
   socket: Socket,
   settings: Settings,
   record: SessionRecord,
+  events: GatewayEvents,
 ): Promise<TLSSocket> {
-  const tlsSocket = await acceptor.accept(socket, settings.authentication_timeout);
+  let tlsSocket: TLSSocket;
+  try {
+    tlsSocket = await acceptor.accept(socket, settings.authentication_timeout);
+  } catch (error) {
+    // Failed, timed out, or the client left during the handshake (e.g. it rejected our certificate).
+    events.tlsHandshakeFailed();
+    throw error;
+  }
   tlsSocket.on('error', () => {});
   tlsSocket.setNoDelay(true);
   record.tls = describeTlsSession(tlsSocket);

@@ -15,7 +15,12 @@ import {
   handleClientConnection,
 } from './client-connection.js';
 import { loadHbaPolicy } from './hba-policy.js';
-import { closeListeners, type OpenListener, openListeners } from './listeners.js';
+import {
+  closeListeners,
+  type OpenListener,
+  openActivatedListeners,
+  openListeners,
+} from './listeners.js';
 import { SessionRegistry } from './session-registry.js';
 import { TlsAcceptor } from './tls-acceptor.js';
 import { upstreamTarget } from './upstream-target.js';
@@ -26,6 +31,11 @@ export interface GatewayStartOptions {
   /** Shared by all workers so TLS session tickets resume across them. */
   ticketKeys?: Buffer | undefined;
   events?: GatewayEvents | undefined;
+  /**
+   * Where connections come from: the configured addresses (default), sockets inherited from
+   * systemd, or none (inetd mode hands over its one connection with `handle`).
+   */
+  listen?: 'configured' | { fds: number[] } | 'none';
 }
 
 export type ReloadResult =
@@ -95,6 +105,13 @@ export class Gateway {
         socket.destroy();
       });
     };
+    gateway.handleConnection = onConnection;
+    const listen = options.listen ?? 'configured';
+    if (listen === 'none') return gateway;
+    if (listen !== 'configured') {
+      gateway.listeners = await openActivatedListeners(listen.fds, onConnection);
+      return gateway;
+    }
     gateway.listeners = await openListeners(
       {
         listenAddresses: settings.listen_addresses,
@@ -106,6 +123,16 @@ export class Gateway {
       options.logger,
     );
     return gateway;
+  }
+
+  private handleConnection: ((socket: Socket, transport: 'tcp' | 'local') => void) | undefined;
+
+  /** Serves one connection handed over from outside (inetd mode); resolves when it ends. */
+  handle(socket: Socket): Promise<void> {
+    const transport = socket.remoteAddress === undefined ? 'local' : 'tcp';
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    this.handleConnection?.(socket, transport);
+    return closed;
   }
 
   get settings(): Settings {

@@ -71,6 +71,36 @@ export async function openListeners(
   return listeners;
 }
 
+/**
+ * Listening sockets inherited from systemd (socket activation) in place of the configured
+ * addresses; each is TCP or unix as systemd created it.
+ */
+export async function openActivatedListeners(
+  fds: number[],
+  onConnection: ConnectionHandler,
+): Promise<OpenListener[]> {
+  const listeners: OpenListener[] = [];
+  for (const fd of fds) {
+    let transport: 'tcp' | 'local' = 'tcp';
+    const server = await new Promise<Server>((resolve, reject) => {
+      const created = createServer({ noDelay: true }, (socket) => onConnection(socket, transport));
+      created.once('error', reject);
+      created.listen({ fd }, () => {
+        created.off('error', reject);
+        resolve(created);
+      });
+    });
+    const address = server.address();
+    transport = typeof address === 'string' ? 'local' : 'tcp';
+    const description =
+      typeof address === 'string'
+        ? `${address} (fd ${fd})`
+        : `${address?.family === 'IPv6' ? `[${address.address}]` : address?.address}:${address?.port} (fd ${fd})`;
+    listeners.push({ server, transport, description });
+  }
+  return listeners;
+}
+
 /** Expands `*` and host names to addresses, like PostgreSQL's StreamServerPort callers. */
 async function expandAddresses(entries: string[]): Promise<string[]> {
   const addresses: string[] = [];

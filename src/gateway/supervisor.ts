@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { GatewayEvents } from './client-connection.js';
 import { Gateway } from './gateway.js';
 
 /** What the CLI drives, whether the gateway runs in-process or over workers. */
@@ -24,12 +25,29 @@ type ToPrimary =
 
 const TICKET_KEYS_ENV = 'PGTUNNEL_TICKET_KEYS';
 
+/** What the admin endpoint plugs into a serving process (in-process or a worker). */
+export interface ServingOptions {
+  /** Metrics sink for the gateway; none when metrics are off. */
+  events?: GatewayEvents | undefined;
+  /** Called with the gateway once it listens (the status page lists its sessions). */
+  onStart?: ((gateway: Gateway) => void) | undefined;
+  /** Inherited listening sockets (systemd socket activation) instead of the configured ones. */
+  listenFds?: number[] | undefined;
+}
+
 /** In-process gateway (workers = 1). */
 export async function serveInProcess(
   load: () => LoadedConfig,
   logger: Logger,
+  serving: ServingOptions = {},
 ): Promise<ServeController> {
-  const gateway = await Gateway.start({ config: load(), logger });
+  const gateway = await Gateway.start({
+    config: load(),
+    logger,
+    events: serving.events,
+    ...(serving.listenFds?.length ? { listen: { fds: serving.listenFds } } : {}),
+  });
+  serving.onStart?.(gateway);
   return {
     addresses: () => gateway.addresses(),
     async reload() {
@@ -141,7 +159,11 @@ export async function superviseWorkers(
 }
 
 /** A worker: starts a gateway and obeys the primary. Resolves when the worker may exit. */
-export async function runWorker(load: () => LoadedConfig, logger: Logger): Promise<void> {
+export async function runWorker(
+  load: () => LoadedConfig,
+  logger: Logger,
+  serving: ServingOptions = {},
+): Promise<void> {
   const send = (message: ToPrimary) => process.send?.(message);
   let gateway: Gateway;
   try {
@@ -150,11 +172,13 @@ export async function runWorker(load: () => LoadedConfig, logger: Logger): Promi
       config: load(),
       logger,
       ticketKeys: keys ? Buffer.from(keys, 'hex') : undefined,
+      events: serving.events,
     });
   } catch (error) {
     send({ type: 'start-failed', error: describeError(error) });
     return;
   }
+  serving.onStart?.(gateway);
   send({ type: 'ready', addresses: gateway.addresses() });
   await new Promise<void>((resolve) => {
     process.on('message', (message: ToWorker) => {

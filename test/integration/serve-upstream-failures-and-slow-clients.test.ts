@@ -92,6 +92,10 @@ describe('serve: upstream failures and slow clients', () => {
         result.stderr,
         /FATAL: {2}could not connect to the upstream server: .*127\.0\.0\.1.*refused/i,
       );
+      assert.match(
+        result.stderr,
+        /HINT: {2}Is the server running on that host and accepting TCP\/IP connections\?/,
+      );
     } finally {
       await gateway.stop();
     }

@@ -18,7 +18,9 @@ import {
   superviseWorkers,
 } from '../../gateway/supervisor.js';
 import { createLogger, type Logger } from '../../log.js';
+import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
 import { ExitCode, exitWithError } from '../exit.js';
+import { inetdLogger, runInetdGateway, runRawServe } from './serve-modes.js';
 
 /** Short flags borrowed from the `postgres` binary. */
 const SHORT_FLAGS: Partial<Record<SettingName, string>> = {
@@ -33,6 +35,8 @@ interface ServeOptions {
   c?: string[];
   demo?: boolean;
   check?: boolean;
+  inetd?: boolean;
+  raw?: boolean;
   [flag: string]: unknown;
 }
 
@@ -54,6 +58,14 @@ export function registerServe(program: Command): void {
     .option(
       '--demo',
       'start a throwaway PostgreSQL and certificates, and serve them (the default when nothing is configured)',
+    )
+    .option(
+      '--inetd',
+      'serve the one connection on standard input/output (inetd, xinetd), then exit',
+    )
+    .option(
+      '--raw',
+      'stunnel-compatible raw mode: accept TLS and forward the bytes to upstream (host:port or a socket path), not PostgreSQL-aware',
     )
     .option(
       '--check',
@@ -116,7 +128,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
 
   // Loaded only for the demo: the CA code is not needed otherwise.
   const demo =
-    options.demo || nothingConfigured
+    (options.demo || nothingConfigured) && !options.raw && !options.inetd
       ? await import('../../demo/demo.js').then((m) => m.prepareDemo())
       : undefined;
   if (demo) overrides = [...demo.overrides, ...overrides];
@@ -137,14 +149,18 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     if (config.settings.admin_listen !== '') {
       admin = (await import('../../admin/serve-admin.js')).ServeAdmin.prepare(config);
     }
-    // Load every file (certificates, keys, rules) before binding anything.
-    policyWarnings =
-      (await buildGeneration(config.settings, { isReload: false })).access.warnings ?? [];
+    // Load every file (certificates, keys, rules) before binding anything. Raw mode has no
+    // rules and its upstream is an address, checked when the raw server loads.
+    policyWarnings = options.raw
+      ? []
+      : ((await buildGeneration(config.settings, { isReload: false })).access.warnings ?? []);
   } catch (error) {
     await demo?.cleanup();
     throw error;
   }
-  const logger = createLogger({ level: config.settings.log_min_messages });
+  const logger = options.inetd
+    ? inetdLogger(config.settings)
+    : createLogger({ level: config.settings.log_min_messages });
   for (const warning of policyWarnings) logger.warn({}, warning);
 
   if (options.check) {
@@ -153,11 +169,24 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     process.exit(ExitCode.OK);
   }
 
-  const workers = config.settings.workers === 0 ? availableParallelism() : config.settings.workers;
+  // systemd socket activation: listen on the inherited sockets, in this one process.
+  const listenFds = activatedSockets().map((socket) => socket.fd);
+  forgetActivationEnvironment();
+  if (options.raw) {
+    await runRawServe(config, logger, { inetd: options.inetd === true, fds: listenFds });
+    return;
+  }
+  if (options.inetd) await runInetdGateway(config, logger);
+  const workers =
+    listenFds.length > 0
+      ? 1
+      : config.settings.workers === 0
+        ? availableParallelism()
+        : config.settings.workers;
   let controller: ServeController;
   try {
     if (workers === 1) {
-      controller = await serveInProcess(load, logger, admin?.inProcessHooks());
+      controller = await serveInProcess(load, logger, { ...admin?.inProcessHooks(), listenFds });
     } else {
       process.env.PGTUNNEL_OVERRIDES = JSON.stringify(overrides);
       cluster.setupPrimary({ args: process.argv.slice(2) });

@@ -1,0 +1,115 @@
+// Every metric `pgtunnel serve` exports on /metrics, in one table. Names, label names and label
+// values are public API (dashboards and alerts use them): renaming one is a breaking change,
+// and docs/metrics.md lists the same table (a unit test keeps the two in sync).
+
+/** How a metric is aggregated over worker processes: summed, or the highest value taken. */
+export type MetricAggregation = 'sum' | 'max';
+
+/** One exported metric. */
+export interface MetricSpec {
+  /** The Prometheus name, `pgtunnel_` prefixed; counters end in `_total`. */
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  /** The HELP text. */
+  readonly help: string;
+  readonly labels: readonly string[];
+  /** Which process keeps it: the serving processes (summed over workers) or the main process. */
+  readonly kept: 'serving' | 'main';
+  readonly aggregation: MetricAggregation;
+}
+
+/**
+ * Why a connection was refused: the `reason` label of `pgtunnel_connections_refused_total`.
+ * Every value starts at 0, so a rate() over it works before the first refusal.
+ */
+export const REFUSAL_REASONS = {
+  access_rule: 'no access rule (hba or the built-in rules) allowed the connection',
+  too_many_connections: 'max_connections was reached',
+  shutting_down: 'the gateway is shutting down',
+  upstream_unavailable: 'the upstream server could not be reached',
+  authentication_failed:
+    'authentication did not complete (refused by the server, or the client left during it)',
+  protocol_violation: 'the client broke the startup protocol (a malformed or unsupported packet)',
+} as const;
+
+export type RefusalReason = keyof typeof REFUSAL_REASONS;
+
+/** The `result` label of `pgtunnel_reloads_total`. */
+export const RELOAD_RESULTS = ['success', 'failure'] as const;
+
+export const METRICS = {
+  connectionsAccepted: {
+    name: 'pgtunnel_connections_accepted_total',
+    type: 'counter',
+    help: 'Client connections that became a session with the upstream server (authenticated and relayed).',
+    labels: ['tls'],
+    kept: 'serving',
+    aggregation: 'sum',
+  },
+  connectionsRefused: {
+    name: 'pgtunnel_connections_refused_total',
+    type: 'counter',
+    help: 'Client connections refused with an error, by reason.',
+    labels: ['reason'],
+    kept: 'serving',
+    aggregation: 'sum',
+  },
+  sessionsActive: {
+    name: 'pgtunnel_sessions_active',
+    type: 'gauge',
+    help: 'Sessions being relayed now.',
+    labels: [],
+    kept: 'serving',
+    aggregation: 'sum',
+  },
+  tlsHandshakeFailures: {
+    name: 'pgtunnel_tls_handshake_failures_total',
+    type: 'counter',
+    help: 'TLS handshakes with clients that failed or timed out.',
+    labels: [],
+    kept: 'serving',
+    aggregation: 'sum',
+  },
+  clientBytesReceived: {
+    name: 'pgtunnel_client_bytes_received_total',
+    type: 'counter',
+    help: 'Bytes received from clients and relayed upstream, counted when a session ends.',
+    labels: [],
+    kept: 'serving',
+    aggregation: 'sum',
+  },
+  clientBytesSent: {
+    name: 'pgtunnel_client_bytes_sent_total',
+    type: 'counter',
+    help: 'Bytes relayed from the upstream server to clients, counted when a session ends.',
+    labels: [],
+    kept: 'serving',
+    aggregation: 'sum',
+  },
+  reloads: {
+    name: 'pgtunnel_reloads_total',
+    type: 'counter',
+    help: 'Configuration reloads, by result (a failed reload keeps the previous configuration).',
+    labels: ['result'],
+    kept: 'main',
+    aggregation: 'sum',
+  },
+  lastReloadSuccessful: {
+    name: 'pgtunnel_config_last_reload_successful',
+    type: 'gauge',
+    help: 'Whether the last configuration reload succeeded (1) or failed (0); 1 before any reload.',
+    labels: [],
+    kept: 'main',
+    aggregation: 'max',
+  },
+  lastReloadSuccessTimestamp: {
+    name: 'pgtunnel_config_last_reload_success_timestamp_seconds',
+    type: 'gauge',
+    help: 'When the configuration in effect was loaded (start or last successful reload), in Unix seconds.',
+    labels: [],
+    kept: 'main',
+    aggregation: 'max',
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricKey = keyof typeof METRICS;

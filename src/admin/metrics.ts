@@ -1,0 +1,87 @@
+// prom-client metrics built from the table in metric-names.ts: GatewayMetrics is the gateway's
+// event sink in each serving process, ReloadMetrics records reloads in the main process.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { GatewayEvents } from '../gateway/client-connection.js';
+import { METRICS, type MetricSpec, REFUSAL_REASONS, RELOAD_RESULTS } from './metric-names.js';
+
+function counter<L extends string>(spec: MetricSpec, registry: Registry): Counter<L> {
+  return new Counter<L>({
+    name: spec.name,
+    help: spec.help,
+    labelNames: spec.labels as L[],
+    registers: [registry],
+    aggregator: spec.aggregation,
+  });
+}
+
+function gauge(spec: MetricSpec, registry: Registry): Gauge {
+  return new Gauge({
+    name: spec.name,
+    help: spec.help,
+    registers: [registry],
+    aggregator: spec.aggregation,
+  });
+}
+
+/** The gateway's events counted in Prometheus metrics (registered in `registry`). */
+export class GatewayMetrics implements GatewayEvents {
+  private readonly accepted: Counter<'tls'>;
+  private readonly refused: Counter<'reason'>;
+  private readonly active: Gauge;
+  private readonly handshakeFailures: Counter;
+  private readonly bytesReceived: Counter;
+  private readonly bytesSent: Counter;
+
+  constructor(registry: Registry) {
+    this.accepted = counter(METRICS.connectionsAccepted, registry);
+    this.refused = counter(METRICS.connectionsRefused, registry);
+    this.active = gauge(METRICS.sessionsActive, registry);
+    this.handshakeFailures = counter(METRICS.tlsHandshakeFailures, registry);
+    this.bytesReceived = counter(METRICS.clientBytesReceived, registry);
+    this.bytesSent = counter(METRICS.clientBytesSent, registry);
+    // Known label values start at 0, so the series exist before the first event.
+    for (const tls of ['true', 'false']) this.accepted.inc({ tls }, 0);
+    for (const reason of Object.keys(REFUSAL_REASONS)) this.refused.inc({ reason }, 0);
+  }
+
+  connectionRefused(reason: string): void {
+    this.refused.inc({ reason });
+  }
+
+  sessionStarted(tls: boolean): void {
+    this.accepted.inc({ tls: String(tls) });
+    this.active.inc();
+  }
+
+  sessionEnded(bytesIn: number, bytesOut: number): void {
+    this.active.dec();
+    this.bytesReceived.inc(bytesIn);
+    this.bytesSent.inc(bytesOut);
+  }
+
+  tlsHandshakeFailed(): void {
+    this.handshakeFailures.inc();
+  }
+}
+
+/** Reload outcomes, kept by the process that receives reload requests. */
+export class ReloadMetrics {
+  private readonly reloads: Counter<'result'>;
+  private readonly lastOk: Gauge;
+  private readonly lastSuccess: Gauge;
+
+  constructor(registry: Registry, loadedAt: Date) {
+    this.reloads = counter(METRICS.reloads, registry);
+    this.lastOk = gauge(METRICS.lastReloadSuccessful, registry);
+    this.lastSuccess = gauge(METRICS.lastReloadSuccessTimestamp, registry);
+    for (const result of RELOAD_RESULTS) this.reloads.inc({ result }, 0);
+    this.lastOk.set(1);
+    this.lastSuccess.set(loadedAt.getTime() / 1000);
+  }
+
+  reloaded(ok: boolean, at: Date): void {
+    this.reloads.inc({ result: ok ? 'success' : 'failure' });
+    this.lastOk.set(ok ? 1 : 0);
+    if (ok) this.lastSuccess.set(at.getTime() / 1000);
+  }
+}

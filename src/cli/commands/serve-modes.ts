@@ -1,0 +1,103 @@
+// The ways `pgtunnel serve` runs besides the listening gateway: one connection on standard
+// input/output (--inetd, as under inetd or xinetd), and the stunnel-compatible raw TLS mode
+// (--raw), which accepts TLS and forwards bytes without reading the PostgreSQL protocol.
+import { fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { LoadedConfig } from '../../config/load.js';
+import type { Settings } from '../../config/settings.js';
+import { ConfigError } from '../../errors.js';
+import { Gateway } from '../../gateway/gateway.js';
+import { createLogger, type Logger, silentLogger } from '../../log.js';
+import type { SocketAddress } from '../../net/address.js';
+import { stdioConnection } from '../../net/stdio-connection.js';
+import {
+  parseRawTarget,
+  type RawServeOptions,
+  serveRawInetd,
+  startRawServer,
+} from '../../tunnel/raw-server.js';
+import { ExitCode } from '../exit.js';
+
+/**
+ * Under inetd the connection is often fds 0, 1 and 2 at once: a log line on stderr would then
+ * corrupt the protocol, so logging is off when stderr is the connection itself.
+ */
+export function inetdLogger(settings: Settings): Logger {
+  try {
+    const stdin = fstatSync(0);
+    const stderr = fstatSync(2);
+    if (stdin.ino === stderr.ino && stdin.dev === stderr.dev) return silentLogger;
+  } catch {
+    return silentLogger;
+  }
+  return createLogger({ level: settings.log_min_messages });
+}
+
+/** Serves the one PostgreSQL connection on stdin/stdout, then exits. */
+export async function runInetdGateway(config: LoadedConfig, logger: Logger): Promise<never> {
+  const connection = stdioConnection();
+  if (!(connection instanceof Socket)) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      '--inetd needs a socket on standard input, as inetd, xinetd or systemd (Accept=yes) provide; use --raw --inetd for a pipe',
+    );
+  }
+  const gateway = await Gateway.start({ config, logger, listen: 'none' });
+  await gateway.handle(connection);
+  process.exit(ExitCode.OK);
+}
+
+function rawOptions(settings: Settings, logger: Logger, fds: number[]): RawServeOptions {
+  const listen: SocketAddress[] =
+    fds.length > 0
+      ? []
+      : settings.listen_addresses.map((host) => ({
+          kind: 'tcp' as const,
+          host: host === '*' ? '::' : host,
+          port: settings.port,
+        }));
+  return {
+    name: 'serve --raw',
+    listen,
+    fds,
+    target: parseRawTarget(settings.upstream),
+    certFile: settings.ssl_cert_file,
+    keyFile: settings.ssl_key_file,
+    passphraseCommand: settings.ssl_passphrase_command,
+    ...(settings.ssl_ca_file === '' ? {} : { caFile: settings.ssl_ca_file }),
+    ...(settings.ssl_crl_file === '' ? {} : { crlFile: settings.ssl_crl_file }),
+    ...(settings.ssl_crl_dir === '' ? {} : { crlDir: settings.ssl_crl_dir }),
+    minVersion: settings.ssl_min_protocol_version,
+    ...(settings.ssl_max_protocol_version === ''
+      ? {}
+      : { maxVersion: settings.ssl_max_protocol_version }),
+    handshakeTimeoutMs: settings.authentication_timeout,
+    logger,
+  };
+}
+
+/** `serve --raw`: stunnel's server mode with pgtunnel's settings; stops on SIGTERM/SIGINT. */
+export async function runRawServe(
+  config: LoadedConfig,
+  logger: Logger,
+  options: { inetd: boolean; fds: number[] },
+): Promise<void> {
+  const raw = rawOptions(config.settings, logger, options.fds);
+  if (options.inetd) {
+    await serveRawInetd(raw, stdioConnection());
+    process.exit(ExitCode.OK);
+  }
+  const server = await startRawServer(raw);
+  logger.info(
+    { addresses: server.addresses, target: config.settings.upstream, raw: true },
+    'ready to accept connections',
+  );
+  const stop = (mode: 'smart' | 'fast') => {
+    server.close(mode).then(() => process.exit(ExitCode.OK));
+  };
+  process.on('SIGTERM', () => stop('smart'));
+  process.on('SIGINT', () => stop('fast'));
+  process.on('SIGHUP', () =>
+    logger.warn({}, 'serve --raw does not reload; restart it to apply changes'),
+  );
+}

@@ -1,0 +1,105 @@
+// `pgtunnel serve` started the way inetd and systemd start daemons: one client connection on
+// standard input/output (--inetd), and listening sockets inherited from fd 3 (LISTEN_FDS).
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { psqlOk } from '../helpers/clients.js';
+import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
+import { cliArgs, PROJECT_ROOT } from '../helpers/pgtunnel-process.js';
+import { createTestPki, type TestPki } from '../helpers/pki.js';
+
+/** The file descriptor behind a net.Socket or net.Server (Linux). */
+function fdOf(handle: Socket | Server): number {
+  const fd = (handle as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('no file descriptor');
+  return fd;
+}
+
+function listening(): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, port: typeof address === 'object' && address ? address.port : 0 });
+    });
+  });
+}
+
+describe('serve: inetd mode and socket activation', () => {
+  let pki: TestPki;
+  let cluster: Cluster;
+  const children: ChildProcess[] = [];
+  const serveArgs = () => [
+    'serve',
+    '--ssl-cert-file',
+    pki.serverCert,
+    '--ssl-key-file',
+    pki.serverKey,
+    '--upstream',
+    `host=${cluster.socketDir} port=${cluster.port} sslmode=disable`,
+  ];
+  before(async () => {
+    pki = await createTestPki();
+    cluster = await startCluster();
+  });
+  after(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await cluster?.stop();
+    await pki?.cleanup();
+  });
+
+  it('--inetd serves the one connection it is handed on stdin/stdout, then exits', async () => {
+    const { server, port } = await listening();
+    const exits: Promise<unknown>[] = [];
+    server.on('connection', (socket) => {
+      // What inetd does: the accepted socket becomes the child's standard input and output.
+      const fd = fdOf(socket);
+      const child = spawn(process.execPath, cliArgs([...serveArgs(), '--inetd']), {
+        cwd: PROJECT_ROOT,
+        stdio: [fd, fd, 'pipe'],
+      });
+      children.push(child);
+      exits.push(once(child, 'exit'));
+      socket.destroy(); // the child holds its own copy
+    });
+    try {
+      const conninfo = `host=localhost port=${port} user=postgres dbname=postgres sslmode=verify-full sslrootcert=${pki.caBundle}`;
+      assert.equal(await psqlOk({ conninfo, sql: "SELECT 'inetd'" }), 'inetd');
+      assert.equal(await psqlOk({ conninfo, sql: "SELECT 'again'" }), 'again');
+      const results = (await Promise.all(exits)) as Array<[number | null]>;
+      assert.deepEqual(
+        results.map(([code]) => code),
+        [0, 0],
+      );
+    } finally {
+      server.close();
+    }
+  });
+
+  it('listens on sockets inherited from systemd (LISTEN_FDS) instead of its own addresses', async () => {
+    const { server, port } = await listening();
+    const child = spawn(process.execPath, cliArgs([...serveArgs(), '--port', '1']), {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe', fdOf(server)],
+      env: { ...process.env, LISTEN_FDS: '1' },
+    });
+    children.push(child);
+    let output = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    for (let i = 0; i < 100 && !output.includes('ready to accept connections'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    server.close(); // the child has its own copy of the listening socket
+    assert.match(output, /ready to accept connections/);
+    assert.match(output, new RegExp(`127\\.0\\.0\\.1:${port} \\(fd 3\\)`));
+    const conninfo = `host=localhost port=${port} user=postgres dbname=postgres sslmode=verify-full sslrootcert=${pki.caBundle}`;
+    assert.equal(await psqlOk({ conninfo, sql: "SELECT 'activated'" }), 'activated');
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
+  });
+});
