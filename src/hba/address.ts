@@ -1,6 +1,7 @@
 // IP addresses as byte arrays for pg_hba.conf matching: parsing (validated with net.isIP first,
 // never a lenient parser), CIDR masks, bitwise range checks, and IPv4-mapped IPv6 clients.
 import { isIP } from 'node:net';
+import { formatIpBytes } from '../net/ip-text.js';
 
 /** An IPv4 (4 bytes) or IPv6 (16 bytes) address. */
 export interface IpAddress {
@@ -90,28 +91,5 @@ export function clientAddress(text: string): IpAddress | undefined {
 
 /** Text form for messages: dotted IPv4, or RFC 5952 compressed IPv6 as getnameinfo() prints. */
 export function formatIp(ip: IpAddress): string {
-  if (ip.family === 4) return Array.from(ip.bytes).join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((ip.bytes[i] ?? 0) << 8) | (ip.bytes[i + 1] ?? 0));
-  // Longest run of two or more zero groups, first one on ties.
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength && j - i >= 2) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart === -1) return hex.join(':');
-  const head = hex.slice(0, bestStart).join(':');
-  const tail = hex.slice(bestStart + bestLength).join(':');
-  return `${head}::${tail}`;
+  return formatIpBytes(ip.bytes);
 }

@@ -1,13 +1,8 @@
 // libpq's verify-full host name rules and messages, as a table.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  formatIp,
-  ipBytes,
-  type PeerNames,
-  parseSubjectAltName,
-  peerNameProblem,
-} from './peer-name.js';
+import { formatIpBytes } from '../net/ip-text.js';
+import { ipBytes, type PeerNames, parseSubjectAltName, peerNameProblem } from './peer-name.js';
 
 const cert = (san: string | undefined, cn?: string): PeerNames => ({
   altNames: parseSubjectAltName(san),
@@ -40,7 +35,7 @@ describe('ipBytes / formatIp', () => {
     it(`${text} → ${canonical}`, () => {
       const bytes = ipBytes(text);
       assert.ok(bytes);
-      assert.equal(formatIp(bytes), canonical);
+      assert.equal(formatIpBytes(bytes), canonical);
     });
   }
   it('rejects non-addresses', () => {

@@ -2,6 +2,7 @@
 // does it (fe-secure-common.c, fe-secure-openssl.c): SANs of the host's type first, the CN only
 // when there are none, single-label wildcards, and libpq's exact error messages. Pure.
 import { isIP } from 'node:net';
+import { formatIpBytes } from '../net/ip-text.js';
 
 export type AltName = { type: 'dns'; value: string } | { type: 'ip'; value: string };
 
@@ -69,32 +70,6 @@ export function ipBytes(text: string): Buffer | undefined {
   return bytes;
 }
 
-/** Canonical text of an address (IPv6 compressed, as inet_ntop prints it). */
-export function formatIp(bytes: Buffer): string {
-  if (bytes.length === 4) return [...bytes].join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
-  // the longest run of two or more zero groups becomes "::"
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength && j - i >= 2) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart === -1) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
-}
-
 /** libpq's wildcard rule: `*.` then the rest, matching exactly one non-empty leftmost label. */
 function nameMatches(pattern: string, host: string): boolean {
   if (pattern.toLowerCase() === host.toLowerCase()) return true;
@@ -126,7 +101,7 @@ export function peerNameProblem(host: string, names: PeerNames): string | undefi
       matched = nameMatches(name.value, host);
     } else {
       const bytes = ipBytes(name.value);
-      if (bytes) shown = formatIp(bytes);
+      if (bytes) shown = formatIpBytes(bytes);
       matched = Boolean(hostIp && bytes && hostIp.equals(bytes));
     }
     firstName ??= shown;
