@@ -12,6 +12,7 @@ import { startCluster } from '../test/helpers/pg-cluster.js';
 import { startPgtunnel } from '../test/helpers/pgtunnel-process.js';
 import { createTestPki } from '../test/helpers/pki.js';
 import { freePort } from '../test/helpers/ports.js';
+import { startPgbouncer } from './pgbouncer-reference.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const COPY_ROWS = Number(process.env.BENCH_COPY_ROWS ?? 1_000_000); // 1 kB per row ≈ 1 GB
@@ -61,14 +62,22 @@ async function main(): Promise<void> {
   const cores = availableParallelism();
   const single = await startGateway('1');
   const perCore = await startGateway(String(WORKERS === '0' ? cores : WORKERS));
+  const pgbouncer = await startPgbouncer(cluster, pki);
   const variants: Variant[] = [
-    { label: '1 worker', conninfo: single.conninfo, pid: single.gateway.child.pid ?? 0 },
+    { label: 'pgtunnel, 1 worker', conninfo: single.conninfo, pid: single.gateway.child.pid ?? 0 },
     {
-      label: `${WORKERS === '0' ? cores : WORKERS} workers`,
+      label: `pgtunnel, ${WORKERS === '0' ? cores : WORKERS} workers`,
       conninfo: perCore.conninfo,
       pid: perCore.gateway.child.pid ?? 0,
     },
   ];
+  if (pgbouncer) {
+    variants.push({
+      label: 'reference: PgBouncer, session pool',
+      conninfo: `host=127.0.0.1 port=${pgbouncer.port} ${tls}`,
+      pid: pgbouncer.pid,
+    });
+  }
   try {
     log(
       `PostgreSQL ${cluster.majorVersion}, ${cores} cores, ${SECONDS}s per pgbench run, sslmode=require, TLS 1.3`,
@@ -116,7 +125,7 @@ async function main(): Promise<void> {
     ];
     log('');
     log(
-      `| benchmark | direct TLS | ${variants.map((v) => `pgtunnel, ${v.label} (ratio)`).join(' | ')} | goal |`,
+      `| benchmark | direct TLS | ${variants.map((v) => `${v.label} (ratio)`).join(' | ')} | goal |`,
     );
     log(`|---|---:|${variants.map(() => '---:').join('|')}|---:|`);
     const peaks = variants.map(() => 0);
@@ -142,6 +151,7 @@ async function main(): Promise<void> {
       `| peak RSS of the gateway (all its processes) | | ${peaks.map((p) => `${(p / 1024).toFixed(0)} MiB`).join(' | ')} | |`,
     );
   } finally {
+    await pgbouncer?.stop();
     await single.gateway.stop('SIGINT');
     await perCore.gateway.stop('SIGINT');
     await cluster.stop();
