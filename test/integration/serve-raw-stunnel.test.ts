@@ -16,11 +16,8 @@ describe('serve --raw with stunnel4 as the client', () => {
   let raw: PgtunnelProcess;
   let rawPort: number;
   const stunnels: Stunnel[] = [];
-  before(async () => {
-    pki = await createTestPki();
-    cluster = await startCluster();
-    rawPort = await freePort();
-    raw = await startPgtunnel([
+  const startRaw = () =>
+    startPgtunnel([
       'serve',
       '--raw',
       '--listen-addresses',
@@ -38,6 +35,11 @@ describe('serve --raw with stunnel4 as the client', () => {
       '--upstream',
       `127.0.0.1:${cluster.port}`,
     ]);
+  before(async () => {
+    pki = await createTestPki();
+    cluster = await startCluster();
+    rawPort = await freePort();
+    raw = await startRaw();
   });
   after(async () => {
     for (const s of stunnels) await s.stop();
@@ -80,24 +82,7 @@ describe('serve --raw with stunnel4 as the client', () => {
     await pki.revoke(revoked.cert);
     // The CRL is read at start; a new server sees the revocation.
     await raw.stop();
-    raw = await startPgtunnel([
-      'serve',
-      '--raw',
-      '--listen-addresses',
-      '127.0.0.1',
-      '--port',
-      String(rawPort),
-      '--ssl-cert-file',
-      pki.serverCert,
-      '--ssl-key-file',
-      pki.serverKey,
-      '--ssl-ca-file',
-      pki.caBundle,
-      '--ssl-crl-file',
-      pki.crlBundle,
-      '--upstream',
-      `127.0.0.1:${cluster.port}`,
-    ]);
+    raw = await startRaw();
     // The same server still admits a valid certificate, so the refusal is the revocation.
     const alice = await pki.client('alice');
     assert.equal(await psqlOk({ conninfo: await throughStunnel(alice), sql: 'SELECT 1' }), '1');
