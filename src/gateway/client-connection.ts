@@ -11,14 +11,9 @@ import { replicationMode } from '../hba/match.js';
 import type { Logger } from '../log.js';
 import { pump } from '../net/pump.js';
 import { fatal } from '../protocol/backend-error.js';
-import { ALPN_POSTGRESQL, SqlState, TLS_HANDSHAKE_RECORD } from '../protocol/codes.js';
-import {
-  decodeStartupPacket,
-  requestedDatabase,
-  type StartupPacket,
-  StartupPacketError,
-} from '../protocol/startup-packet.js';
-import { type ClientCertificateFacts, describeTlsSession } from '../tls/peer-identity.js';
+import { SqlState } from '../protocol/codes.js';
+import { requestedDatabase, StartupPacketError } from '../protocol/startup-packet.js';
+import type { ClientCertificateFacts } from '../tls/peer-identity.js';
 import { UpstreamError } from '../tunnel/upstream-error.js';
 import {
   openUpstreamSession,
@@ -26,9 +21,11 @@ import {
   type UpstreamTarget,
 } from '../tunnel/upstream-session.js';
 import type { AccessPolicy } from './access-policy.js';
-import { IncompletePacketError, readFirstPacket } from './first-packet-reader.js';
+import { IncompletePacketError } from './first-packet-reader.js';
+import { negotiate } from './negotiation.js';
+import { ConnectionEnded, endGracefully, Refusal, refuse } from './refusal.js';
 import { scramProxySetup } from './scram-proxy.js';
-import type { SessionRecord, SessionRegistry } from './session-registry.js';
+import type { SessionRegistry } from './session-registry.js';
 import { relayStartup } from './startup-relay.js';
 import type { TlsAcceptor } from './tls-acceptor.js';
 
@@ -66,9 +63,6 @@ const NO_CERTIFICATE: ClientCertificateFacts = {
   serial: undefined,
   issuerDn: undefined,
 };
-
-/** A refusal that has already been (or needs no) reply; ends the connection quietly. */
-class ConnectionEnded extends Error {}
 
 export async function handleClientConnection(
   socket: Socket,
@@ -257,185 +251,6 @@ export async function handleClientConnection(
     clearTimeout(deadline);
     env.registry.close(record);
   }
-}
-
-interface Negotiated {
-  stream: Duplex;
-  tls: TLSSocket | undefined;
-  startup: StartupPacket;
-  /** The raw first packet that ended negotiation (the StartupMessage, forwarded as-is). */
-  packet: Buffer;
-  /** Bytes the client sent after the StartupMessage. */
-  extra: Buffer;
-}
-
-/** SSLRequest / GSSENCRequest / direct TLS, until a StartupMessage or CancelRequest arrives. */
-async function negotiate(
-  socket: Socket,
-  transport: 'tcp' | 'local',
-  generation: GatewayGeneration,
-  record: SessionRecord,
-  log: Logger,
-  current: { stream: Duplex },
-  events: GatewayEvents,
-): Promise<Negotiated> {
-  const tlsAllowed = generation.tls !== undefined && transport === 'tcp';
-  let stream: Duplex = socket;
-  let tlsSocket: TLSSocket | undefined;
-  let sslDone = false;
-  let gssDone = false;
-  let initial = await firstChunk(socket);
-
-  if (initial[0] === TLS_HANDSHAKE_RECORD) {
-    // PostgreSQL 17+ direct TLS: no SSLRequest, the handshake starts at once; ALPN is mandatory.
-    if (!tlsAllowed || !generation.tls) {
-      log.info(
-        { client: record.clientAddress },
-        'direct TLS connection attempted but TLS is not enabled',
-      );
-      throw new ConnectionEnded();
-    }
-    socket.unshift(initial);
-    initial = Buffer.alloc(0);
-    tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record, events);
-    stream = tlsSocket;
-    current.stream = stream;
-    sslDone = true;
-    if (tlsSocket.alpnProtocol !== ALPN_POSTGRESQL) {
-      refuse(
-        SqlState.PROTOCOL_VIOLATION,
-        'received direct SSL connection request without ALPN protocol negotiation extension',
-      );
-    }
-  }
-
-  for (;;) {
-    const { packet, extra } = await readFirstPacket(stream, initial);
-    initial = Buffer.alloc(0);
-    const startup = decodeStartupPacket(packet);
-    if (startup.kind === 'ssl-request' && !sslDone) {
-      sslDone = true;
-      if (extra.length > 0) refusePipelined('SSL');
-      if (!tlsAllowed || !generation.tls) {
-        socket.write('N');
-        socket.resume();
-        continue;
-      }
-      socket.write('S');
-      tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record, events);
-      stream = tlsSocket;
-      current.stream = stream;
-      continue;
-    }
-    if (startup.kind === 'gssenc-request' && !gssDone && !tlsSocket) {
-      // The gateway never offers GSSAPI encryption; libpq then goes on with SSLRequest.
-      gssDone = true;
-      if (extra.length > 0) refusePipelined('GSSAPI encryption');
-      socket.write('N');
-      socket.resume();
-      continue;
-    }
-    if (startup.kind === 'ssl-request' || startup.kind === 'gssenc-request') {
-      // A repeated request (or SSLRequest inside TLS) is read as a protocol version, as PostgreSQL does.
-      const code = packet.readUInt32BE(4);
-      throw new StartupPacketError(
-        SqlState.FEATURE_NOT_SUPPORTED,
-        `unsupported frontend protocol ${code >>> 16}.${code & 0xffff}: server supports 3.0 to 3.2`,
-      );
-    }
-    return { stream, tls: tlsSocket, startup, packet, extra };
-  }
-}
-
-async function acceptTls(
-  acceptor: TlsAcceptor,
-  socket: Socket,
-  settings: Settings,
-  record: SessionRecord,
-  events: GatewayEvents,
-): Promise<TLSSocket> {
-  let tlsSocket: TLSSocket;
-  try {
-    tlsSocket = await acceptor.accept(socket, settings.authentication_timeout);
-  } catch (error) {
-    // Failed, timed out, or the client left during the handshake (e.g. it rejected our certificate).
-    events.tlsHandshakeFailed();
-    throw error;
-  }
-  tlsSocket.on('error', () => {});
-  tlsSocket.setNoDelay(true);
-  record.tls = describeTlsSession(tlsSocket);
-  record.sockets.add(tlsSocket as unknown as Socket);
-  return tlsSocket;
-}
-
-function firstChunk(socket: Socket): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      cleanup();
-      socket.pause();
-      resolve(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(new IncompletePacketError());
-    };
-    const cleanup = () => {
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-    };
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-  });
-}
-
-/** A FATAL to send before closing; thrown to leave the step sequence. */
-class Refusal extends Error {
-  constructor(readonly reply: Buffer) {
-    super('refused');
-  }
-}
-
-function refuse(sqlstate: string, message: string, detail?: string, hint?: string): never {
-  throw new Refusal(
-    fatal(sqlstate as Parameters<typeof fatal>[0], message, {
-      ...(detail === undefined ? {} : { detail }),
-      ...(hint === undefined ? {} : { hint }),
-    }),
-  );
-}
-
-function refusePipelined(what: string): never {
-  refuse(
-    SqlState.PROTOCOL_VIOLATION,
-    `received unencrypted data after ${what} request`,
-    'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.',
-  );
-}
-
-/** Writes an optional final message, then closes without waiting for the peer. */
-function endGracefully(stream: Duplex, finalMessage?: Buffer): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.destroyed || !stream.writable) {
-      stream.destroy();
-      resolve();
-      return;
-    }
-    const timer = setTimeout(() => {
-      stream.destroy();
-      resolve();
-    }, 1000);
-    stream.end(finalMessage ?? Buffer.alloc(0), () => {
-      clearTimeout(timer);
-      // Give the kernel a moment to send the bytes before the reset a destroy may cause.
-      setImmediate(() => {
-        stream.destroy();
-        resolve();
-      });
-    });
-  });
 }
 
 async function forwardCancel(
