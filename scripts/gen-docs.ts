@@ -1,7 +1,13 @@
 // Writes docs/configuration.md and etc/pgtunnel.conf.sample from the settings table.
 import { writeFileSync } from 'node:fs';
-import { renderSampleConfig, renderSettingsMarkdown } from '../src/config/describe.js';
+import {
+  renderErrorCodesMarkdown,
+  renderSampleConfig,
+  renderSettingsMarkdown,
+} from '../src/config/describe.js';
+import { ErrorCodes } from '../src/errors.js';
 
 writeFileSync('docs/configuration.md', renderSettingsMarkdown());
 writeFileSync('etc/pgtunnel.conf.sample', renderSampleConfig());
-console.log('wrote docs/configuration.md and etc/pgtunnel.conf.sample');
+writeFileSync('docs/errors.md', renderErrorCodesMarkdown(ErrorCodes));
+console.log('wrote docs/configuration.md, docs/errors.md and etc/pgtunnel.conf.sample');

@@ -60,3 +60,24 @@ export function renderSampleConfig(): string {
   }
   return lines.join('\n');
 }
+
+/** docs/errors.md: every internal error code with what it means (codes are public API). */
+export function renderErrorCodesMarkdown(codes: Readonly<Record<string, string>>): string {
+  return [
+    '# Error codes',
+    '',
+    'Every error pgtunnel reports about itself (a bad configuration, a certificate that does not',
+    'load, an SSH host key that does not match …) carries one of these stable codes in its logs',
+    '(`err` field) and in the text the commands print. Clients of `pgtunnel serve` never see these',
+    'codes: they receive PostgreSQL ErrorResponses with PostgreSQL SQLSTATEs instead (see',
+    '[serve.md](serve.md)).',
+    '',
+    'Exit status: 0 success, 1 failure, 2 command-line usage error, 3 configuration error',
+    '(configuration, hba and ident files).',
+    '',
+    '| code | meaning |',
+    '|---|---|',
+    ...Object.entries(codes).map(([code, meaning]) => `| \`${code}\` | ${meaning} |`),
+    '',
+  ].join('\n');
+}
