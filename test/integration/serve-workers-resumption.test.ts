@@ -1,10 +1,16 @@
-// With several worker processes, connections spread over them and a TLS session ticket
-// issued by one worker resumes on another (they share ticket keys).
+// With several worker processes, connections spread over them, a TLS session ticket issued
+// by one worker resumes on another (they share ticket keys), and a reload reaches every
+// worker while a broken one reaches none.
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import { psqlOk } from '../helpers/clients.js';
 import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
+import { presentedSerial } from '../helpers/peer-certificate.js';
 import { openTlsSession } from '../helpers/raw-client.js';
 
 /** SSLRequest + TLS handshake, optionally resuming `session`. */
@@ -17,8 +23,19 @@ function tlsToGateway(env: GatewayEnv, session?: Buffer): Promise<TLSSocket> {
 
 describe('serve: workers', () => {
   let env: GatewayEnv;
+  let certFile: string;
+  let keyFile: string;
   before(async () => {
-    env = await startGatewayEnv({ serveArgs: ['--workers', '2', '--log-connections', 'on'] });
+    env = await startGatewayEnv({
+      serveArgs: ['--workers', '2', '--log-connections', 'on'],
+      configFile: ({ pki, dir }) => {
+        certFile = join(dir, 'server.crt');
+        keyFile = join(dir, 'server.key');
+        copyFileSync(pki.serverCert, certFile);
+        copyFileSync(pki.serverKey, keyFile);
+        return "ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n";
+      },
+    });
   });
   after(async () => {
     await env?.close();
@@ -51,5 +68,41 @@ describe('serve: workers', () => {
       socket.destroy();
     }
     assert.equal(resumed, 8, `only ${resumed} of 8 handshakes resumed`);
+  });
+
+  it('reloads every worker on SIGHUP, and none when the new certificate is broken', async () => {
+    const servedSerials = async () => {
+      const serials = new Set<string>();
+      for (let i = 0; i < 10; i++) serials.add(await presentedSerial(env.port, env.pki.caBundle));
+      return serials;
+    };
+    const original = [...(await servedSerials())];
+    writeFileSync(certFile, 'not a certificate\n');
+    env.gateway.child.kill('SIGHUP');
+    await env.gateway.waitForLog('reload failed');
+    assert.deepEqual([...(await servedSerials())], original);
+
+    const fresh = await env.pki.otherServer({ cn: 'localhost', sans: ['DNS:localhost'] });
+    copyFileSync(fresh.key, keyFile);
+    copyFileSync(fresh.cert, certFile);
+    const reloadedBefore = env.gateway
+      .logs()
+      .filter((r) => r.msg === 'configuration reloaded').length;
+    env.gateway.child.kill('SIGHUP');
+    for (let i = 0; i < 100; i++) {
+      const reloaded = env.gateway.logs().filter((r) => r.msg === 'configuration reloaded');
+      if (reloaded.length >= reloadedBefore + 2) break;
+      await delay(50);
+    }
+    const reloadedBy = new Set(
+      env.gateway
+        .logs()
+        .filter((r) => r.msg === 'configuration reloaded')
+        .slice(reloadedBefore)
+        .map((r) => r.pid),
+    );
+    assert.equal(reloadedBy.size, 2, 'both workers must reload');
+    const expected = new X509Certificate(readFileSync(fresh.cert)).serialNumber;
+    assert.deepEqual([...(await servedSerials())], [expected]);
   });
 });
