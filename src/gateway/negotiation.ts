@@ -62,6 +62,7 @@ export async function negotiate(
     current.stream = stream;
     sslDone = true;
     if (tlsSocket.alpnProtocol !== ALPN_POSTGRESQL) {
+      events.connectionRefused('protocol_violation');
       refuse(
         SqlState.PROTOCOL_VIOLATION,
         'received direct SSL connection request without ALPN protocol negotiation extension',
@@ -75,7 +76,7 @@ export async function negotiate(
     const startup = decodeStartupPacket(packet);
     if (startup.kind === 'ssl-request' && !sslDone) {
       sslDone = true;
-      if (extra.length > 0) refusePipelined('SSL');
+      if (extra.length > 0) refusePipelined('SSL', events);
       if (!tlsAllowed || !generation.tls) {
         socket.write('N');
         socket.resume();
@@ -90,7 +91,7 @@ export async function negotiate(
     if (startup.kind === 'gssenc-request' && !gssDone && !tlsSocket) {
       // The gateway never offers GSSAPI encryption; libpq then goes on with SSLRequest.
       gssDone = true;
-      if (extra.length > 0) refusePipelined('GSSAPI encryption');
+      if (extra.length > 0) refusePipelined('GSSAPI encryption', events);
       socket.write('N');
       socket.resume();
       continue;
@@ -151,7 +152,8 @@ function firstChunk(socket: Socket): Promise<Buffer> {
   });
 }
 
-function refusePipelined(what: string): never {
+function refusePipelined(what: string, events: GatewayEvents): never {
+  events.connectionRefused('protocol_violation');
   refuse(
     SqlState.PROTOCOL_VIOLATION,
     `received unencrypted data after ${what} request`,

@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { encodeSslRequest, encodeStartupMessage } from '../../src/protocol/frontend.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
 import { cliArgs } from '../helpers/pgtunnel-process.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
+import { collect, errorFields, openRaw } from '../helpers/raw-client.js';
 import { run } from '../helpers/run.js';
 
 interface StatusSession {
@@ -198,6 +200,13 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     });
     assert.notEqual(untrusted.code, 0);
     assert.match(untrusted.stderr, /certificate verify failed/);
+    // A protocol violation: plaintext pipelined right after SSLRequest.
+    const pipelined = await openRaw(env.port);
+    const answer = collect(pipelined);
+    pipelined.write(
+      Buffer.concat([encodeSslRequest(), encodeStartupMessage([['user', 'postgres']])]),
+    );
+    assert.equal(errorFields((await answer).bytes)?.get('C'), '08P01');
     // A finished session that moved 100 kB to the client.
     assert.equal(
       await psqlOk({ conninfo: env.conninfo(), sql: "SELECT length(repeat('x', 100000))" }),
@@ -215,6 +224,7 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     const delta = (key: string) => metric(after, key) - metric(before, key);
     assert.equal(delta('pgtunnel_connections_refused_total{reason="access_rule"}'), 1);
     assert.equal(delta('pgtunnel_connections_refused_total{reason="too_many_connections"}'), 0);
+    assert.equal(delta('pgtunnel_connections_refused_total{reason="protocol_violation"}'), 1);
     assert.equal(delta('pgtunnel_tls_handshake_failures_total'), 1);
     assert.equal(delta('pgtunnel_connections_accepted_total{tls="true"}'), 2);
     assert.equal(delta('pgtunnel_connections_accepted_total{tls="false"}'), 0);
