@@ -134,6 +134,8 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
   });
 
   const via = plan.hops.map((h) => `${h.user}@${h.host}:${h.port}`).join(' -> ');
+  // Check results first: the "listening on" lines mean ready, so they come last.
+  for (const line of tunnel.checks) console.log(`pgtunnel ssh: ${line}`);
   for (const forward of tunnel.forwards) {
     const local = forward.address.includes(':') ? `[${forward.address}]` : forward.address;
     console.log(
@@ -141,7 +143,6 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
         `${forward.spec.host}:${forward.spec.hostPort} through ${via}`,
     );
   }
-  for (const line of tunnel.checks) console.log(`pgtunnel ssh: ${line}`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
