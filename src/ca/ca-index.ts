@@ -31,6 +31,11 @@ export interface IndexEntry {
   revokedAt?: string;
   /** Serial of the certificate this one renewed. */
   renewedFrom?: string;
+  /**
+   * Serial of the CA certificate that signed it (absent for a root). Once that CA is revoked,
+   * for instance replaced with `intermediate --force`, this certificate no longer verifies.
+   */
+  issuerSerial?: string;
 }
 
 /** The whole index file. */
@@ -93,7 +98,16 @@ export async function withLock<T>(lockPath: string, action: () => Promise<T>): P
 }
 
 async function acquire(lockPath: string): Promise<void> {
-  await mkdir(dirname(lockPath), { recursive: true });
+  const dir = dirname(lockPath);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new PgTunnelError(
+      'ERR_CA',
+      `cannot create the CA directory ${dir}: ${(error as Error).message}; choose another --ca-dir, or create it with write permission for this user`,
+      { cause: error },
+    );
+  }
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
@@ -105,10 +119,8 @@ async function acquire(lockPath: string): Promise<void> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new PgTunnelError(
           'ERR_CA',
-          `cannot create ${lockPath}: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
+          `cannot create ${lockPath}: ${(error as Error).message}; the CA directory must be writable by the user running pgtunnel ca (check its owner and mode)`,
+          { cause: error },
         );
       }
     }
@@ -138,7 +150,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The index entry for a certificate just made. */
+/** The index entry for a certificate just made; `signer` is the issuing CA's certificate. */
 export function entryFor(
   cert: x509.X509Certificate,
   kind: CertificateKind,
@@ -146,8 +158,9 @@ export function entryFor(
   keyType: KeyType,
   sans: string[],
   commonName: string,
+  signer?: x509.X509Certificate,
 ): IndexEntry {
-  return {
+  const entry: IndexEntry = {
     serial: normalizeSerial(cert.serialNumber),
     kind,
     subject: cert.subject,
@@ -159,6 +172,28 @@ export function entryFor(
     notAfter: cert.notAfter.toISOString(),
     issuedAt: new Date().toISOString(),
   };
+  if (signer) entry.issuerSerial = normalizeSerial(signer.serialNumber);
+  return entry;
+}
+
+/**
+ * The revoked CA above this certificate, if any: its own entry may be unrevoked while the CA
+ * that signed it is, which makes it fail verification all the same.
+ */
+export function revokedIssuer(
+  entries: readonly IndexEntry[],
+  entry: IndexEntry,
+): IndexEntry | undefined {
+  const seen = new Set<string>();
+  let current = entry;
+  while (current.issuerSerial && !seen.has(current.issuerSerial)) {
+    seen.add(current.issuerSerial);
+    const issuer = entries.find((c) => c.serial === current.issuerSerial);
+    if (!issuer) return undefined;
+    if (issuer.revokedAt) return issuer;
+    current = issuer;
+  }
+  return undefined;
 }
 
 /** The entry with this serial, or an error pointing at `ca list`. */

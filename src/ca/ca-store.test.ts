@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { PgTunnelError } from '../errors.js';
+import { revokedIssuer } from './ca-index.js';
 import { CaStore } from './ca-store.js';
 import type { KeyType } from './keys.js';
 
@@ -191,6 +192,11 @@ describe('CA safety', () => {
     assert.equal(await mode(key), 0o600);
     const opened = await openssl('pkey', '-in', key, '-passin', 'pass:correct horse', '-noout');
     assert.ok(opened.ok, opened.output);
+    // At rest the key is useless without the passphrase, to openssl as to us.
+    const guessed = await openssl('pkey', '-in', key, '-passin', 'pass:correct horses', '-noout');
+    assert.equal(guessed.ok, false, 'openssl must not open the key with a wrong passphrase');
+    const unprompted = await openssl('pkey', '-in', key, '-passin', 'pass:', '-noout');
+    assert.equal(unprompted.ok, false, 'openssl must not open the key without the passphrase');
 
     await assert.rejects(new CaStore(dir).createIntermediate(), (error: unknown) => {
       assert.ok(error instanceof PgTunnelError);
@@ -309,5 +315,197 @@ describe('CA safety', () => {
       store.layout.crlBundle,
     );
     assert.match(stale.output, /certificate revoked/);
+  });
+});
+
+describe('CA refusals and clocks', () => {
+  /** A CA with root and intermediate, in its own directory. */
+  async function freshCa(name: string, options: ConstructorParameters<typeof CaStore>[1] = {}) {
+    const store = new CaStore(join(workDir, name, 'ca'), options);
+    await store.init();
+    await store.createIntermediate();
+    return store;
+  }
+
+  function isCaError(code: string, pattern: RegExp) {
+    return (error: unknown) =>
+      error instanceof PgTunnelError && error.code === code && pattern.test(error.message);
+  }
+
+  it('writes CRLs that a peer whose clock runs a minute behind already accepts', async () => {
+    const store = await freshCa('clock');
+    const client = await store.issue({
+      kind: 'client',
+      commonName: 'alice',
+      certFile: join(workDir, 'clock', 'alice.crt'),
+      keyFile: join(workDir, 'clock', 'alice.key'),
+    });
+    await store.writeCrls();
+    const aMinuteAgo = String(Math.floor(Date.now() / 1000) - 60);
+    const behind = await verify(
+      store,
+      client.certFile,
+      '-attime',
+      aMinuteAgo,
+      '-crl_check_all',
+      '-CRLfile',
+      store.layout.crlBundle,
+    );
+    assert.ok(behind.ok, `a fresh CRL must not be "not yet valid": ${behind.output}`);
+  });
+
+  it('refuses a --days that ends after the year 9999, before creating anything', async () => {
+    const dir = join(workDir, 'far-future');
+    await assert.rejects(
+      new CaStore(dir).init({ days: 1e9 }),
+      isCaError('ERR_USAGE', /--days 1000000000 would make the certificate end after 9999-12-31/),
+    );
+    await assert.rejects(stat(dir), /ENOENT/, 'no CA directory for a refused init');
+    const store = await freshCa('far-future-crl');
+    await assert.rejects(
+      store.writeCrls({ days: 3_000_000 }),
+      isCaError('ERR_USAGE', /--days 3000000 would make the CRL end after 9999-12-31/),
+    );
+  });
+
+  it('refuses to sign with an expired intermediate and names the fix', async () => {
+    const dir = join(workDir, 'expired-ca');
+    const store = new CaStore(join(dir, 'ca'));
+    await store.init();
+    const now = Date.now();
+    await store.createIntermediate({
+      notBefore: new Date(now - 3 * 86_400_000),
+      notAfter: new Date(now - 86_400_000),
+    });
+    const before = (await store.list()).length;
+    await assert.rejects(
+      store.issue({
+        kind: 'client',
+        commonName: 'alice',
+        certFile: join(dir, 'alice.crt'),
+        keyFile: join(dir, 'alice.key'),
+      }),
+      isCaError(
+        'ERR_CA',
+        /the intermediate CA \(.*intermediate\/ca\.crt\) expired on .* `pgtunnel ca intermediate --force`/,
+      ),
+    );
+    await assert.rejects(stat(join(dir, 'alice.key')), /ENOENT/);
+    assert.equal((await store.list()).length, before, 'nothing recorded');
+    await store.createIntermediate({ force: true });
+    await store.issue({
+      kind: 'client',
+      commonName: 'alice',
+      certFile: join(dir, 'alice.crt'),
+      keyFile: join(dir, 'alice.key'),
+    });
+  });
+
+  it('refuses a CA key that does not belong to its certificate', async () => {
+    const store = await freshCa('swapped-key');
+    const other = await freshCa('other-key');
+    await writeFile(
+      store.layout.level('intermediate').key,
+      await readFile(other.layout.level('intermediate').key),
+    );
+    const certFile = join(workDir, 'swapped-key', 'x.crt');
+    await assert.rejects(
+      new CaStore(store.layout.dir).issue({
+        kind: 'client',
+        commonName: 'x',
+        certFile,
+        keyFile: join(workDir, 'swapped-key', 'x.key'),
+      }),
+      isCaError(
+        'ERR_CA',
+        /intermediate\/ca\.key is not the private key of .*intermediate\/ca\.crt/,
+      ),
+    );
+    await assert.rejects(stat(certFile), /ENOENT/, 'no certificate nothing could verify');
+  });
+
+  it('names a damaged CA certificate instead of quoting the ASN.1 parser alone', async () => {
+    const store = await freshCa('damaged');
+    const cert = store.layout.level('root').cert;
+    await writeFile(cert, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    await assert.rejects(
+      new CaStore(store.layout.dir).writeCrls(),
+      isCaError('ERR_CA', /root\/ca\.crt is damaged: not a valid X\.509 certificate .*backup/),
+    );
+  });
+
+  it('records the issuing CA, so certificates under a replaced intermediate show as untrusted', async () => {
+    const store = await freshCa('issuer');
+    const leaf = await store.issue({
+      kind: 'server',
+      commonName: 'db.internal',
+      certFile: join(workDir, 'issuer', 'db.crt'),
+      keyFile: join(workDir, 'issuer', 'db.key'),
+    });
+    const first = (await store.list()).find((e) => e.kind === 'intermediate')!;
+    assert.equal(leaf.entry.issuerSerial, first.serial);
+    assert.equal(revokedIssuer(await store.list(), leaf.entry), undefined);
+    await store.createIntermediate({ force: true });
+    const entries = await store.list();
+    assert.equal(revokedIssuer(entries, leaf.entry)?.serial, first.serial);
+    // The old intermediate itself is in the root CRL ...
+    const oldCa = await openssl(
+      'verify',
+      '-CAfile',
+      store.layout.level('root').cert,
+      '-crl_check',
+      '-CRLfile',
+      store.layout.level('root').crl,
+      store.layout.issued(first.serial),
+    );
+    assert.equal(oldCa.ok, false);
+    assert.match(oldCa.output, /certificate revoked/);
+    // ... and the leaf it signed no longer verifies with the published CRLs.
+    const result = await openssl(
+      'verify',
+      '-CAfile',
+      store.layout.level('root').cert,
+      '-untrusted',
+      leaf.certFile,
+      '-crl_check_all',
+      '-CRLfile',
+      store.layout.crlBundle,
+      leaf.certFile,
+    );
+    assert.equal(result.ok, false, result.output);
+  });
+
+  it('asks for the passphrase once, when a key is encrypted, and encrypts new CA keys with it', async () => {
+    const dir = join(workDir, 'asked', 'ca');
+    await new CaStore(dir, { passphrase: 'typed at a prompt' }).init();
+    const asked: string[] = [];
+    const askPassphrase = async (keyFile: string) => {
+      asked.push(keyFile);
+      return 'typed at a prompt';
+    };
+    const store = new CaStore(dir, { askPassphrase });
+    await store.createIntermediate();
+    assert.deepEqual(asked, [join(dir, 'root', 'ca.key')]);
+    const intermediateKey = join(dir, 'intermediate', 'ca.key');
+    assert.match(await readFile(intermediateKey, 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
+    const opened = await openssl(
+      'pkey',
+      '-in',
+      intermediateKey,
+      '-passin',
+      'pass:typed at a prompt',
+      '-noout',
+    );
+    assert.ok(opened.ok, opened.output);
+
+    // Both CA keys are needed for the CRLs, signed in parallel: still one question.
+    asked.length = 0;
+    await new CaStore(dir, { askPassphrase }).writeCrls();
+    assert.equal(asked.length, 1);
+    // Unencrypted keys need no question at all.
+    const plain = await freshCa('asked-plain', { askPassphrase });
+    asked.length = 0;
+    await new CaStore(plain.layout.dir, { askPassphrase }).writeCrls();
+    assert.equal(asked.length, 0);
   });
 });

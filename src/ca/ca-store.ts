@@ -11,13 +11,9 @@ import {
   saveIndex,
   withLock,
 } from './ca-index.js';
-import { createCertificate, createCrl, type Signer } from './issue.js';
-import {
-  DEFAULT_KEY_TYPE,
-  exportPrivateKeyPem,
-  importPrivateKeyPem,
-  type KeyType,
-} from './keys.js';
+import { CaSigners, type PassphraseOptions } from './ca-signers.js';
+import { createCertificate, createCrl, daysFrom } from './issue.js';
+import { DEFAULT_KEY_TYPE, exportPrivateKeyPem, type KeyType } from './keys.js';
 import { type CaLayout, type CaLevel, caLayout } from './layout.js';
 import { type OutputFile, writeAtomically, writeOutputFiles } from './output-files.js';
 import { certificatePem, crlPem, parseCertificates } from './pem.js';
@@ -26,11 +22,8 @@ import { formatSan, parseSans, serverSans } from './sans.js';
 import { newSerial, normalizeSerial } from './serial.js';
 import type { CryptoKey, x509 } from './x509.js';
 
-/** Options shared by every operation on one CA directory. */
-export interface CaStoreOptions {
-  /** Passphrase that encrypts new CA keys and decrypts existing ones. Never logged. */
-  passphrase?: string | undefined;
-}
+/** Options shared by every operation on one CA directory: where passphrases come from. */
+export type CaStoreOptions = PassphraseOptions;
 
 /** Options for creating a CA level (`ca init`, `ca intermediate`). */
 export interface CreateCaOptions {
@@ -38,6 +31,9 @@ export interface CreateCaOptions {
   organization?: string | undefined;
   keyType?: KeyType | undefined;
   days?: number | undefined;
+  /** Explicit validity, mainly for tests (an expired intermediate). */
+  notBefore?: Date | undefined;
+  notAfter?: Date | undefined;
   /** Replace an existing CA at this level. */
   force?: boolean | undefined;
 }
@@ -85,19 +81,16 @@ const MAX_CN_LENGTH = 64; // ub-common-name, RFC 5280 appendix A
 
 export class CaStore {
   readonly layout: CaLayout;
-  readonly #passphrase: string | undefined;
-  readonly #signers = new Map<CaLevel, Signer>();
+  readonly #signers: CaSigners;
 
   constructor(dir: string, options: CaStoreOptions = {}) {
     this.layout = caLayout(dir);
-    if (options.passphrase === '') {
-      throw new PgTunnelError('ERR_CA_PASSPHRASE', 'the CA passphrase is empty');
-    }
-    this.#passphrase = options.passphrase;
+    this.#signers = new CaSigners(this.layout, options);
   }
 
   /** Creates the root CA (`ca init`). With `force`, discards the whole previous CA. */
   async init(options: CreateCaOptions = {}): Promise<IndexEntry> {
+    checkDays(options.days, 'certificate');
     const root = this.layout.level('root');
     if ((await exists(root.cert)) && !options.force) {
       throw new PgTunnelError(
@@ -115,6 +108,8 @@ export class CaStore {
         organization: options.organization,
         keyType,
         days: options.days ?? DEFAULT_VALIDITY_DAYS.root,
+        notBefore: options.notBefore,
+        notAfter: options.notAfter,
         serial: newSerial(),
       });
       if (options.force) {
@@ -135,6 +130,7 @@ export class CaStore {
 
   /** Creates the intermediate CA, signed by the root. Replacing one revokes the old one. */
   async createIntermediate(options: CreateCaOptions = {}): Promise<IndexEntry> {
+    checkDays(options.days, 'certificate');
     const level = this.layout.level('intermediate');
     await this.#requireLevel('root');
     if ((await exists(level.cert)) && !options.force) {
@@ -145,7 +141,7 @@ export class CaStore {
     }
     return withLock(this.layout.lock, async () => {
       const index = await loadIndex(this.layout.index);
-      const root = await this.#signer('root');
+      const root = await this.#signers.forIssuing('root');
       const keyType = options.keyType ?? DEFAULT_KEY_TYPE;
       const name = options.commonName ?? 'pgtunnel Intermediate CA';
       const made = await createCertificate(
@@ -155,6 +151,8 @@ export class CaStore {
           organization: options.organization,
           keyType,
           days: options.days ?? DEFAULT_VALIDITY_DAYS.intermediate,
+          notBefore: options.notBefore,
+          notAfter: options.notAfter,
           serial: newSerial((s) => index.certificates.some((c) => c.serial === s)),
         },
         root,
@@ -163,7 +161,7 @@ export class CaStore {
       for (const old of index.certificates) {
         if (old.kind === 'intermediate' && !old.revokedAt) old.revokedAt = now;
       }
-      const entry = entryFor(made.cert, 'intermediate', 'root', keyType, [], name);
+      const entry = entryFor(made.cert, 'intermediate', 'root', keyType, [], name, root.cert);
       index.certificates.push(entry);
       this.#signers.set('intermediate', { cert: made.cert, key: made.keys.privateKey, keyType });
       await this.#writeCaLevel('intermediate', made.cert, made.keys.privateKey, true);
@@ -174,6 +172,7 @@ export class CaStore {
 
   /** Issues a server or client certificate signed by the intermediate CA. */
   async issue(options: IssueOptions): Promise<IssueResult> {
+    checkDays(options.days, 'certificate');
     const commonName = options.commonName.trim();
     if (commonName === '' || commonName.length > MAX_CN_LENGTH) {
       throw new PgTunnelError(
@@ -188,7 +187,7 @@ export class CaStore {
     await this.#requireLevel('intermediate');
     return withLock(this.layout.lock, async () => {
       const index = await loadIndex(this.layout.index);
-      const signer = await this.#signer('intermediate');
+      const signer = await this.#signers.forIssuing('intermediate');
       const keyType = options.keyType ?? DEFAULT_KEY_TYPE;
       const made = await createCertificate(
         {
@@ -226,6 +225,7 @@ export class CaStore {
         keyType,
         sans.map(formatSan),
         commonName,
+        signer.cert,
       );
       if (options.renewedFrom) entry.renewedFrom = options.renewedFrom;
       await writeAtomically(this.layout.issued(entry.serial), certificatePem(made.cert), 0o644);
@@ -265,6 +265,7 @@ export class CaStore {
 
   /** Rewrites the CRL of every CA level and the CRL bundle (`ca crl`). */
   async writeCrls(options: { days?: number | undefined } = {}): Promise<string[]> {
+    checkDays(options.days, 'CRL');
     await this.#requireLevel('root');
     return withLock(this.layout.lock, async () => {
       return this.#publish(await loadIndex(this.layout.index), options.days);
@@ -331,7 +332,7 @@ export class CaStore {
         },
       );
     }
-    const [cert] = parseCertificates(text);
+    const [cert] = parseCertificates(text, ref.certFile);
     if (!cert) throw new PgTunnelError('ERR_CA', `${ref.certFile} holds no PEM certificate`);
     return normalizeSerial(cert.serialNumber);
   }
@@ -350,25 +351,6 @@ export class CaStore {
     );
   }
 
-  async #signer(level: CaLevel): Promise<Signer> {
-    const cached = this.#signers.get(level);
-    if (cached) return cached;
-    const paths = this.layout.level(level);
-    const [cert] = parseCertificates(await readFile(paths.cert, 'utf8'));
-    if (!cert) throw new PgTunnelError('ERR_CA', `${paths.cert} holds no PEM certificate`);
-    const keyPem = await readFile(paths.key, 'utf8').catch((error: unknown) => {
-      throw new PgTunnelError(
-        'ERR_CA_MISSING',
-        `cannot read the ${level} CA key ${paths.key}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    });
-    const { key, type } = await importPrivateKeyPem(keyPem, paths.key, this.#passphrase);
-    const signer: Signer = { cert, key, keyType: type };
-    this.#signers.set(level, signer);
-    return signer;
-  }
-
   async #writeCaLevel(
     level: CaLevel,
     cert: x509.X509Certificate,
@@ -380,7 +362,7 @@ export class CaStore {
       [
         {
           path: paths.key,
-          content: await exportPrivateKeyPem(key, this.#passphrase),
+          content: await exportPrivateKeyPem(key, await this.#signers.forNewKey()),
           secret: true,
         },
         { path: paths.cert, content: certificatePem(cert) },
@@ -397,7 +379,7 @@ export class CaStore {
   async #publish(index: CaIndex, crlDays?: number): Promise<string[]> {
     const levels: CaLevel[] = ['root'];
     if (await exists(this.layout.level('intermediate').cert)) levels.push('intermediate');
-    const signers = await Promise.all(levels.map((level) => this.#signer(level)));
+    const signers = await Promise.all(levels.map((level) => this.#signers.get(level)));
     const crls: string[] = [];
     for (const [i, level] of levels.entries()) {
       const signer = signers[i]!;
@@ -426,6 +408,11 @@ export class CaStore {
     written.push(this.layout.crlBundle);
     return written;
   }
+}
+
+/** Refuses an impossible `--days` before anything is created or locked. */
+function checkDays(days: number | undefined, what: 'certificate' | 'CRL'): void {
+  if (days !== undefined) daysFrom(Date.now(), days, what);
 }
 
 async function exists(path: string): Promise<boolean> {

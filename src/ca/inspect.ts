@@ -1,6 +1,7 @@
 // `ca inspect`: describes the certificates, CRLs and keys in a PEM file for a human, without
 // ever printing key material. Parsing and formatting only; the CLI reads the file.
 import { createPrivateKey, X509Certificate as NodeCertificate } from 'node:crypto';
+import { PgTunnelError } from '../errors.js';
 import { describeKeyObject, isEncryptedKeyPem } from './keys.js';
 import { type PemBlock, splitPem } from './pem.js';
 import { x509 } from './x509.js';
@@ -50,11 +51,23 @@ const EKU_NAMES: Record<string, string> = {
   [x509.ExtendedKeyUsage.clientAuth]: 'clientAuth',
 };
 
-/** Describes every recognised block of a PEM file, in order. */
-export function describePem(text: string, now = new Date()): PemDescription[] {
-  return splitPem(text).flatMap((block): PemDescription[] => {
-    if (block.label === 'CERTIFICATE') return [describeCertificate(block.text, now)];
-    if (block.label === 'X509 CRL' || block.label === 'CRL') return [describeCrl(block, now)];
+/**
+ * Describes every recognised block of a PEM file, in order. `source` names the file when a
+ * block cannot be parsed.
+ */
+export function describePem(text: string, source: string, now = new Date()): PemDescription[] {
+  const blocks = splitPem(text);
+  return blocks.flatMap((block, i): PemDescription[] => {
+    try {
+      if (block.label === 'CERTIFICATE') return [describeCertificate(block.text, now)];
+      if (block.label === 'X509 CRL' || block.label === 'CRL') return [describeCrl(block, now)];
+    } catch (error) {
+      throw new PgTunnelError(
+        'ERR_CA',
+        `PEM block ${i + 1} of ${source} (${block.label}) is damaged and cannot be read: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
     if (block.label.endsWith('PRIVATE KEY')) return [describeKey(block.text)];
     return [];
   });

@@ -1,5 +1,6 @@
 // Building certificates and CRLs in memory: no file I/O here, so the CA store and the test PKI
 // share exactly the same certificate contents.
+import { PgTunnelError } from '../errors.js';
 import type { KeyType } from './keys.js';
 import { generateKeyPair, signingAlgorithm } from './keys.js';
 import { type CertificateKind, DEFAULT_CRL_DAYS, profileExtensions } from './profiles.js';
@@ -7,8 +8,28 @@ import { newSerial } from './serial.js';
 import { type CryptoKey, type CryptoKeyPair, x509 } from './x509.js';
 
 const DAY_MS = 86_400_000;
-/** Certificates start slightly in the past so a peer whose clock runs behind still accepts them. */
+/**
+ * Certificates and CRLs start slightly in the past so a peer whose clock runs behind still
+ * accepts them: OpenSSL rejects every certificate while a CRL's thisUpdate lies in its future.
+ */
 const BACKDATE_MS = 5 * 60_000;
+/** The last instant X.509 can express (GeneralizedTime 99991231235959Z, RFC 5280 §4.1.2.5). */
+const LAST_X509_TIME = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+/**
+ * `now + days`, refusing a validity that X.509 cannot encode (or a Date cannot hold). Exported so
+ * callers can refuse bad `--days` before they touch the disk.
+ */
+export function daysFrom(now: number, days: number, what: 'certificate' | 'CRL'): Date {
+  const end = now + days * DAY_MS;
+  if (!Number.isFinite(end) || end > LAST_X509_TIME) {
+    throw new PgTunnelError(
+      'ERR_USAGE',
+      `--days ${days} would make the ${what} end after 9999-12-31, the last date X.509 can express; give fewer days`,
+    );
+  }
+  return new Date(end);
+}
 
 /** A subject alternative name: a DNS name or an IP address. */
 export interface SubjectAltName {
@@ -59,7 +80,7 @@ function subjectName(request: CertificateRequest): x509.JsonName {
 function validity(request: CertificateRequest, issuer?: x509.X509Certificate) {
   const now = Date.now();
   const notBefore = request.notBefore ?? new Date(now - BACKDATE_MS);
-  let notAfter = request.notAfter ?? new Date(now + request.days * DAY_MS);
+  let notAfter = request.notAfter ?? daysFrom(now, request.days, 'certificate');
   // A certificate outliving its issuer fails verification the day the issuer expires.
   if (issuer && request.notAfter === undefined && notAfter > issuer.notAfter) {
     notAfter = issuer.notAfter;
@@ -124,8 +145,9 @@ export async function createCrl(
   revoked: RevokedEntry[],
   options: { days?: number; now?: Date } = {},
 ): Promise<x509.X509Crl> {
-  const thisUpdate = options.now ?? new Date();
-  const nextUpdate = new Date(thisUpdate.getTime() + (options.days ?? DEFAULT_CRL_DAYS) * DAY_MS);
+  const now = (options.now ?? new Date()).getTime();
+  const thisUpdate = new Date(now - BACKDATE_MS);
+  const nextUpdate = daysFrom(now, options.days ?? DEFAULT_CRL_DAYS, 'CRL');
   return x509.X509CrlGenerator.create({
     issuer: signer.cert.subjectName,
     thisUpdate,

@@ -105,17 +105,18 @@ export function isEncryptedKeyPem(pem: string): boolean {
 
 /**
  * Loads a PEM private key into webcrypto for signing, decrypting it with `passphrase` when it is
- * encrypted. `label` names the key in error messages (a path, never the key itself).
+ * encrypted. `label` names the key in error messages (a path, never the key itself). The Node
+ * key object comes back too, so the caller can check the key against its certificate.
  */
 export async function importPrivateKeyPem(
   pem: string,
   label: string,
   passphrase?: string,
-): Promise<{ key: CryptoKey; type: KeyType }> {
+): Promise<{ key: CryptoKey; type: KeyType; object: KeyObject }> {
   if (isEncryptedKeyPem(pem) && passphrase === undefined) {
     throw new PgTunnelError(
       'ERR_CA_PASSPHRASE',
-      `${label} is encrypted; give its passphrase with --passphrase-file FILE or the PGTUNNEL_CA_PASSPHRASE environment variable`,
+      `${label} is encrypted; give its passphrase with --passphrase-file FILE (- reads standard input) or the PGTUNNEL_CA_PASSPHRASE environment variable`,
     );
   }
   let object: KeyObject;
@@ -129,12 +130,16 @@ export async function importPrivateKeyPem(
         { cause: error },
       );
     }
-    throw new PgTunnelError('ERR_CA', `${label} is not a readable private key`, { cause: error });
+    throw new PgTunnelError(
+      'ERR_CA',
+      `${label} is not a readable private key (damaged or not PEM); restore it from a backup`,
+      { cause: error },
+    );
   }
   const type = keyTypeOf(object, label);
   const der = object.export({ type: 'pkcs8', format: 'der' });
   const key = await crypto.subtle.importKey('pkcs8', der, keyAlgorithm(type), false, ['sign']);
-  return { key, type };
+  return { key, type, object };
 }
 
 /** The key type of a Node key object (private or public). */

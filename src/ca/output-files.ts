@@ -65,8 +65,10 @@ export async function writeAtomically(path: string, content: string, mode: numbe
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
-    throw new PgTunnelError('ERR_CA', `cannot write ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new PgTunnelError(
+      'ERR_CA',
+      `cannot write ${path}: ${(error as Error).message}; choose another location, or make its directory writable by this user`,
+      { cause: error },
+    );
   }
 }

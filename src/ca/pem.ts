@@ -1,5 +1,6 @@
 // PEM text helpers: encoding certificates and CRLs with the labels OpenSSL and Node expect, and
 // splitting bundles back into blocks.
+import { PgTunnelError } from '../errors.js';
 import { x509 } from './x509.js';
 
 /** PEM for a certificate. */
@@ -31,9 +32,23 @@ export function splitPem(text: string): PemBlock[] {
   return blocks;
 }
 
-/** Every certificate in PEM text, in file order. */
-export function parseCertificates(text: string): x509.X509Certificate[] {
-  return splitPem(text)
-    .filter((block) => block.label === 'CERTIFICATE')
-    .map((block) => new x509.X509Certificate(block.text));
+/**
+ * Every certificate in PEM text, in file order. `source` (a path) names the file when a block
+ * is damaged: the library's own message ("Data does not match to Certificate ASN1 schema")
+ * says neither which file nor what to do.
+ */
+export function parseCertificates(text: string, source: string): x509.X509Certificate[] {
+  const blocks = splitPem(text).filter((block) => block.label === 'CERTIFICATE');
+  return blocks.map((block, i) => {
+    try {
+      return new x509.X509Certificate(block.text);
+    } catch (error) {
+      const which = blocks.length > 1 ? `certificate ${i + 1} of ${blocks.length} in ` : '';
+      throw new PgTunnelError(
+        'ERR_CA',
+        `${which}${source} is damaged: not a valid X.509 certificate (${(error as Error).message}); restore the file from a backup`,
+        { cause: error },
+      );
+    }
+  });
 }

@@ -3,31 +3,9 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type RunResult, run } from '../helpers/run.js';
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-async function caOk(args: string[]): Promise<string> {
-  const result = await run(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'ca', ...args],
-    {
-      cwd: repo,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      timeoutMs: 30_000,
-    },
-  );
-  assert.equal(result.code, 0, `pgtunnel ca ${args.join(' ')} failed:\n${result.stderr}`);
-  assert.doesNotMatch(result.stdout + result.stderr, /BEGIN [A-Z ]*KEY/);
-  return result.stdout;
-}
-
-function openssl(args: string[]): Promise<RunResult> {
-  return run('openssl', args, { timeoutMs: 10_000 });
-}
+import { caOk, openssl } from '../helpers/ca-cli.js';
 
 const KEY_NAMES = { 'ecdsa-p256': 'ECDSA P-256', rsa3072: 'RSA 3072', ed25519: 'Ed25519' } as const;
 

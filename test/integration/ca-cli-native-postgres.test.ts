@@ -4,33 +4,11 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { caOk, openssl } from '../helpers/ca-cli.js';
 import { runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
-import { type RunResult, run } from '../helpers/run.js';
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Runs `pgtunnel ca ARGS` through the real CLI entry point. */
-async function ca(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  return run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ca', ...args], {
-    cwd: repo,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    timeoutMs: 30_000,
-  });
-}
-
-async function caOk(args: string[], env: Record<string, string> = {}): Promise<string> {
-  const result = await ca(args, env);
-  assert.equal(result.code, 0, `pgtunnel ca ${args.join(' ')} failed:\n${result.stderr}`);
-  return result.stdout;
-}
-
-async function openssl(args: string[]): Promise<RunResult> {
-  return run('openssl', args, { timeoutMs: 10_000 });
-}
 
 const HBA = [
   'local all all trust',
@@ -66,7 +44,9 @@ describe('pgtunnel ca with a native PostgreSQL (ssl=on, cert authentication)', (
       join(work, 'server.key'),
     ]);
     // --libpq without a directory writes into $HOME/.postgresql, where libpq looks by default.
-    await caOk(['issue', 'client', '--ca-dir', caDir, '--cn', 'alice', '--libpq'], { HOME: home });
+    await caOk(['issue', 'client', '--ca-dir', caDir, '--cn', 'alice', '--libpq'], {
+      env: { HOME: home },
+    });
     cluster = await startCluster({
       ssl: {
         certFile: join(work, 'server.crt'),
@@ -184,7 +164,7 @@ describe('pgtunnel ca with a native PostgreSQL (ssl=on, cert authentication)', (
 
     // A renewed certificate for the same user works again.
     await caOk(['renew', '--ca-dir', caDir, join(pq, 'postgresql.crt'), '--libpq', '--force'], {
-      HOME: home,
+      env: { HOME: home },
     });
     const renewed = await psqlAs('alice');
     assert.equal(renewed.code, 0, renewed.stderr);

@@ -6,26 +6,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { caOk } from '../helpers/ca-cli.js';
 import { runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
-import {
-  cliArgs,
-  type PgtunnelProcess,
-  PROJECT_ROOT,
-  startPgtunnel,
-} from '../helpers/pgtunnel-process.js';
+import { type PgtunnelProcess, startPgtunnel } from '../helpers/pgtunnel-process.js';
 import { freePort } from '../helpers/ports.js';
-import { run } from '../helpers/run.js';
-
-async function caOk(args: string[]): Promise<string> {
-  const result = await run(process.execPath, cliArgs(['ca', ...args]), {
-    cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    timeoutMs: 30_000,
-  });
-  assert.equal(result.code, 0, `pgtunnel ca ${args.join(' ')} failed:\n${result.stderr}`);
-  return result.stdout;
-}
 
 describe('pgtunnel ca files with both PostgreSQL and pgtunnel serve', () => {
   let work: string;

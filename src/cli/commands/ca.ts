@@ -5,10 +5,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { IndexEntry } from '../../ca/ca-index.js';
+import { type IndexEntry, revokedIssuer } from '../../ca/ca-index.js';
 import { CaStore, type CertificateRef, type IssueResult } from '../../ca/ca-store.js';
 import { daysUntil, describePem, formatDescriptions } from '../../ca/inspect.js';
 import { KEY_TYPES, type KeyType, parseKeyType } from '../../ca/keys.js';
+import { passphraseFromFile, promptPassphrase } from '../../ca/passphrase.js';
 import { PgTunnelError } from '../../errors.js';
 
 /** Options every `ca` subcommand takes. */
@@ -61,7 +62,7 @@ function common(command: Command): Command {
     .option('--ca-dir <dir>', `CA directory (default: $PGTUNNEL_CA_DIR or ${DEFAULT_CA_DIR})`)
     .option(
       '--passphrase-file <file>',
-      'file whose first line is the CA key passphrase (or set $PGTUNNEL_CA_PASSPHRASE)',
+      'file whose first line is the CA key passphrase, - for standard input (or set $PGTUNNEL_CA_PASSPHRASE)',
     );
 }
 
@@ -72,35 +73,28 @@ function keyTypeOption(): Option {
   ).argParser(keyTypeArgument);
 }
 
-async function readPassphrase(options: CommonOptions): Promise<string | undefined> {
-  if (options.passphraseFile) {
-    let text: string;
-    try {
-      text = await readFile(options.passphraseFile, 'utf8');
-    } catch (error) {
-      throw new PgTunnelError(
-        'ERR_CA_PASSPHRASE',
-        `cannot read --passphrase-file ${options.passphraseFile}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    // Like PostgreSQL's ssl_passphrase_command: the first line, without its line ending.
-    const passphrase = text.split(/\r?\n/)[0] ?? '';
-    if (passphrase === '') {
-      throw new PgTunnelError(
-        'ERR_CA_PASSPHRASE',
-        `--passphrase-file ${options.passphraseFile} is empty`,
-      );
-    }
-    return passphrase;
-  }
-  const fromEnv = process.env.PGTUNNEL_CA_PASSPHRASE;
-  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
-}
-
-async function openStore(options: CommonOptions): Promise<CaStore> {
+/**
+ * Opens the CA directory with the passphrase from --passphrase-file or the environment. Without
+ * either, a terminal user is asked when a CA key turns out to be encrypted. `creating` marks
+ * commands that encrypt a new CA key: a passphrase typed for them is asked twice.
+ */
+async function openStore(options: CommonOptions, creating = false): Promise<CaStore> {
   const dir = options.caDir ?? process.env.PGTUNNEL_CA_DIR ?? DEFAULT_CA_DIR;
-  return new CaStore(resolve(dir), { passphrase: await readPassphrase(options) });
+  const streams = { input: process.stdin, output: process.stderr };
+  const fromEnv = process.env.PGTUNNEL_CA_PASSPHRASE;
+  const passphrase = options.passphraseFile
+    ? await passphraseFromFile(options.passphraseFile, streams, creating)
+    : fromEnv === ''
+      ? undefined
+      : fromEnv;
+  const askPassphrase = process.stdin.isTTY
+    ? async (keyFile: string) => {
+        const typed = await promptPassphrase(`Passphrase for ${keyFile}: `, streams);
+        if (typed === '') throw new PgTunnelError('ERR_CA_PASSPHRASE', 'no passphrase typed');
+        return typed;
+      }
+    : undefined;
+  return new CaStore(resolve(dir), { passphrase, askPassphrase });
 }
 
 /** A file name made from a common name: `*.example.com` becomes `_.example.com`. */
@@ -168,8 +162,10 @@ function parseRef(value: string): CertificateRef {
   );
 }
 
-function status(entry: IndexEntry, now: Date): string {
+function status(entry: IndexEntry, entries: readonly IndexEntry[], now: Date): string {
   if (entry.revokedAt) return `revoked ${entry.revokedAt.slice(0, 10)}`;
+  const revokedCa = revokedIssuer(entries, entry);
+  if (revokedCa) return `untrusted: its CA ${revokedCa.serial} was revoked`;
   const days = daysUntil(new Date(entry.notAfter), now);
   return days < 0 ? 'expired' : `valid, ${days} days left`;
 }
@@ -200,7 +196,7 @@ export function registerCa(program: Command): void {
     .option('--days <n>', 'validity in days (default: 3650)', positiveInteger)
     .option('--force', 'replace an existing CA, discarding its intermediate and index')
     .action(async (options: CreateOptions) => {
-      const store = await openStore(options);
+      const store = await openStore(options, true);
       const entry = await store.init({
         commonName: options.cn,
         organization: options.org,
@@ -223,7 +219,7 @@ export function registerCa(program: Command): void {
     .option('--days <n>', 'validity in days (default: 1825)', positiveInteger)
     .option('--force', 'replace the intermediate; the old one is revoked with all it signed')
     .action(async (options: CreateOptions) => {
-      const store = await openStore(options);
+      const store = await openStore(options, true);
       const entry = await store.createIntermediate({
         commonName: options.cn,
         organization: options.org,
@@ -360,7 +356,7 @@ export function registerCa(program: Command): void {
           e.kind,
           e.subject,
           e.notAfter.slice(0, 10),
-          status(e, now),
+          status(e, entries, now),
         ]),
       ]);
     });
@@ -379,7 +375,7 @@ export function registerCa(program: Command): void {
           cause: error,
         });
       }
-      const items = describePem(text);
+      const items = describePem(text, file);
       if (items.length === 0) {
         throw new PgTunnelError('ERR_CA', `${file} holds no PEM certificate, CRL or private key`);
       }
