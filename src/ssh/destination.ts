@@ -20,7 +20,9 @@ export function parseDestination(text: string): Destination {
 
 /** Parses a `-J`/ProxyJump list: `[user@]host[:port]` or ssh:// URIs, comma-separated. */
 export function parseJumpList(text: string): Destination[] {
-  if (text.trim() === '') throw invalid(text, 'the jump host list is empty');
+  if (text.trim() === '') {
+    throw new PgTunnelError('ERR_USAGE', 'the jump host list (-J or ProxyJump) is empty');
+  }
   return text.split(',').map((part) => {
     const hop = part.trim();
     return parseHostWithPort(hop.startsWith('ssh://') ? hop.slice(6) : hop, text);
@@ -39,7 +41,11 @@ function parseHostWithPort(text: string, original: string): Destination {
     [host = '', portText] = rest.split(':');
   }
   if (!host || /[\s/]/.test(host)) throw invalid(original, 'expected [user@]host[:port]');
-  return { user, host, port: portText === undefined ? undefined : parsePort(portText, original) };
+  const port =
+    portText === undefined
+      ? undefined
+      : parsePort(portText, `invalid SSH destination "${original}"`);
+  return { user, host, port };
 }
 
 function splitUser(text: string, original: string): { user: string | undefined; rest: string } {
@@ -54,11 +60,11 @@ function stripBrackets(host: string): string {
   return /^\[[^\]]+\]$/.test(host) ? host.slice(1, -1) : host;
 }
 
-/** A TCP port 1-65535 from text, or a usage error naming `context`. */
+/** A TCP port 1-65535 from text, or a usage error starting with `context` ("invalid -p"). */
 export function parsePort(text: string, context: string): number {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
-    throw invalid(context, `"${text}" is not a port number (1-65535)`);
+    throw new PgTunnelError('ERR_USAGE', `${context}: "${text}" is not a port number (1-65535)`);
   }
   return port;
 }

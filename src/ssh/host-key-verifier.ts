@@ -18,16 +18,7 @@ import {
   knownKeyTypes,
   parseKnownHosts,
 } from './known-hosts.js';
-import type { StrictHostKeyChecking } from './tunnel-plan.js';
-
-/** How host keys are checked; the same for every hop. */
-export interface HostKeyPolicy {
-  /** known_hosts files to read; accepted keys are appended to the first. */
-  files: readonly string[];
-  strict: StrictHostKeyChecking;
-  /** Write accepted keys hashed (`|1|…`), like HashKnownHosts yes. */
-  hash: boolean;
-}
+import type { HostKeyPolicy } from './tunnel-plan.js';
 
 /** A host-key check for one connection attempt to one host. */
 export class HostKeyVerifier {

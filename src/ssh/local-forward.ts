@@ -1,12 +1,11 @@
 // One `-L` forward: a local listener whose connections each get a direct-tcpip channel to the
 // target. PostgreSQL-aware: when no channel can be had, the client gets a FATAL ErrorResponse
-// (SQLSTATE 08001) that psql prints, instead of a bare connection reset.
+// (SQLSTATE 08001) that psql prints, instead of a bare connection reset (client-refusal.ts).
 import { createServer, type Server, type Socket } from 'node:net';
 import { PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { pump } from '../net/pump.js';
-import { fatal } from '../protocol/backend-error.js';
-import { SqlState } from '../protocol/codes.js';
+import { refuseClient } from './client-refusal.js';
 import type { ForwardSpec } from './forward-spec.js';
 import type { SshSession } from './ssh-session.js';
 
@@ -17,9 +16,6 @@ export interface LocalForwardOptions {
   connectWaitMs: number;
   log: Logger;
 }
-
-/** How long a refused client may keep the socket open after its FATAL was sent. */
-const REFUSAL_LINGER_MS = 5_000;
 
 export class LocalForward {
   private server: Server | undefined;
@@ -90,19 +86,9 @@ export class LocalForward {
       .catch((error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         connLog.warn({ target: `${spec.host}:${spec.hostPort}` }, `connection refused: ${message}`);
-        refuse(socket, message);
+        void refuseClient(socket, message);
       });
   }
-}
-
-/** Sends a FATAL the client can show, then closes. */
-function refuse(socket: Socket, message: string): void {
-  if (socket.destroyed) return;
-  socket.resume(); // read and drop what the client sent, so closing does not reset the socket
-  socket.end(
-    fatal(SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION, `pgtunnel ssh: ${message}`),
-  );
-  setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
 }
 
 function listenError(error: NodeJS.ErrnoException, spec: ForwardSpec): PgTunnelError {

@@ -121,11 +121,7 @@ function connectHop(
 ): Promise<SshClient> {
   const hop = plan.hops[index] as HopPlan;
   const context = hopContext(plan, index);
-  const verifier = new HostKeyVerifier(
-    hop.hostKeyName,
-    { files: plan.knownHostsFiles, strict: plan.strictHostKeyChecking, hash: plan.hashKnownHosts },
-    log,
-  );
+  const verifier = new HostKeyVerifier(hop.hostKeyName, hop.hostKeys, log);
   const auth = createAuthHandler(hop, home);
   context.report = auth.report;
   const client = new SshClient();

@@ -13,6 +13,7 @@ const hop = (host: string, port = 22): HopPlan => ({
   hostKeyName: host,
   identityFiles: [],
   agentSocket: undefined,
+  hostKeys: { files: [], strict: 'yes', hash: true },
 });
 const context = (extra: Partial<HopContext> = {}): HopContext => ({
   hop: hop('db.example.com'),

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, PgTunnelError } from '../errors.js';
-import { parseDestination, parseJumpList } from './destination.js';
+import { parseDestination, parseJumpList, parsePort } from './destination.js';
 import { parseForwardSpec, privilegedPortWarning } from './forward-spec.js';
 import { parseSshConfig } from './ssh-config.js';
 import { parseSshOptions } from './ssh-options.js';
@@ -34,6 +34,10 @@ describe('destination', () => {
     ]);
     assert.throws(() => parseJumpList('a:0'), /"0" is not a port number/);
     assert.throws(() => parseDestination('@host'), /user name before "@" is empty/);
+    assert.throws(
+      () => parsePort('abc', 'invalid -p'),
+      /^PgTunnelError: invalid -p: "abc" is not a port number \(1-65535\)$/,
+    );
   });
 });
 
@@ -80,12 +84,11 @@ describe('tunnel-plan', () => {
     assert.equal(hop?.hostKeyName, 'foo.com');
     assert.equal(hop?.agentSocket, '/tmp/agent.sock');
     assert.deepEqual(hop?.identityFiles[0], { path: '/home/me/.ssh/id_rsa', explicit: false });
-    assert.deepEqual(plan.knownHostsFiles, [
-      '/home/me/.ssh/known_hosts',
-      '/home/me/.ssh/known_hosts2',
-    ]);
-    assert.equal(plan.strictHostKeyChecking, 'yes');
-    assert.equal(plan.hashKnownHosts, true);
+    assert.deepEqual(hop?.hostKeys, {
+      files: ['/home/me/.ssh/known_hosts', '/home/me/.ssh/known_hosts2'],
+      strict: 'yes',
+      hash: true,
+    });
     assert.equal(plan.keepaliveIntervalMs, 15_000);
   });
 
@@ -115,7 +118,7 @@ describe('tunnel-plan', () => {
       hop?.identityFiles.map((f) => f.path),
       ['/keys/cli', '/home/me/.ssh/cfguser@db.example.com'],
     );
-    assert.equal(plan.strictHostKeyChecking, 'accept-new');
+    assert.equal(hop?.hostKeys.strict, 'accept-new');
     assert.equal(plan.keepaliveIntervalMs, 5000);
   });
 
@@ -143,6 +146,58 @@ describe('tunnel-plan', () => {
     assert.deepEqual(
       viaFlag.hops.map((h) => `${h.user}@${h.host}:${h.port}`),
       ['me@a:2201', 'x@b.example.com:22', 'y@c:2022', 'me@target:5022'],
+    );
+  });
+
+  it("checks each hop's host key with that hop's own settings", () => {
+    const cfg = [
+      'Host db',
+      '  StrictHostKeyChecking no',
+      '  UserKnownHostsFile ~/kh_db',
+      'Host bastion',
+      '  HashKnownHosts no',
+    ].join('\n');
+    const plan = planTunnel({ destination: 'db', jump: 'bastion' }, context(cfg));
+    assert.deepEqual(
+      plan.hops.map((h) => [h.alias, h.hostKeys]),
+      [
+        [
+          'bastion',
+          {
+            files: ['/home/me/.ssh/known_hosts', '/home/me/.ssh/known_hosts2'],
+            strict: 'yes',
+            hash: false,
+          },
+        ],
+        ['db', { files: ['/home/me/kh_db'], strict: 'no', hash: true }],
+      ],
+    );
+    // -o and --known-hosts apply to every hop.
+    const everyHop = planTunnel(
+      {
+        destination: 'db',
+        jump: 'bastion',
+        knownHostsFile: '/kh',
+        options: ['StrictHostKeyChecking=accept-new'],
+      },
+      context(cfg),
+    );
+    assert.deepEqual(
+      everyHop.hops.map((h) => [h.hostKeys.strict, h.hostKeys.files]),
+      [
+        ['accept-new', ['/kh']],
+        ['accept-new', ['/kh']],
+      ],
+    );
+  });
+
+  it('refuses an empty -J instead of going direct', () => {
+    assert.throws(
+      () => planTunnel({ destination: 't', jump: '' }, context()),
+      (e: unknown) =>
+        e instanceof PgTunnelError &&
+        e.code === 'ERR_USAGE' &&
+        e.message === 'the jump host list (-J or ProxyJump) is empty',
     );
   });
 
@@ -184,8 +239,8 @@ describe('tunnel-plan', () => {
 
   it('uses --known-hosts alone, or UserKnownHostsFile', () => {
     const flag = planTunnel({ destination: 'x', knownHostsFile: '~/kh' }, context());
-    assert.deepEqual(flag.knownHostsFiles, ['/home/me/kh']);
+    assert.deepEqual(flag.hops[0]?.hostKeys.files, ['/home/me/kh']);
     const cfg = planTunnel({ destination: 'x' }, context('UserKnownHostsFile ~/a /etc/%u_b\n'));
-    assert.deepEqual(cfg.knownHostsFiles, ['/home/me/a', '/etc/me_b']);
+    assert.deepEqual(cfg.hops[0]?.hostKeys.files, ['/home/me/a', '/etc/me_b']);
   });
 });

@@ -54,16 +54,23 @@ export interface HopPlan {
   identityFiles: IdentityFile[];
   /** ssh-agent socket, or undefined when no agent is to be used. */
   agentSocket: string | undefined;
+  /** How this hop's host key is checked, from its own Host block (as `ssh -J` does). */
+  hostKeys: HostKeyPolicy;
 }
 
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no';
 
+/** How one hop's host key is checked. */
+export interface HostKeyPolicy {
+  /** known_hosts files to read; accepted keys are appended to the first. */
+  files: string[];
+  strict: StrictHostKeyChecking;
+  /** Write accepted keys hashed (`|1|…`), like HashKnownHosts yes. */
+  hash: boolean;
+}
+
 export interface TunnelPlan {
   hops: HopPlan[];
-  /** Files to look host keys up in; new keys go to the first. */
-  knownHostsFiles: string[];
-  strictHostKeyChecking: StrictHostKeyChecking;
-  hashKnownHosts: boolean;
   /** ssh2 keepaliveInterval; 0 turns keep-alives off. */
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
@@ -136,6 +143,13 @@ export function planTunnel(request: TunnelRequest, context: PlanContext): Tunnel
       hostKeyName: knownHostsName(config.hostKeyAlias?.value ?? host, port),
       identityFiles,
       agentSocket: config.identitiesOnly?.value ? undefined : agentSocket(config, context),
+      // Per hop: a `StrictHostKeyChecking no` meant for the destination must not reach the
+      // jump hosts, which ssh checks with their own settings.
+      hostKeys: {
+        files: knownHostsFiles(request, config, context),
+        strict: strictMode(config),
+        hash: config.hashKnownHosts?.value ?? true,
+      },
     };
     return hop;
   };
@@ -149,7 +163,8 @@ export function planTunnel(request: TunnelRequest, context: PlanContext): Tunnel
     depth: number,
   ): HopPlan[] => {
     const hop = resolveHop(written, config, depth === 0);
-    if (!jumpSpec || jumpSpec.toLowerCase() === 'none') return [hop];
+    // An empty list (`-J ''`) is not "no jump": parseJumpList refuses it.
+    if (jumpSpec === undefined || jumpSpec.toLowerCase() === 'none') return [hop];
     if (depth >= MAX_JUMP_DEPTH) {
       throw new ConfigError(
         'ERR_CONFIG_INVALID',
@@ -172,31 +187,27 @@ export function planTunnel(request: TunnelRequest, context: PlanContext): Tunnel
     0,
   );
 
-  const knownHostsFiles = request.knownHostsFile
-    ? [expandHome(request.knownHostsFile, context.home)]
-    : (
-        destinationConfig.userKnownHostsFiles?.value ?? [
-          '~/.ssh/known_hosts',
-          '~/.ssh/known_hosts2',
-        ]
-      ).map((f) =>
-        expandHome(
-          expandTokens(f, { d: context.home, u: context.localUser, '%': '%' }),
-          context.home,
-        ),
-      );
-
   return {
     hops,
-    knownHostsFiles,
-    strictHostKeyChecking: strictMode(destinationConfig),
-    hashKnownHosts: destinationConfig.hashKnownHosts?.value ?? true,
     keepaliveIntervalMs:
       (destinationConfig.serverAliveInterval?.value ?? DEFAULT_SERVER_ALIVE_INTERVAL) * 1000,
     keepaliveCountMax:
       destinationConfig.serverAliveCountMax?.value ?? DEFAULT_SERVER_ALIVE_COUNT_MAX,
     connectTimeoutMs: (destinationConfig.connectTimeout?.value || DEFAULT_CONNECT_TIMEOUT) * 1000,
   };
+}
+
+/** `--known-hosts` alone, else UserKnownHostsFile, else ssh's two default files. */
+function knownHostsFiles(
+  request: TunnelRequest,
+  config: HostConfig,
+  context: PlanContext,
+): string[] {
+  if (request.knownHostsFile) return [expandHome(request.knownHostsFile, context.home)];
+  const files = config.userKnownHostsFiles?.value ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'];
+  return files.map((f) =>
+    expandHome(expandTokens(f, { d: context.home, u: context.localUser, '%': '%' }), context.home),
+  );
 }
 
 function strictMode(config: HostConfig): StrictHostKeyChecking {

@@ -138,7 +138,10 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
     child = undefined;
     if (!proc?.pid || proc.exitCode !== null || proc.signalCode !== null) return;
     // Session processes are children of the listener in their own sessions (setsid), so
-    // they are found by parent pid before the listener goes.
+    // they are found by parent pid before the listener goes. The listener is stopped first:
+    // a client reconnecting at once could otherwise get a fresh session forked between the
+    // listing and the kill, which would outlive the "crash".
+    await stopped(proc.pid);
     const pids = [...descendants(proc.pid), proc.pid];
     for (const pid of pids) {
       try {
@@ -190,6 +193,24 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
   };
 }
 
+/** SIGSTOPs `pid` and waits until it is stopped (state T in /proc), so it forks no more. */
+async function stopped(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGSTOP');
+  } catch {
+    return; // already gone
+  }
+  for (let i = 0; i < 200; i++) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (/^[Tt]/.test(stat.slice(stat.lastIndexOf(')') + 2))) return;
+    } catch {
+      return;
+    }
+    await delay(5);
+  }
+}
+
 /** Every process below `root`, children before parents' siblings (from /proc). */
 function descendants(root: number): number[] {
   const parentOf = new Map<number, number>();
@@ -224,8 +245,11 @@ export interface TunnelCli {
   readonly process: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves when stderr (the JSON log) matches, or rejects after `timeoutMs`. */
-  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves when stderr (the JSON log) matches, or rejects after `timeoutMs`. With `from`
+   * (an earlier `stderr().length`) only what was logged since then counts.
+   */
+  waitForLog(pattern: RegExp, timeoutMs?: number, from?: number): Promise<void>;
   /** SIGTERM, then SIGKILL after 5 s; resolves to the exit code. */
   stop(): Promise<number | null>;
 }
@@ -234,6 +258,9 @@ export interface CliEnvironment {
   /** HOME for the child (its ~/.ssh); a test's temp dir keeps the developer's files out. */
   home: string;
   env?: Record<string, string>;
+  /** Run as this user and group instead (a non-root user, when the tests run as root). */
+  uid?: number;
+  gid?: number;
 }
 
 function cliEnv(environment: CliEnvironment): NodeJS.ProcessEnv {
@@ -300,8 +327,8 @@ export async function startTunnelCli(
     process: child,
     stdout: () => out,
     stderr: () => err,
-    waitForLog: (pattern, timeoutMs = 30_000) =>
-      waitFor(() => pattern.test(err), `log line ${pattern}`, timeoutMs),
+    waitForLog: (pattern, timeoutMs = 30_000, from = 0) =>
+      waitFor(() => pattern.test(err.slice(from)), `log line ${pattern}`, timeoutMs),
     stop,
   };
 }
@@ -312,5 +339,7 @@ export function runTunnelCli(args: string[], environment: CliEnvironment, timeou
     cwd: CWD,
     env: cliEnv(environment),
     timeoutMs,
+    uid: environment.uid,
+    gid: environment.gid,
   });
 }

@@ -1,7 +1,8 @@
 // known_hosts against a real sshd: a changed key is refused with ssh's SHA256 fingerprint and
 // the file:line, an unknown host is refused by default, accept-new records the key (in a form
-// OpenSSH's ssh-keygen finds) and then still refuses a different key, @revoked wins, and
-// entries hashed by ssh-keygen -H are matched.
+// OpenSSH's ssh-keygen finds) and then still refuses a different key, the real ssh client and
+// pgtunnel each trust what the other added, @revoked wins, and entries hashed by ssh-keygen -H
+// are matched.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -109,6 +110,43 @@ describe('pgtunnel ssh: host key checking', () => {
     assert.equal(changed.code, 1);
     assert.match(changed.stderr, /HOST KEY MISMATCH/);
     assert.equal(await readFile(file, 'utf8'), `${name()} ${stranger.publicKey}\n`);
+  });
+
+  it('shares known_hosts with OpenSSH: each reads what the other accepted as new', async () => {
+    const ssh = (file: string, strict: string) =>
+      run('ssh', [
+        '-F',
+        'none',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${strict}`,
+        '-o',
+        `UserKnownHostsFile=${file}`,
+        '-o',
+        'HashKnownHosts=yes',
+        '-i',
+        user.privateKeyFile,
+        '-p',
+        String(sshd.port),
+        `${sshd.user}@127.0.0.1`,
+        'true',
+      ]);
+    const byPgtunnel = join(home, 'kh-by-pgtunnel');
+    const tunnel = await startTunnelCli(
+      args(byPgtunnel, '-o', 'StrictHostKeyChecking=accept-new'),
+      { home },
+    );
+    await tunnel.stop();
+    const checked = await ssh(byPgtunnel, 'yes');
+    assert.equal(checked.code, 0, checked.stderr);
+
+    const byOpenSsh = join(home, 'kh-by-openssh');
+    const added = await ssh(byOpenSsh, 'accept-new');
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(await readFile(byOpenSsh, 'utf8'), /^\|1\|/);
+    const strict = await startTunnelCli(args(byOpenSsh), { home });
+    await strict.stop();
   });
 
   it('negotiates the host key type known_hosts has when the server has several', async () => {

@@ -1,5 +1,6 @@
-// Jump hosts: -J through one and through two sshds, ProxyJump from ~/.ssh/config, and a jump
-// host whose key is wrong being refused by name. Each hop's sshd logs the forward it served.
+// Jump hosts: -J through one and through two sshds, ProxyJump from ~/.ssh/config, a jump host
+// checked with its own StrictHostKeyChecking rather than the destination's, and a jump host
+// whose key is wrong being refused by name. Each hop's sshd logs the forward it served.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -129,6 +130,72 @@ describe('pgtunnel ssh: jump hosts', () => {
       assert.equal(out, '8');
     } finally {
       await tunnel.stop();
+      await rm(join(home, '.ssh', 'config'));
+    }
+  });
+
+  it("checks a jump host's key strictly when only the destination says StrictHostKeyChecking no", async () => {
+    const impostor = await createKeyPair(home, 'impostor_host_key');
+    const file = join(home, 'known_hosts_relaxed');
+    const config = (jumpLine: string) =>
+      writeFile(
+        file,
+        [jumpLine, `[127.0.0.1]:${target.port} ${impostor.publicKey}`, ''].join('\n'),
+      );
+    await writeFile(
+      join(home, '.ssh', 'config'),
+      [
+        'Host db-target',
+        '  HostName 127.0.0.1',
+        `  Port ${target.port}`,
+        '  ProxyJump bastion',
+        '  StrictHostKeyChecking no',
+        'Host bastion',
+        '  HostName 127.0.0.1',
+        `  Port ${jump1.port}`,
+        'Host *',
+        `  User ${target.user}`,
+        `  IdentityFile ${keyFile}`,
+        `  UserKnownHostsFile ${file}`,
+        '',
+      ].join('\n'),
+    );
+    try {
+      // The bastion's key is wrong too: its own (default, strict) setting refuses it.
+      await config(`[127.0.0.1]:${jump1.port} ${impostor.publicKey}`);
+      const refused = await runTunnelCli(['-L', `0:127.0.0.1:${cluster.port}`, 'db-target'], {
+        home,
+      });
+      assert.equal(refused.code, 1);
+      assert.ok(
+        refused.stderr.includes(
+          `pgtunnel: HOST KEY MISMATCH for [127.0.0.1]:${jump1.port}: the server presented ` +
+            `ED25519 key ${jump1.hostKeys[0]?.fingerprint}`,
+        ),
+        refused.stderr,
+      );
+
+      // With the bastion known, the destination's changed key passes, with a warning.
+      await config(jump1.knownHostsLines().join('\n'));
+      const tunnel = await startTunnelCli(['-L', `0:127.0.0.1:${cluster.port}`, 'db-target'], {
+        home,
+      });
+      try {
+        assert.match(
+          tunnel.stderr(),
+          new RegExp(
+            `HOST KEY MISMATCH for \\[127\\.0\\.0\\.1\\]:${target.port}: .*Continuing: StrictHostKeyChecking is no`,
+          ),
+        );
+        const out = await psqlOk({
+          conninfo: `host=127.0.0.1 port=${tunnel.ports[0]} user=postgres sslmode=disable`,
+          sql: 'SELECT 9',
+        });
+        assert.equal(out, '9');
+      } finally {
+        await tunnel.stop();
+      }
+    } finally {
       await rm(join(home, '.ssh', 'config'));
     }
   });

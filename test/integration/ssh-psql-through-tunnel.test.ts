@@ -1,12 +1,13 @@
 // psql through `pgtunnel ssh -L` to a real PostgreSQL behind a real OpenSSH sshd; --check;
-// a refused channel reaching the client as a PostgreSQL FATAL; profiles and ~/.ssh/config.
+// a refused channel reaching the client (node-postgres, and psql with its default sslmode) as a
+// PostgreSQL FATAL; profiles and ~/.ssh/config.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { psqlOk } from '../helpers/clients.js';
+import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { freePort } from '../helpers/ports.js';
 import {
@@ -94,11 +95,18 @@ describe('pgtunnel ssh: psql through the tunnel', () => {
     );
     await client.end().catch(() => {});
     assert.equal(error.code, '08001');
-    assert.equal(
-      error.message,
+    const reason =
       `pgtunnel ssh: the SSH server ${sshd.user}@127.0.0.1:${sshd.port} refused to open a channel ` +
-        `to 127.0.0.1:${closedPort}: Connection refused`,
-    );
+      `to 127.0.0.1:${closedPort}: Connection refused`;
+    assert.equal(error.message, reason);
+    // psql's default sslmode=prefer opens with SSLRequest; libpq does not print an error sent
+    // in answer to that, so the refusal must come after the StartupMessage.
+    const psql = await runPsql({
+      conninfo: `host=127.0.0.1 port=${tunnel.ports[0]} user=postgres`,
+      sql: 'SELECT 1',
+    });
+    assert.notEqual(psql.code, 0);
+    assert.ok(psql.stderr.includes(`failed: FATAL:  ${reason}`), psql.stderr);
   });
 
   it('fails --check when the far end is not PostgreSQL', async () => {

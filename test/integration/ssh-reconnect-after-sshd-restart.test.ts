@@ -2,9 +2,10 @@
 // the tunnel's listener stays up, a client arriving while it is down past --connect-wait gets
 // a FATAL 08001 psql prints, a client arriving shortly before sshd returns waits and gets
 // through, and new psql sessions work after the reconnect. A server that stops answering
-// without closing anything (every sshd process SIGSTOPped) is caught by keep-alives.
+// without closing anything (every sshd process SIGSTOPped) is caught by keep-alives. A server
+// that returns with a host key known_hosts does not vouch for is refused until the file says so.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -64,7 +65,8 @@ describe('pgtunnel ssh: reconnect after sshd restart', () => {
 
   it('keeps listening, explains the outage to clients, and reconnects', async () => {
     assert.ok(tunnel);
-    const conninfo = `host=127.0.0.1 port=${tunnel.ports[0]} user=postgres sslmode=disable`;
+    // psql's default sslmode (prefer): the refusal below must still reach it.
+    const conninfo = `host=127.0.0.1 port=${tunnel.ports[0]} user=postgres`;
     assert.equal(await psqlOk({ conninfo, sql: 'SELECT 1' }), '1');
 
     await sshd.kill();
@@ -97,6 +99,48 @@ describe('pgtunnel ssh: reconnect after sshd restart', () => {
     );
     assert.deepEqual(results, ['3', '4', '5']);
     assert.equal(tunnel.process.exitCode, null, 'the tunnel process stayed up');
+  });
+
+  it('checks the host key again on reconnect, reading known_hosts afresh', async () => {
+    assert.ok(tunnel);
+    const conninfo = `host=127.0.0.1 port=${tunnel.ports[0]} user=postgres`;
+    const knownHosts = join(home, 'known_hosts');
+    const good = await readFile(knownHosts, 'utf8');
+    const impostor = await createKeyPair(home, 'impostor_host_key');
+    const name = `[127.0.0.1]:${sshd.port}`;
+    const fingerprint = sshd.hostKeys[0]?.fingerprint ?? '?';
+
+    // The file now vouches for another key: the returning server must be refused.
+    let from = tunnel.stderr().length;
+    await sshd.kill();
+    await tunnel.waitForLog(/SSH connection to \S+ lost; reconnecting/, 10_000, from);
+    await writeFile(knownHosts, `${name} ${impostor.publicKey}\n`);
+    from = tunnel.stderr().length;
+    await sshd.start();
+    await tunnel.waitForLog(
+      new RegExp(`SSH reconnect failed: HOST KEY MISMATCH for ${literal(name)}`),
+      10_000,
+      from,
+    );
+    const refused = await runPsql({ conninfo, sql: 'SELECT 1' });
+    assert.notEqual(refused.code, 0);
+    assert.ok(
+      refused.stderr.includes(
+        `FATAL:  pgtunnel ssh: the SSH tunnel to ${sshd.user}@127.0.0.1:${sshd.port} is down`,
+      ) &&
+        refused.stderr.includes(
+          `HOST KEY MISMATCH for ${name}: the server presented ED25519 key ${fingerprint}, but ` +
+            `${knownHosts}:1 lists a different ED25519 key.`,
+        ),
+      refused.stderr,
+    );
+    assert.doesNotMatch(sshd.log(), /Accepted publickey/);
+
+    // Fixing the file is enough: the next attempt reads it and gets through.
+    from = tunnel.stderr().length;
+    await writeFile(knownHosts, good);
+    await tunnel.waitForLog(/SSH connection to \S+ re-established/, 10_000, from);
+    assert.equal(await psqlOk({ conninfo, sql: 'SELECT 6' }), '6');
   });
 
   it('notices a server that went silent through keep-alives, and reconnects when it answers', async () => {
@@ -147,3 +191,8 @@ describe('pgtunnel ssh: reconnect after sshd restart', () => {
     }
   });
 });
+
+/** `text` as a literal inside a RegExp. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

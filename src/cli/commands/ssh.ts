@@ -52,6 +52,7 @@ export function registerSsh(program: Command): void {
       collect,
     )
     .addOption(new Option('-N', 'accepted for ssh compatibility; pgtunnel never runs a command'))
+    .addOption(new Option('-T', 'accepted for ssh compatibility; pgtunnel never opens a terminal'))
     .option('--known-hosts <file>', 'the known_hosts file to use (default ~/.ssh/known_hosts)')
     .option('--check', 'after connecting, confirm each target answers as PostgreSQL; exit if not')
     .option('--connect-wait <seconds>', 'how long new connections wait while SSH reconnects (10)')
@@ -105,7 +106,7 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
     {
       destination,
       user: flags.loginName ?? profile.user,
-      port: flags.port !== undefined ? parsePort(flags.port, '-p') : profile.port,
+      port: flags.port !== undefined ? parsePort(flags.port, 'invalid -p') : profile.port,
       identityFiles: [...(flags.identity ?? []), ...(profile.identityFiles ?? [])],
       jump: flags.jump ?? profile.jump,
       options: [...(flags.option ?? []), ...(profile.options ?? [])],
