@@ -3,7 +3,7 @@
 // This directory is the only code that ends the process.
 import type { Command } from 'commander';
 import { Command as Program } from 'commander';
-import { exitWithError } from './exit.js';
+import { ExitCode, exitWithError } from './exit.js';
 
 type Register = (program: Command) => void;
 
@@ -24,7 +24,10 @@ async function main(): Promise<void> {
     .name('pgtunnel')
     .description('Encrypt and authenticate PostgreSQL sessions')
     .version('0.1.0')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // commander has printed the message; a usage error exits 2 (as documented), help and
+    // --version 0. Set before the commands are registered so that they inherit it.
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE));
   const requested = process.argv[2];
   const load = requested !== undefined ? COMMANDS[requested] : undefined;
   // An unknown word or `--help` lists every command, so all of them are registered.
