@@ -1,60 +1,125 @@
-// Watches the files a generation was built from (certificates, keys, CA, CRLs, hba, ident,
-// the config file) and asks for a reload when one changes, as cert-manager or certbot replace
-// them. Directories are watched rather than files so that an atomic rename is seen too.
-import { type FSWatcher, watch } from 'node:fs';
+// Watches the files a configuration is built from (the config file, certificates, keys, CA,
+// CRLs, hba and ident files with everything they include) and asks for a reload when one
+// changes, as cert-manager or certbot replace them. Directories are watched rather than files
+// so that an atomic rename or a swapped symlink is seen too; after each reload the list is
+// worked out again, so renamed paths and new includes are followed.
+import { type FSWatcher, realpathSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { Settings } from '../config/settings.js';
+import type { LoadedConfig } from '../config/load.js';
+import { authFileSources } from '../hba/load.js';
 
 const DEBOUNCE_MS = 300;
 
-export function watchedFiles(settings: Settings, configFile: string | undefined): string[] {
-  return [
-    configFile ?? '',
-    settings.ssl_cert_file,
-    settings.ssl_key_file,
-    settings.ssl_ca_file,
-    settings.ssl_crl_file,
-    settings.hba_file,
-    settings.ident_file,
-  ].filter((file) => file !== '');
+/** What to watch: files (by name in their directory) and whole directories. */
+export interface WatchList {
+  readonly files: readonly string[];
+  readonly directories: readonly string[];
 }
 
-/** Calls `onChange` (debounced) when any of `files` or anything in `settings.ssl_crl_dir` changes. */
-export function watchFiles(files: string[], extraDirs: string[], onChange: () => void): () => void {
-  const byDir = new Map<string, Set<string>>();
-  for (const file of files) {
-    const dir = dirname(file);
-    const names = byDir.get(dir) ?? new Set<string>();
-    names.add(basename(file));
-    byDir.set(dir, names);
+/** Every file and directory `config` reads, symlink targets included. */
+export function watchList(config: LoadedConfig): WatchList {
+  const s = config.settings;
+  const auth =
+    s.hba_file === ''
+      ? { files: [], directories: [] }
+      : authFileSources(s.hba_file, s.ident_file === '' ? undefined : s.ident_file);
+  const named = [
+    config.configFile ?? '',
+    s.ssl_cert_file,
+    s.ssl_key_file,
+    s.ssl_ca_file,
+    s.ssl_crl_file,
+    ...auth.files,
+  ].filter((file) => file !== '');
+  return {
+    files: unique([...named, ...named.map(symlinkTarget)]),
+    directories: unique([s.ssl_crl_dir, ...auth.directories].filter((dir) => dir !== '')),
+  };
+}
+
+/**
+ * A symlinked file's target, so that rewriting the target in place is seen as well; certbot's
+ * live/ files point into archive/, Kubernetes' point through the `..data` link.
+ */
+function symlinkTarget(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
   }
+}
+
+function unique(items: string[]): string[] {
+  return [...new Set(items)];
+}
+
+/**
+ * Calls `onChange` (debounced) when anything in `list()` changes, and reads `list()` again once
+ * the returned promise settles. If `list()` throws (a broken configuration), the previous list
+ * stays. Returns a function that stops watching.
+ */
+export function watchFiles(list: () => WatchList, onChange: () => Promise<unknown>): () => void {
+  let current = list();
+  let watchers = arm(current, () => trigger());
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const rearm = () => {
+    if (stopped) return;
+    let next: WatchList;
+    try {
+      next = list();
+    } catch {
+      return;
+    }
+    if (JSON.stringify(next) === JSON.stringify(current)) return;
+    closeAll(watchers);
+    current = next;
+    watchers = arm(current, () => trigger());
+  };
   const trigger = () => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(onChange, DEBOUNCE_MS);
+    timer = setTimeout(() => {
+      timer = undefined;
+      onChange().then(rearm, rearm);
+    }, DEBOUNCE_MS);
   };
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    closeAll(watchers);
+  };
+}
+
+function arm(list: WatchList, trigger: () => void): FSWatcher[] {
+  const byDir = new Map<string, Set<string>>();
+  for (const file of list.files) {
+    const names = byDir.get(dirname(file)) ?? new Set<string>();
+    names.add(basename(file));
+    byDir.set(dirname(file), names);
+  }
   const watchers: FSWatcher[] = [];
-  for (const [dir, names] of byDir) {
+  const add = (dir: string, relevant: (name: string | null) => boolean) => {
     try {
-      watchers.push(
-        watch(dir, { persistent: false }, (_event, name) => {
-          // Kubernetes secret volumes swap a `..data` symlink rather than the file itself.
-          if (name === null || names.has(name) || name.startsWith('..')) trigger();
-        }),
-      );
+      const watcher = watch(dir, { persistent: false }, (_event, name) => {
+        if (relevant(name)) trigger();
+      });
+      // A watched directory that disappears must not take the server down; the next reload
+      // reports the missing file, and arming again follows the new paths.
+      watcher.on('error', () => watcher.close());
+      watchers.push(watcher);
     } catch {
       // A directory that cannot be watched is reported at reload time when the file is read.
     }
-  }
-  for (const dir of extraDirs.filter((d) => d !== '')) {
-    try {
-      watchers.push(watch(dir, { persistent: false }, trigger));
-    } catch {
-      // as above
-    }
-  }
-  return () => {
-    if (timer) clearTimeout(timer);
-    for (const watcher of watchers) watcher.close();
   };
+  for (const [dir, names] of byDir) {
+    // Kubernetes secret volumes swap a `..data` symlink rather than the file itself.
+    add(dir, (name) => name === null || names.has(name) || name.startsWith('..'));
+  }
+  for (const dir of list.directories) add(dir, () => true);
+  return watchers;
+}
+
+function closeAll(watchers: FSWatcher[]): void {
+  for (const watcher of watchers) watcher.close();
 }

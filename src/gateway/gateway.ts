@@ -58,7 +58,10 @@ export async function buildGeneration(
   const access =
     settings.hba_file === ''
       ? builtInAccessPolicy
-      : await loadHbaPolicy(settings.hba_file, settings.ident_file);
+      : await loadHbaPolicy(settings.hba_file, settings.ident_file, {
+          ssl: settings.ssl,
+          clientCertificates: settings.ssl && settings.ssl_ca_file !== '',
+        });
   return { settings, tls, access, upstream: upstreamTarget(settings.upstream) };
 }
 
@@ -178,6 +181,7 @@ export class Gateway {
     this.config = next;
     this.generation = generation;
     this.lastReload = { at: new Date(), ok: true };
+    for (const warning of generation.access.warnings ?? []) this.logger.warn({}, warning);
     this.logger.info({}, 'configuration reloaded');
     return { ok: true, restartNeeded };
   }

@@ -2,12 +2,20 @@
 import { authorize } from '../hba/authorize.js';
 import { loadHba } from '../hba/load.js';
 import { matchHba } from '../hba/match.js';
+import type { TlsCapabilities } from '../hba/tls-requirements.js';
 import type { SqlStateCode } from '../protocol/codes.js';
 import type { AccessPolicy } from './access-policy.js';
 
-/** Loads both files completely (throwing ConfigError with file:line) and returns the policy. */
-export async function loadHbaPolicy(hbaFile: string, identFile: string): Promise<AccessPolicy> {
-  const loaded = await loadHba(hbaFile, identFile === '' ? undefined : identFile);
+/**
+ * Loads both files completely (throwing ConfigError with file:line) and returns the policy.
+ * `tls` says what the TLS settings allow: a `cert` rule without ssl_ca_file is refused.
+ */
+export async function loadHbaPolicy(
+  hbaFile: string,
+  identFile: string,
+  tls: TlsCapabilities,
+): Promise<AccessPolicy> {
+  const loaded = await loadHba(hbaFile, identFile === '' ? undefined : identFile, tls);
   return {
     warnings: loaded.warnings.map((warning) => `${warning.location}: ${warning.message}`),
     decide(facts) {

@@ -7,10 +7,18 @@ export {
   type DenyReason,
 } from './authorize.js';
 export { checkUsermap, identMapAllows, parseIdent } from './ident.js';
-export { checkRuleMaps, fileSystemReader, type LoadedHba, loadHba } from './load.js';
+export {
+  type AuthFileSources,
+  authFileSources,
+  checkRuleMaps,
+  fileSystemReader,
+  type LoadedHba,
+  loadHba,
+} from './load.js';
 export { type ConnectionFacts, type HbaDecision, matchHba, replicationMode } from './match.js';
 export { type ParsedHba, parseHba } from './parse.js';
 export { HbaConfigError, type HbaProblem, type HbaWarning } from './problems.js';
+export { checkTlsRequirements, type TlsCapabilities } from './tls-requirements.js';
 export type { ConfigReader } from './tokenize.js';
 export type { HbaMethod, HbaRule, IdentMaps } from './types.js';
 export { ruleLocation } from './types.js';

@@ -6,7 +6,8 @@ import { ConfigError } from '../errors.js';
 import { identMapNames, parseIdent } from './ident.js';
 import { parseHba } from './parse.js';
 import { HbaConfigError, type HbaProblem, type HbaWarning, problem } from './problems.js';
-import { type ConfigReader, strerror } from './tokenize.js';
+import { checkTlsRequirements, type TlsCapabilities } from './tls-requirements.js';
+import { type ConfigReader, strerror, tokenizeAuthFile } from './tokenize.js';
 import type { HbaRule, IdentMaps } from './types.js';
 
 /** A loaded, validated pair of files, ready for matchHba() and authorize(). */
@@ -35,10 +36,17 @@ export const fileSystemReader: ConfigReader = {
  * Loads pg_hba.conf and, if given, pg_ident.conf. Both must be valid as a whole; nothing is
  * returned for a partly valid file, so a reload can keep the previous rules on failure.
  *
+ * With `tls`, rules are also checked against the server's TLS settings (a `cert` rule needs
+ * ssl_ca_file).
+ *
  * @throws ConfigError (ERR_CONFIG_FILE) when a top-level file cannot be read, or
  *   HbaConfigError (ERR_HBA_SYNTAX / ERR_HBA_UNSUPPORTED) listing every bad line as file:line.
  */
-export async function loadHba(hbaPath: string, identPath?: string): Promise<LoadedHba> {
+export async function loadHba(
+  hbaPath: string,
+  identPath?: string,
+  tls?: TlsCapabilities,
+): Promise<LoadedHba> {
   const hbaText = await readTopLevel(hbaPath);
   const identText = identPath === undefined ? undefined : await readTopLevel(identPath);
   const warnings: HbaWarning[] = [];
@@ -66,6 +74,11 @@ export async function loadHba(hbaPath: string, identPath?: string): Promise<Load
 
   // Only cross-check maps when both files parsed, or every map= would look undefined.
   if (problems.length === 0) problems.push(...checkRuleMaps(rules, identMaps));
+  if (tls) {
+    const checked = checkTlsRequirements(rules, tls);
+    problems.push(...checked.problems);
+    warnings.push(...checked.warnings);
+  }
   if (problems.length > 0) throw new HbaConfigError(problems);
   return { rules, identMaps, warnings };
 }
@@ -94,6 +107,42 @@ export function checkRuleMaps(
     );
   }
   return problems;
+}
+
+/** The files and directories a pair of auth files is read from, for watching them. */
+export interface AuthFileSources {
+  /** The files themselves and every `@file`, `include` and `include_if_exists` target. */
+  readonly files: readonly string[];
+  /** Directories named by `include_dir`. */
+  readonly directories: readonly string[];
+}
+
+/**
+ * Every file pg_hba.conf and pg_ident.conf pull in, found by tokenizing them. Never throws:
+ * what cannot be read is still listed (a missing include may appear later), and a broken file
+ * is reported by the load, not here.
+ */
+export function authFileSources(hbaPath: string, identPath?: string): AuthFileSources {
+  const files = new Set<string>();
+  const directories = new Set<string>();
+  const recording: ConfigReader = {
+    readFile(path) {
+      files.add(path);
+      return fileSystemReader.readFile(path);
+    },
+    listDir(path) {
+      directories.add(path);
+      return fileSystemReader.listDir(path);
+    },
+  };
+  for (const path of identPath === undefined ? [hbaPath] : [hbaPath, identPath]) {
+    try {
+      tokenizeAuthFile(recording.readFile(path), path, { reader: recording });
+    } catch {
+      // unreadable top-level file: listed, so that its reappearance is noticed
+    }
+  }
+  return { files: [...files], directories: [...directories] };
 }
 
 async function readTopLevel(path: string): Promise<string> {

@@ -12,20 +12,32 @@ function running(pid: number): boolean {
   }
 }
 
-/** Writes our PID to `path`; throws if the file names another live process. */
-export function writePidFile(path: string, pid: number = process.pid): void {
-  let existing: number | undefined;
+function readPid(path: string): number | undefined {
   try {
-    existing = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
+    const pid = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
+    return pid > 0 ? pid : undefined;
   } catch {
-    existing = undefined;
+    return undefined;
   }
-  if (existing && existing !== pid && running(existing)) {
+}
+
+/**
+ * Throws if `path` names another process that is still running; a stale file (its process
+ * gone) is fine. Call it before binding, so a second instance fails before it listens.
+ */
+export function checkPidFile(path: string, pid: number = process.pid): void {
+  const existing = readPid(path);
+  if (existing !== undefined && existing !== pid && running(existing)) {
     throw new PgTunnelError(
       'ERR_LISTEN',
       `PID file "${path}" names process ${existing}, which is still running: stop it or choose another pid file`,
     );
   }
+}
+
+/** Writes our PID to `path`; throws if the file names another live process. */
+export function writePidFile(path: string, pid: number = process.pid): void {
+  checkPidFile(path, pid);
   try {
     writeFileSync(path, `${pid}\n`, { mode: 0o644 });
   } catch (error) {
@@ -39,8 +51,9 @@ export function writePidFile(path: string, pid: number = process.pid): void {
 
 /** Removes the PID file if it still holds our PID. */
 export function removePidFile(path: string, pid: number = process.pid): void {
+  if (readPid(path) !== pid) return;
   try {
-    if (Number.parseInt(readFileSync(path, 'utf8').trim(), 10) === pid) rmSync(path);
+    rmSync(path);
   } catch {
     // already gone
   }

@@ -3,6 +3,8 @@
 // that client-certificate rules need.
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
+import { describeError } from '../errors.js';
+import { type CertificateNames, certificateNames } from './distinguished-name.js';
 
 export interface ClientCertificateFacts {
   /** The client sent a certificate. */
@@ -11,9 +13,9 @@ export interface ClientCertificateFacts {
   verified: boolean;
   /** OpenSSL's reason when not verified, e.g. CERT_REVOKED, CERT_HAS_EXPIRED. */
   verifyError: string | undefined;
-  /** Subject common name. */
+  /** Subject common name, unescaped, as PostgreSQL compares it with the user name. */
   cn: string | undefined;
-  /** Subject DN in RFC 2253 form, as PostgreSQL prints it (pg_stat_ssl.client_dn, clientname=DN). */
+  /** Subject DN in RFC 2253 form, exactly as PostgreSQL prints it for `clientname=DN`. */
   dn: string | undefined;
   /** Serial number in decimal, as pg_stat_ssl.client_serial. */
   serial: string | undefined;
@@ -39,51 +41,59 @@ export function describeTlsSession(socket: TLSSocket): TlsSessionInfo {
     cipher: cipher.standardName ?? cipher.name,
     bits: cipherBits(cipher.name),
     alpn: typeof alpn === 'string' ? alpn : undefined,
-    client: {
-      presented: peer !== undefined,
-      verified: peer !== undefined && socket.authorized,
-      verifyError:
-        peer === undefined
-          ? undefined
-          : socket.authorized
-            ? undefined
-            : String(socket.authorizationError),
-      cn: peer ? firstAttribute(peer.subject, 'CN') : undefined,
-      dn: peer ? toRfc2253(peer.subject) : undefined,
-      serial: peer ? BigInt(`0x${peer.serialNumber}`).toString(10) : undefined,
-      issuerDn: peer ? toRfc2253(peer.issuer) : undefined,
-    },
+    client: peer
+      ? clientCertificateFacts(peer, socket.authorized, socket.authorizationError)
+      : NO_PEER,
   };
+}
+
+const NO_PEER: ClientCertificateFacts = {
+  presented: false,
+  verified: false,
+  verifyError: undefined,
+  cn: undefined,
+  dn: undefined,
+  serial: undefined,
+  issuerDn: undefined,
+};
+
+/** The verdict and names of a presented certificate. */
+export function clientCertificateFacts(
+  peer: X509Certificate,
+  authorized: boolean,
+  authorizationError: Error | string | undefined,
+): ClientCertificateFacts {
+  let names: CertificateNames;
+  try {
+    names = certificateNames(peer);
+  } catch (error) {
+    return unverified(peer, `unreadable certificate names: ${describeError(error)}`);
+  }
+  // PostgreSQL ends the handshake for a CN with a NUL byte (CVE-2009-4034): such a name could
+  // pass for a shorter one.
+  if (names.cnHasNul)
+    return unverified(peer, "SSL certificate's common name contains embedded null");
+  return {
+    presented: true,
+    verified: authorized,
+    verifyError: authorized ? undefined : String(authorizationError),
+    cn: names.cn,
+    dn: names.subjectDn,
+    serial: serialOf(peer),
+    issuerDn: names.issuerDn,
+  };
+}
+
+function unverified(peer: X509Certificate, reason: string): ClientCertificateFacts {
+  return { ...NO_PEER, presented: true, verifyError: reason, serial: serialOf(peer) };
+}
+
+function serialOf(peer: X509Certificate): string {
+  return BigInt(`0x${peer.serialNumber}`).toString(10);
 }
 
 /** Symmetric key size; every cipher node:tls negotiates by default is AES-128/256 or ChaCha20. */
 function cipherBits(name: string): number {
   if (/AES_?128|AES128/i.test(name)) return 128;
   return 256;
-}
-
-/** node's X509Certificate.subject is one `KEY=value` per line, most significant first. */
-function attributes(multiline: string): Array<[string, string]> {
-  return multiline
-    .split('\n')
-    .filter((line) => line.includes('='))
-    .map((line) => {
-      const at = line.indexOf('=');
-      return [line.slice(0, at), line.slice(at + 1)];
-    });
-}
-
-function firstAttribute(multiline: string, key: string): string | undefined {
-  return attributes(multiline).find(([name]) => name === key)?.[1];
-}
-
-/** RFC 2253: least significant attribute first, comma separated, specials escaped. */
-export function toRfc2253(multiline: string): string {
-  return attributes(multiline)
-    .reverse()
-    .map(
-      ([key, value]) =>
-        `${key}=${value.replace(/([,+"\\<>;])/g, '\\$1').replace(/^([ #])/, '\\$1')}`,
-    )
-    .join(',');
 }

@@ -1,6 +1,7 @@
-// Reads PEM material for TLS contexts: certificate bundles and CRLs (from a file or every file
-// in a directory). CRLs labelled `BEGIN CRL` (as some libraries write them) are relabelled
-// `BEGIN X509 CRL`, the form OpenSSL and node:tls accept.
+// Reads PEM material for TLS contexts: certificate bundles, the CA file (every certificate in
+// it checked) and CRLs (from a file or every file in a directory). CRLs labelled `BEGIN CRL`
+// (as some libraries write them) are relabelled `BEGIN X509 CRL`, which OpenSSL accepts.
+import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, describeError } from '../errors.js';
@@ -14,6 +15,35 @@ export function readPemFile(path: string, what: string): Buffer {
       `could not load ${what} "${path}": ${describeError(error)}`,
     );
   }
+}
+
+const CERTIFICATE_BLOCK =
+  /-----BEGIN (?:TRUSTED )?CERTIFICATE-----[\s\S]+?-----END (?:TRUSTED )?CERTIFICATE-----/g;
+
+/**
+ * Reads ssl_ca_file and checks every certificate in it. node:tls silently skips what it cannot
+ * parse, which would leave no trusted CA and refuse every client; PostgreSQL refuses the file.
+ */
+export function readCaFile(path: string): Buffer {
+  const pem = readPemFile(path, 'root certificate file');
+  const fail = (reason: string) =>
+    new ConfigError(
+      'ERR_TLS_CREDENTIALS',
+      `could not load root certificate file "${path}": ${reason}`,
+    );
+  const blocks = [...pem.toString('latin1').matchAll(CERTIFICATE_BLOCK)];
+  if (blocks.length === 0) throw fail('no certificate or crl found');
+  for (const [index, block] of blocks.entries()) {
+    // OpenSSL's TRUSTED CERTIFICATE form carries trust settings after the certificate, which
+    // X509Certificate cannot read; node:tls reads it, so it is left to the TLS context.
+    if (block[0].startsWith('-----BEGIN TRUSTED')) continue;
+    try {
+      new X509Certificate(block[0]);
+    } catch (error) {
+      throw fail(`certificate ${index + 1}: ${describeError(error)}`);
+    }
+  }
+  return pem;
 }
 
 const CRL_BLOCK = /-----BEGIN (?:X509 )?CRL-----[\s\S]+?-----END (?:X509 )?CRL-----/g;

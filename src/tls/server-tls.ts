@@ -7,7 +7,7 @@ import type { Settings } from '../config/settings.js';
 import { ConfigError, describeError } from '../errors.js';
 import { ALPN_POSTGRESQL } from '../protocol/codes.js';
 import { loadPrivateKey } from './key-file.js';
-import { loadCrls, readPemFile } from './pem-files.js';
+import { loadCrls, readCaFile, readPemFile } from './pem-files.js';
 
 export interface ServerTlsOptions {
   options: TlsOptions;
@@ -51,10 +51,7 @@ export function loadServerTls(
     isReload: context.isReload,
     commandSupportsReload: settings.ssl_passphrase_command_supports_reload,
   });
-  const ca =
-    settings.ssl_ca_file === ''
-      ? undefined
-      : readPemFile(settings.ssl_ca_file, 'root certificate file');
+  const ca = settings.ssl_ca_file === '' ? undefined : readCaFile(settings.ssl_ca_file);
   const crl = loadCrls(settings.ssl_crl_file, settings.ssl_crl_dir);
 
   const options: TlsOptions = {

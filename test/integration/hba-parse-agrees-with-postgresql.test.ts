@@ -1,18 +1,23 @@
 // pgtunnel's pg_hba.conf parser against PostgreSQL 18's own: the fixture files are copied into
-// a real cluster and read back through pg_hba_file_rules. Every line pgtunnel accepts must be
+// a real cluster and read back through pg_hba_file_rules. Also the certificate DN that
+// `clientname=DN` matches, against the one PostgreSQL logs. Every line pgtunnel accepts must be
 // accepted by PostgreSQL at the same file and line, and every line PostgreSQL refuses must be
 // refused by pgtunnel; lines only pgtunnel refuses must be ones it cannot enforce, or forms it
 // reads more strictly on purpose.
 import assert from 'node:assert/strict';
-import { chownSync, cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { chownSync, cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fileSystemReader } from '../../src/hba/load.js';
 import { parseHba } from '../../src/hba/parse.js';
 import { HbaConfigError, type HbaProblem } from '../../src/hba/problems.js';
+import { certificateNames } from '../../src/tls/distinguished-name.js';
+import { runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
+import { clientWithSubject } from '../helpers/subject-certificate.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/hba/', import.meta.url));
 
@@ -145,6 +150,39 @@ describe('pg_hba.conf parsing agrees with PostgreSQL 18', () => {
         problem.code === 'ERR_HBA_UNSUPPORTED' || STRICTER[line.line] !== undefined,
         `line ${line.line}: PostgreSQL accepts it but pgtunnel calls it a syntax error: ${problem.message}`,
       );
+    }
+  });
+
+  test('clientname=DN: the gateway reads the same DN PostgreSQL authenticates', async () => {
+    const subjects = [
+      '/C=FR/O=Acme, Inc./OU=Eng+UID=u1/CN=Zoë "Z" <x>;\\ a #',
+      '/DC=org/DC=example/CN=#lead/emailAddress=ops@example.org',
+    ];
+    const identPath = join(cluster.dataDir, 'pg_ident.conf');
+    const hbaPath = join(cluster.dataDir, 'pg_hba.conf');
+    const original = { ident: readFileSync(identPath, 'utf8'), hba: readFileSync(hbaPath, 'utf8') };
+    // A map that matches nothing makes PostgreSQL log the DN it compared.
+    writeFileSync(identPath, 'bydn /^matches-nothing$ dn_user\n');
+    await cluster.sql('CREATE ROLE dn_user LOGIN');
+    await cluster.setHba(
+      'local all postgres trust\nhostssl all all 127.0.0.1/32 cert clientname=DN map=bydn\n',
+    );
+    try {
+      for (const [index, subject] of subjects.entries()) {
+        const client = await clientWithSubject(pki, `dn-${index}`, subject);
+        const result = await runPsql({
+          conninfo: `host=localhost port=${cluster.port} user=dn_user dbname=postgres sslmode=verify-full sslrootcert=${pki.caBundle} sslcert=${client.cert} sslkey=${client.key}`,
+        });
+        assert.match(result.stderr, /certificate authentication failed for user "dn_user"/);
+        const ours = certificateNames(new X509Certificate(readFileSync(client.leaf))).subjectDn;
+        const logged = [
+          ...cluster.log().matchAll(/for user "dn_user" authenticated as "(.*)"\n/g),
+        ].map((m) => m[1]);
+        assert.equal(logged.at(-1), ours, `subject ${subject}`);
+      }
+    } finally {
+      writeFileSync(identPath, original.ident);
+      await cluster.setHba(original.hba);
     }
   });
 });

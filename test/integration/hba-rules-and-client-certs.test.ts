@@ -1,22 +1,38 @@
 // pg_hba.conf / pg_ident.conf rules enforced by `pgtunnel serve` end to end with psql:
 // hostssl / hostnossl / reject, clientcert=verify-ca vs verify-full, cert auth with and
-// without maps, and revoked, expired and untrusted client certificates — each refused with
-// the FATAL PostgreSQL sends.
+// without maps (CN and RFC 2253 DN), and revoked, expired and untrusted client certificates —
+// each refused with the FATAL PostgreSQL sends; CRLs from ssl_crl_dir, checked for every CA.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { caLayout } from '../../src/ca/layout.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
+import { type PgtunnelProcess, startPgtunnel } from '../helpers/pgtunnel-process.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
+import { freePort } from '../helpers/ports.js';
+import { clientWithSubject } from '../helpers/subject-certificate.js';
 
 const HBA = `
 # TYPE    DATABASE  USER           ADDRESS        METHOD
+local     all       rejected_user                 reject
 local     all       all                           trust
 hostnossl plain_db  all            127.0.0.1/32   trust
 hostssl   all       rejected_user  127.0.0.1/32   reject
 hostssl   certdb    all            127.0.0.1/32   cert
 hostssl   mapdb     all            127.0.0.1/32   cert  map=people
+hostssl   dndb      all            127.0.0.1/32   cert  clientname=DN map=bydn
 hostssl   vcadb     all            127.0.0.1/32   trust clientcert=verify-ca
 hostssl   vfulldb   all            127.0.0.1/32   trust clientcert=verify-full
 hostssl   all       all            127.0.0.1/32   trust
@@ -26,7 +42,18 @@ const IDENT = `
 # MAPNAME  SYSTEM-USERNAME           PG-USERNAME
 people     /^(.*)@example\\.com$     \\1
 people     admin-cert                postgres
+# The DN as PostgreSQL prints it: RFC 2253, the comma inside O escaped, UID+OU one RDN.
+bydn       "/^CN=([a-z]+),UID=u1\\+OU=Eng,O=Acme\\\\, Inc\\.,C=FR$"   \\1
 `;
+
+/** Sends SIGHUP and waits until a new configuration is in effect. */
+async function reloadApplied(gateway: PgtunnelProcess): Promise<void> {
+  const count = () => gateway.logs().filter((r) => r.msg === 'configuration reloaded').length;
+  const before = count();
+  gateway.child.kill('SIGHUP');
+  for (let i = 0; i < 100 && count() === before; i++) await delay(50);
+  assert.ok(count() > before, 'the reload was not applied');
+}
 
 describe('serve: pg_hba.conf rules and client certificates', () => {
   let env: GatewayEnv;
@@ -37,6 +64,8 @@ describe('serve: pg_hba.conf rules and client certificates', () => {
   let revoked: { cert: string; key: string };
   let expired: { cert: string; key: string };
   let untrusted: { cert: string; key: string };
+  let dnAlice: { cert: string; key: string };
+  let socketDir: string;
 
   before(async () => {
     pki = await createTestPki();
@@ -47,8 +76,12 @@ describe('serve: pg_hba.conf rules and client certificates', () => {
     await pki.revoke(revoked.cert);
     expired = await pki.client('alice', { expired: true });
     untrusted = await pki.client('alice', { untrusted: true });
+    dnAlice = await clientWithSubject(pki, 'dn-alice', '/C=FR/O=Acme, Inc./OU=Eng+UID=u1/CN=alice');
+    socketDir = mkdtempSync(join(tmpdir(), 'pgtunnel-hba-sock-'));
+    chmodSync(socketDir, 0o755);
     env = await startGatewayEnv({
       pki,
+      serveArgs: ['--unix-socket-directories', socketDir],
       configFile: ({ dir }) => {
         writeFileSync(join(dir, 'pg_hba.conf'), HBA);
         writeFileSync(join(dir, 'pg_ident.conf'), IDENT);
@@ -61,7 +94,7 @@ describe('serve: pg_hba.conf rules and client certificates', () => {
         ].join('\n');
       },
     });
-    for (const db of ['plain_db', 'certdb', 'mapdb', 'vcadb', 'vfulldb'])
+    for (const db of ['plain_db', 'certdb', 'mapdb', 'dndb', 'vcadb', 'vfulldb'])
       await env.cluster.sql(`CREATE DATABASE ${db}`);
     for (const role of ['alice', 'bob', 'rejected_user'])
       await env.cluster.sql(`CREATE ROLE ${role} LOGIN`);
@@ -69,6 +102,7 @@ describe('serve: pg_hba.conf rules and client certificates', () => {
   after(async () => {
     await env?.close();
     await pki?.cleanup();
+    if (socketDir) rmSync(socketDir, { recursive: true, force: true });
   });
 
   const tls = (db: string, user: string, cert?: { cert: string; key: string }) =>
@@ -94,6 +128,19 @@ describe('serve: pg_hba.conf rules and client certificates', () => {
     );
     // hostnossl does not match a TLS connection; it falls through to the last hostssl line.
     assert.equal(await psqlOk({ conninfo: tls('plain_db', 'postgres'), sql: 'SELECT 1' }), '1');
+  });
+
+  it('local rules apply to the unix socket, refused as "[local]"', async () => {
+    const local = (user: string) =>
+      `host=${socketDir} port=${env.port} user=${user} dbname=postgres`;
+    assert.equal(
+      await psqlOk({ conninfo: local('postgres'), sql: 'SELECT current_user' }),
+      'postgres',
+    );
+    await refused(
+      local('rejected_user'),
+      /FATAL: {2}pg_hba\.conf rejects connection for host "\[local\]", user "rejected_user", database "postgres", no encryption/,
+    );
   });
 
   it("reject refuses with PostgreSQL's wording", async () => {
@@ -138,6 +185,64 @@ describe('serve: pg_hba.conf rules and client certificates', () => {
     );
   });
 
+  it('a reload re-reads pg_ident.conf: a new mapping applies to new connections', async () => {
+    await refused(
+      tls('mapdb', 'alice', admin),
+      /FATAL: {2}certificate authentication failed for user "alice"/,
+    );
+    const identFile = join(env.dir, 'pg_ident.conf');
+    writeFileSync(identFile, `${IDENT}people     admin-cert                alice\n`);
+    try {
+      await reloadApplied(env.gateway);
+      assert.equal(
+        await psqlOk({ conninfo: tls('mapdb', 'alice', admin), sql: 'SELECT current_user' }),
+        'alice',
+      );
+    } finally {
+      writeFileSync(identFile, IDENT);
+      await reloadApplied(env.gateway);
+    }
+  });
+
+  it('cert clientname=DN: the map matches the RFC 2253 DN exactly as PostgreSQL prints it', async () => {
+    assert.equal(
+      await psqlOk({ conninfo: tls('dndb', 'alice', dnAlice), sql: 'SELECT current_user' }),
+      'alice',
+    );
+    // Another CN under the same DN pattern maps to another user; the map decides, not the CN.
+    await refused(
+      tls('dndb', 'bob', dnAlice),
+      /FATAL: {2}certificate authentication failed for user "bob"/,
+    );
+    // A certificate whose DN does not fit the pattern (no O, UID, OU) is refused.
+    await refused(
+      tls('dndb', 'alice', alice),
+      /FATAL: {2}certificate authentication failed for user "alice"/,
+    );
+    const logged = env.gateway.logs().map((r) => String(r.detail ?? ''));
+    assert.ok(
+      logged.some((d) =>
+        d.includes(
+          'no match in usermap "bydn" for user "bob" authenticated as "CN=alice,UID=u1+OU=Eng,O=Acme\\, Inc.,C=FR"',
+        ),
+      ),
+      logged.join('\n'),
+    );
+  });
+
+  it('accepts a certificate sent without its intermediate: the CA file holds it', async () => {
+    const pem = readFileSync(alice.cert, 'utf8');
+    const leafOnly = join(env.dir, 'alice-leaf-only.crt');
+    writeFileSync(leafOnly, pem.slice(0, pem.indexOf('-----END CERTIFICATE-----') + 26));
+    assert.equal(
+      await psqlOk({
+        conninfo: tls('certdb', 'alice', { cert: leafOnly, key: alice.key }),
+        sql: 'SELECT current_user',
+      }),
+      'alice',
+    );
+  });
+
   it('clientcert=verify-ca accepts any valid certificate; verify-full checks the CN', async () => {
     assert.equal(
       await psqlOk({ conninfo: tls('vcadb', 'bob', alice), sql: 'SELECT current_user' }),
@@ -168,5 +273,113 @@ describe('serve: pg_hba.conf rules and client certificates', () => {
     assert.match(reasons, /CERT_REVOKED/);
     assert.match(reasons, /CERT_HAS_EXPIRED/);
     assert.match(reasons, /UNABLE_TO_GET_CRL|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY/);
+  });
+
+  /** A second gateway on the same server with other CRL settings and `cert` for everyone. */
+  async function gatewayWithCrls(
+    name: string,
+    settings: string,
+  ): Promise<{
+    gateway: PgtunnelProcess;
+    conninfo: (user: string, cert: { cert: string; key: string }) => string;
+  }> {
+    const port = await freePort();
+    const dir = join(env.dir, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'pg_hba.conf'), 'hostssl all all 127.0.0.1/32 cert\n');
+    writeFileSync(
+      join(dir, 'pgtunnel.conf'),
+      [
+        `ssl_cert_file = '${pki.serverCert}'`,
+        `ssl_key_file = '${pki.serverKey}'`,
+        `ssl_ca_file = '${pki.caBundle}'`,
+        "hba_file = 'pg_hba.conf'",
+        settings,
+        '',
+      ].join('\n'),
+    );
+    const gateway = await startPgtunnel([
+      'serve',
+      '--config',
+      join(dir, 'pgtunnel.conf'),
+      '--listen-addresses',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--upstream',
+      `host=${env.cluster.socketDir} port=${env.cluster.port} sslmode=disable`,
+      '--workers',
+      '1',
+    ]);
+    return {
+      gateway,
+      conninfo: (user, cert) =>
+        `host=localhost port=${port} dbname=postgres user=${user} sslmode=verify-full sslrootcert=${pki.caBundle} sslcert=${cert.cert} sslkey=${cert.key}`,
+    };
+  }
+
+  it('ssl_crl_dir: revocations are read from the directory, and again on reload', async () => {
+    const layout = caLayout(join(pki.dir, 'ca'));
+    const crlDir = join(env.dir, 'crl.d');
+    mkdirSync(crlDir);
+    const publish = () => {
+      copyFileSync(layout.level('root').crl, join(crlDir, 'root.r0'));
+      copyFileSync(layout.level('intermediate').crl, join(crlDir, 'intermediate.r0'));
+    };
+    publish();
+    await env.cluster.sql('CREATE ROLE carol LOGIN');
+    const carol = await pki.client('carol');
+    const { gateway, conninfo } = await gatewayWithCrls('crl-dir', `ssl_crl_dir = '${crlDir}'`);
+    try {
+      assert.equal(
+        await psqlOk({ conninfo: conninfo('alice', alice), sql: 'SELECT current_user' }),
+        'alice',
+      );
+      await refused(
+        conninfo('alice', revoked),
+        /FATAL: {2}connection requires a valid client certificate/,
+      );
+      assert.equal(
+        await psqlOk({ conninfo: conninfo('carol', carol), sql: 'SELECT current_user' }),
+        'carol',
+      );
+
+      await pki.revoke(carol.cert);
+      publish();
+      await reloadApplied(gateway);
+      await refused(
+        conninfo('carol', carol),
+        /FATAL: {2}connection requires a valid client certificate/,
+      );
+      assert.equal(await psqlOk({ conninfo: conninfo('alice', alice), sql: 'SELECT 1' }), '1');
+      const reasons = gateway
+        .logs()
+        .map((r) => String(r.detail ?? ''))
+        .join('\n');
+      assert.equal(reasons.match(/CERT_REVOKED/g)?.length, 2, reasons);
+    } finally {
+      await gateway.stop('SIGINT');
+    }
+  });
+
+  it("revocation is checked for every CA in the chain: without the root's CRL nothing passes", async () => {
+    const layout = caLayout(join(pki.dir, 'ca'));
+    const { gateway, conninfo } = await gatewayWithCrls(
+      'crl-one-level',
+      `ssl_crl_file = '${layout.level('intermediate').crl}'`,
+    );
+    try {
+      await refused(
+        conninfo('alice', alice),
+        /FATAL: {2}connection requires a valid client certificate/,
+      );
+      const reasons = gateway
+        .logs()
+        .map((r) => String(r.detail ?? ''))
+        .join('\n');
+      assert.match(reasons, /UNABLE_TO_GET_CRL/);
+    } finally {
+      await gateway.stop('SIGINT');
+    }
   });
 });

@@ -173,6 +173,50 @@ describe('serve: configuration errors', () => {
     assert.match(result.stderr, new RegExp(`${hba}:3: .*ldap`));
   });
 
+  it('refuses cert and clientcert= rules when no ssl_ca_file can verify certificates', async () => {
+    const hba = join(dir, 'pg_hba-cert.conf');
+    writeFileSync(
+      hba,
+      'local all all trust\nhostssl all all 10.0.0.0/8 cert\nhostssl all all all md5 clientcert=verify-full\n',
+    );
+    const result = await serve([...base(), '--hba-file', hba]);
+    assert.equal(result.code, 3);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `${hba}:2: cert authentication needs ssl_ca_file: client certificates can only be checked if a root certificate store is available`,
+      ),
+    );
+    assert.match(result.stderr, new RegExp(`${hba}:3: clientcert=verify-full needs ssl_ca_file`));
+    const withCa = await serve([
+      ...base(),
+      '--hba-file',
+      hba,
+      '--ssl-ca-file',
+      pki.caBundle,
+      '--check',
+    ]);
+    assert.equal(withCa.code, 0, withCa.stderr);
+  });
+
+  it('refuses an ssl_ca_file that holds no usable certificate', async () => {
+    const empty = join(dir, 'empty-ca.crt');
+    writeFileSync(empty, 'not a certificate\n');
+    const broken = join(dir, 'broken-ca.crt');
+    writeFileSync(broken, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    for (const [file, reason] of [
+      [empty, 'no certificate or crl found'],
+      [broken, 'certificate 1: '],
+    ] as const) {
+      const result = await serve([...base(), '--ssl-ca-file', file, '--check']);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        new RegExp(`could not load root certificate file "${file}": ${reason}`),
+      );
+    }
+  });
+
   it('requires an upstream when a configuration is given', async () => {
     const file = join(dir, 'no-upstream.conf');
     writeFileSync(file, `ssl_cert_file = '${pki.serverCert}'\nssl_key_file = '${pki.serverKey}'\n`);

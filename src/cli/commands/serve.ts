@@ -2,14 +2,13 @@
 // (-c name=value, -p, -h, -k, -N) and every setting also has a --long-flag; with nothing
 // configured it runs the demo: a throwaway PostgreSQL behind the gateway.
 import cluster from 'node:cluster';
-import { rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
 import type { ServeAdmin } from '../../admin/serve-admin.js';
 import { type LoadedConfig, loadConfig, type Override } from '../../config/load.js';
 import { SETTINGS, type SettingName } from '../../config/settings.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { watchedFiles, watchFiles } from '../../gateway/file-watch.js';
+import { watchFiles, watchList } from '../../gateway/file-watch.js';
 import { buildGeneration } from '../../gateway/gateway.js';
 import {
   runWorker,
@@ -18,6 +17,7 @@ import {
   superviseWorkers,
 } from '../../gateway/supervisor.js';
 import { createLogger, type Logger } from '../../log.js';
+import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
 import { ExitCode, exitWithError } from '../exit.js';
 import { inetdLogger, runInetdGateway, runRawServe } from './serve-modes.js';
@@ -177,6 +177,8 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     return;
   }
   if (options.inetd) await runInetdGateway(config, logger);
+  const pidFile = config.settings.pid_file;
+  if (pidFile !== '') checkPidFile(pidFile);
   const workers =
     listenFds.length > 0
       ? 1
@@ -205,8 +207,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
       throw error;
     }
   }
-  const pidFile = config.settings.pid_file;
-  if (pidFile !== '') writeFileSync(pidFile, `${process.pid}\n`);
+  if (pidFile !== '') writePidFile(pidFile);
   logger.info(
     { addresses: controller.addresses(), workers, upstream: config.settings.upstream },
     'ready to accept connections',
@@ -219,8 +220,8 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
       demo.postgres.version,
     );
 
-  installSignalHandlers(controller, logger, config, async () => {
-    if (pidFile !== '') rmSync(pidFile, { force: true });
+  installSignalHandlers(controller, logger, config, load, async () => {
+    if (pidFile !== '') removePidFile(pidFile);
     await admin?.close();
     await demo?.cleanup();
   });
@@ -230,6 +231,7 @@ function installSignalHandlers(
   controller: ServeController,
   logger: Logger,
   config: LoadedConfig,
+  load: () => LoadedConfig,
   cleanup: () => Promise<void>,
 ): void {
   let reloading = Promise.resolve();
@@ -243,9 +245,11 @@ function installSignalHandlers(
   let stopWatching = () => {};
   if (config.settings.watch_files) {
     stopWatching = watchFiles(
-      watchedFiles(config.settings, config.configFile),
-      [config.settings.ssl_crl_dir],
-      reload,
+      () => watchList(load()),
+      () => {
+        reload();
+        return reloading;
+      },
     );
   }
   let stopping = false;
