@@ -238,7 +238,8 @@ export const SETTINGS = {
     parse: text,
     context: 'restart',
     isPath: true,
-    description: 'Write the main process id here (used by `pgtunnel reload`).',
+    description:
+      'Write the main process id here (used by `pgtunnel reload`); refuses to start while the file names a live process, and removes it on exit.',
   }),
   admin_listen: def({
     default: '',

@@ -13,16 +13,21 @@ export interface ActivatedSocket {
 
 /**
  * The sockets systemd passed to this process, or [] when it passed none. As sd_listen_fds()
- * does, the variables only count when LISTEN_PID is this process (not an ancestor).
+ * does, the variables only count when LISTEN_PID names this process: without it, or with an
+ * ancestor's PID, LISTEN_FDS was inherited and fd 3 may be anything.
  */
 export function activatedSockets(
   env: NodeJS.ProcessEnv = process.env,
   pid: number = process.pid,
 ): ActivatedSocket[] {
-  if (env.LISTEN_FDS === undefined || env.LISTEN_FDS === '') return [];
-  if (env.LISTEN_PID !== undefined && env.LISTEN_PID !== '' && Number(env.LISTEN_PID) !== pid) {
-    return [];
+  if (env.LISTEN_PID === undefined || env.LISTEN_FDS === undefined) return [];
+  if (!/^\d+$/.test(env.LISTEN_PID) || Number(env.LISTEN_PID) <= 0) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      `LISTEN_PID="${env.LISTEN_PID}" is not a process ID (socket activation)`,
+    );
   }
+  if (Number(env.LISTEN_PID) !== pid) return [];
   if (!/^\d+$/.test(env.LISTEN_FDS)) {
     throw new ConfigError(
       'ERR_CONFIG_INVALID',

@@ -316,12 +316,37 @@ describe('targetsFromConnInfo', () => {
       'gssencmode=require',
       'gssencmode value "require" invalid when GSSAPI support is not compiled in',
     ],
+    ['target_session_attrs=master', 'invalid target_session_attrs value: "master"'],
+    [
+      'host=a,b target_session_attrs=read-write',
+      'target_session_attrs value "read-write" is not supported by pgtunnel: it would have to log in to each server before the client does; list only the servers wanted, or use "any"',
+    ],
+    ['load_balance_hosts=sometimes', 'invalid load_balance_hosts value: "sometimes"'],
   ];
   for (const [input, message] of invalid) {
     it(`rejects ${JSON.stringify(input)}`, () => {
       assertConnInfoError(() => targets(input), message);
     });
   }
+  it('reads load_balance_hosts (and PGLOADBALANCEHOSTS); target_session_attrs=any is fine', () => {
+    assert.deepEqual(
+      targets('host=a,b load_balance_hosts=random').map((t) => t.loadBalanceHosts),
+      [true, true],
+    );
+    assert.equal(targets('host=a load_balance_hosts=disable')[0]?.loadBalanceHosts, undefined);
+    const fromEnv = targetsFromConnInfo(
+      resolveConnInfo('host=a', { env: { PGLOADBALANCEHOSTS: 'random' } }),
+    );
+    assert.equal(fromEnv[0]?.loadBalanceHosts, true);
+    assert.equal(targets('host=a,b target_session_attrs=any').length, 2);
+    assertConnInfoError(
+      () =>
+        targetsFromConnInfo(
+          resolveConnInfo('host=a', { env: { PGTARGETSESSIONATTRS: 'primary' } }),
+        ),
+      'target_session_attrs value "primary" is not supported by pgtunnel: it would have to log in to each server before the client does; list only the servers wanted, or use "any"',
+    );
+  });
   it('rejects an empty PGSSLMODE as libpq does', () => {
     assertConnInfoError(
       () => targetsFromConnInfo(resolveConnInfo('', { env: { PGSSLMODE: '' } })),

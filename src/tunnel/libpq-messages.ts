@@ -57,7 +57,8 @@ export function hostLookupFailure(host: string, error: unknown): string {
 
 /**
  * The prefix libpq puts before every failure of one server address (emitHostIdentityInfo()):
- * the resolved address is shown when it differs from the host the user gave.
+ * with `hostaddr` the address itself is shown (not `host`, which is only used for the
+ * certificate check); otherwise `host`, followed by the resolved address when it differs.
  */
 export function serverPrefix(
   address: SocketAddress,
@@ -67,8 +68,8 @@ export function serverPrefix(
     const path = address.path.startsWith('\0') ? `@${address.path.slice(1)}` : address.path;
     return `connection to server on socket "${path}" failed: `;
   }
-  const displayed = shown.host || address.host;
-  if (!shown.hostaddrGiven && displayed !== address.host) {
+  const displayed = shown.hostaddrGiven ? address.host : shown.host || address.host;
+  if (displayed !== address.host) {
     return `connection to server at "${displayed}" (${address.host}), port ${address.port} failed: `;
   }
   return `connection to server at "${displayed}", port ${address.port} failed: `;

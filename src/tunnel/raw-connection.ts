@@ -4,7 +4,11 @@ import type { Duplex } from 'node:stream';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type PumpResult, pump } from '../net/pump.js';
-import { openRawTlsConnection, type RawTlsConnection } from './upstream-session.js';
+import {
+  connectionOrder,
+  openRawTlsConnection,
+  type RawTlsConnection,
+} from './upstream-session.js';
 import type { UpstreamTarget } from './upstream-target.js';
 import type { TlsEnvironment } from './upstream-tls.js';
 
@@ -34,7 +38,7 @@ export async function handleRawClientConnection(
   client.pause();
   let upstream: RawTlsConnection | undefined;
   const failures: string[] = [];
-  for (const target of context.targets) {
+  for (const target of connectionOrder(context.targets)) {
     try {
       upstream = await openRawTlsConnection(target, { tlsEnvironment: context.tlsEnvironment });
       break;

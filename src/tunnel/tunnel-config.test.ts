@@ -1,5 +1,6 @@
 // The stunnel-style tunnel file: sections, global defaults, libpq keywords, file:line errors.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../errors.js';
 import { parseTunnelFile } from './tunnel-config.js';
@@ -138,6 +139,40 @@ describe('parseTunnelFile', () => {
       'ERR_CONFIG_INVALID',
       'f:5: raw mode always uses TLS: sslmode must be require, verify-ca or verify-full, not "prefer"',
     );
+    // the line that set the keyword, wherever it is: the tunnel's own, connect, or global
+    const lineOf = (text: string, env: NodeJS.ProcessEnv = {}) => {
+      const [section] = parseTunnelFile(text, 'f').tunnels;
+      assert.ok(section);
+      try {
+        tunnelSpecFromSection(section, env);
+      } catch (error) {
+        assert.ok(error instanceof ConfigError, String(error));
+        return error.message.split(': ')[0];
+      }
+      assert.fail('expected an error');
+    };
+    assert.equal(lineOf('sslmode = sure\n[a]\naccept = 1\nconnect = host=h\nport = 5\n'), 'f:1');
+    assert.equal(
+      lineOf('[a]\naccept = 1\nconnect = host=h port=0\nsslcert = /c\nsslkey = /k\n'),
+      'f:3',
+    );
+    assert.equal(
+      lineOf('[a]\nconnect = host=h\nconnect_timeout = soon\nsslkey = /k\naccept = 1\n'),
+      'f:3',
+    );
+    assert.equal(
+      lineOf('[a]\naccept = 1\nconnect = host=h\nsslrootcert = system\nsslmode = require\n'),
+      'f:5',
+    );
+    assert.equal(
+      lineOf('[a]\naccept = 1\nsslmode = require\nconnect = host=h target_session_attrs=primary\n'),
+      'f:4',
+    );
+    // from the environment: the section is named
+    assert.equal(
+      lineOf('[a]\naccept = 1\nconnect = host=h\nsslcert = /c\n', { PGSSLMODE: 'sure' }),
+      'f:1',
+    );
     const [none] = parseTunnelFile('[n]\naccept = 1\n', 'f').tunnels;
     assert.ok(none);
     configError(
@@ -145,6 +180,65 @@ describe('parseTunnelFile', () => {
       'ERR_CONFIG_INVALID',
       'f:1: tunnel [n] has no server: add "connect = host=… port=… sslmode=…"',
     );
+  });
+});
+
+describe('global libpq keywords', () => {
+  const specs = (text: string) =>
+    parseTunnelFile(text, 'f').tunnels.map((section) => tunnelSpecFromSection(section, {}));
+
+  it('are defaults that a tunnel’s connect string overrides', () => {
+    const [strict, loose] = specs(
+      [
+        'sslmode = require',
+        'sslrootcert = /r.crt',
+        '[strict]',
+        'accept = 1',
+        'connect = host=db sslmode=verify-full',
+        '[loose]',
+        'accept = 2',
+        'connect = host=db',
+      ].join('\n'),
+    );
+    assert.equal(strict?.targets[0]?.sslmode, 'verify-full');
+    assert.equal(strict?.targets[0]?.sslrootcert, '/r.crt');
+    assert.equal(loose?.targets[0]?.sslmode, 'require');
+  });
+  it('come below the tunnel’s own keyword lines, which refine connect', () => {
+    const [tunnel] = specs(
+      'sslmode = require\n[t]\naccept = 1\nconnect = host=db sslmode=verify-ca\nsslmode = verify-full\n',
+    );
+    assert.equal(tunnel?.targets[0]?.sslmode, 'verify-full');
+  });
+  it('can name the server for every tunnel', () => {
+    const [tunnel] = specs('host = db.example.com\n[t]\naccept = 1\n');
+    assert.equal(tunnel?.targets[0]?.host, 'db.example.com');
+  });
+});
+
+describe('the sample in docs/connect.md', () => {
+  const markdown = readFileSync(new URL('../../docs/connect.md', import.meta.url), 'utf8');
+  const sample = /```ini\n(; \/etc\/pgtunnel\/connect\.conf\n[\s\S]*?)```/.exec(markdown)?.[1];
+
+  it('parses and builds the tunnels it describes', () => {
+    assert.ok(sample, 'docs/connect.md has the connect.conf sample');
+    const file = parseTunnelFile(sample, 'connect.conf');
+    assert.equal(file.pidFile?.value, '/run/pgtunnel/connect.pid');
+    assert.equal(file.logLevel?.value, 'info');
+    const [orders, reports, legacy] = file.tunnels.map((t) => tunnelSpecFromSection(t, {}));
+    assert.deepEqual([orders?.name, reports?.name, legacy?.name], ['orders', 'reports', 'legacy']);
+    assert.equal(orders?.listen.length, 2);
+    assert.equal(orders?.targets[0]?.sslcert, '/etc/pgtunnel/orders.crt');
+    assert.equal(orders?.targets[0]?.sslrootcert, '/etc/pgtunnel/root.crt');
+    assert.equal(orders?.idleTimeoutMs, 3_600_000);
+    assert.deepEqual(
+      reports?.targets.map((t) => t.host),
+      ['reports-a.example.com', 'reports-b.example.com'],
+    );
+    assert.equal(reports?.localTls?.certFile, '/etc/pgtunnel/local.crt');
+    assert.equal(legacy?.raw, true);
+    assert.equal(legacy?.targets[0]?.sslmode, 'verify-full');
+    assert.equal(legacy?.unixSocketMode, 0o770);
   });
 });
 

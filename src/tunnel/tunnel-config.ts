@@ -67,8 +67,10 @@ export interface TunnelSection {
   localSslKey?: Located<string>;
   unixSocketMode?: Located<number>;
   idleTimeoutSeconds?: Located<number>;
-  /** libpq keywords set in the section (or as defaults in the global part). */
+  /** libpq keywords set in the section itself: they refine `connect`. */
   libpq: Partial<Record<ConnInfoKeyword, Located<string>>>;
+  /** libpq keywords from the global part: defaults, below `connect` and the section's own. */
+  inheritedLibpq: Partial<Record<ConnInfoKeyword, Located<string>>>;
 }
 
 export interface TunnelFile {
@@ -82,7 +84,7 @@ const FALSE = new Set(['no', 'false', 'off', '0']);
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 function emptySection(name: string, location: string): TunnelSection {
-  return { name, location, accept: [], libpq: {} };
+  return { name, location, accept: [], libpq: {}, inheritedLibpq: {} };
 }
 
 /**
@@ -140,8 +142,15 @@ export function parseTunnelFile(text: string, fileName: string): TunnelFile {
 }
 
 function cloneDefaults(defaults: TunnelSection): Partial<TunnelSection> {
-  const { name: _name, location: _location, accept: _accept, libpq, ...rest } = defaults;
-  return { ...rest, libpq: { ...libpq } };
+  const {
+    name: _name,
+    location: _location,
+    accept: _accept,
+    libpq,
+    inheritedLibpq: _none,
+    ...rest
+  } = defaults;
+  return { ...rest, libpq: {}, inheritedLibpq: { ...libpq } };
 }
 
 function parseBoolean(key: string, value: string, location: string): boolean {

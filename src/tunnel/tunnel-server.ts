@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { ConfigError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -44,7 +45,7 @@ export function loadLocalTls(spec: TunnelSpec): SecureContext | undefined {
     throw new ConfigError(
       'ERR_TLS_CREDENTIALS',
       `tunnel "${spec.name}": could not load local_sslcert "${spec.localTls.certFile}" / local_sslkey "${spec.localTls.keyFile}": ${describeError(error)}`,
-      { cause: error },
+      { cause: error, location: spec.localTls.location },
     );
   }
 }
@@ -185,7 +186,8 @@ export async function startTunnel(
 
 /**
  * inetd mode: serves the single connection on `stream` (stdin/stdout) and resolves when it
- * has ended.
+ * has ended, including the last bytes written to the client (a FATAL explaining an upstream
+ * failure), so the caller may exit the process at once.
  */
 export async function serveInetdConnection(
   spec: TunnelSpec,
@@ -199,4 +201,7 @@ export async function serveInetdConnection(
       ? peerOf(stream as Socket)
       : '[stdio]';
   await handle(stream, peer, { client: stream });
+  // A refusal is written with end() and the handler returns before it is flushed; the
+  // handler destroys the stream if the client does not take it within a few seconds.
+  await finished(stream, { readable: false }).catch(() => {});
 }

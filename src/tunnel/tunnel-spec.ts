@@ -10,10 +10,11 @@ import {
   type ConnInfoKeyword,
   clientOnlyKeywords,
   isConnectionUri,
+  isConnInfoKeyword,
   parseConnString,
 } from './conninfo.js';
 import { lookupService } from './pg-service.js';
-import type { TunnelSection } from './tunnel-config.js';
+import type { Located, TunnelSection } from './tunnel-config.js';
 import { targetsFromConnInfo, type UpstreamTarget } from './upstream-target.js';
 
 /** One tunnel, ready to start. */
@@ -25,8 +26,8 @@ export interface TunnelSpec {
   targets: UpstreamTarget[];
   /** stunnel-compatible raw TLS instead of PostgreSQL's SSLRequest negotiation. */
   raw: boolean;
-  /** Serve TLS to local clients that ask for it. */
-  localTls?: { certFile: string; keyFile: string };
+  /** Serve TLS to local clients that ask for it; `location` is the config file line. */
+  localTls?: { certFile: string; keyFile: string; location?: string };
   unixSocketMode?: number;
   idleTimeoutMs?: number;
   /** Things worth a warning in the log (e.g. ignored user/dbname settings). */
@@ -68,33 +69,41 @@ function located(error: unknown, location: string | undefined): unknown {
  */
 export function buildTargets(
   explicit: ConnInfo,
-  options: { raw: boolean; env?: NodeJS.ProcessEnv; location?: string | undefined },
+  options: { raw: boolean; env?: NodeJS.ProcessEnv },
 ): { targets: UpstreamTarget[]; warnings: string[] } {
   const env = options.env ?? process.env;
   const settings: Partial<Record<ConnInfoKeyword, string>> = { ...explicit };
   if (options.raw && settings.sslmode === undefined && env.PGSSLMODE === undefined) {
     settings.sslmode = 'verify-full';
   }
-  try {
-    const info = applyConnInfoDefaults(settings, { env, lookupService });
-    if (options.raw && !RAW_MODES.has(info.sslmode ?? '')) {
-      throw new ConfigError(
-        'ERR_CONFIG_INVALID',
-        `raw mode always uses TLS: sslmode must be require, verify-ca or verify-full, not "${info.sslmode}"`,
-      );
-    }
-    const targets = targetsFromConnInfo(info);
-    const ignored = clientOnlyKeywords(explicit);
-    const warnings =
-      ignored.length > 0
-        ? [
-            `${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} ignored: each local client sends its own user, database and password`,
-          ]
-        : [];
-    return { targets, warnings };
-  } catch (error) {
-    throw located(error, options.location);
+  const info = applyConnInfoDefaults(settings, { env, lookupService });
+  if (options.raw && !RAW_MODES.has(info.sslmode ?? '')) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      `raw mode always uses TLS: sslmode must be require, verify-ca or verify-full, not "${info.sslmode}"`,
+    );
   }
+  const targets = targetsFromConnInfo(info);
+  const ignored = clientOnlyKeywords(explicit);
+  const warnings =
+    ignored.length > 0
+      ? [
+          `${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} ignored: each local client sends its own user, database and password`,
+        ]
+      : [];
+  return { targets, warnings };
+}
+
+/** The keyword a libpq validation message is about (`invalid sslmode value: …` → sslmode). */
+function keywordInMessage(message: string): ConnInfoKeyword | undefined {
+  const match =
+    /for connection option "(\w+)"/.exec(message) ??
+    /^invalid (\w+) value/.exec(message) ??
+    /^invalid (port) number/.exec(message) ??
+    /^(?:weak |raw mode always uses TLS: )?(sslmode)\b/.exec(message) ??
+    /^(\w+)(?: value "[^"]*")? (?:is not supported|invalid)/.exec(message);
+  const keyword = match?.[1];
+  return keyword !== undefined && isConnInfoKeyword(keyword) ? keyword : undefined;
 }
 
 /** A tunnel from a config file section. */
@@ -102,12 +111,9 @@ export function tunnelSpecFromSection(
   section: TunnelSection,
   env: NodeJS.ProcessEnv = process.env,
 ): TunnelSpec {
-  if (
-    !section.connect &&
-    !section.libpq.host &&
-    !section.libpq.hostaddr &&
-    !section.libpq.service
-  ) {
+  const named = (keyword: ConnInfoKeyword) =>
+    section.libpq[keyword] !== undefined || section.inheritedLibpq[keyword] !== undefined;
+  if (!section.connect && !named('host') && !named('hostaddr') && !named('service')) {
     throw new ConfigError(
       'ERR_CONFIG_INVALID',
       `tunnel [${section.name}] has no server: add "connect = host=… port=… sslmode=…"`,
@@ -122,21 +128,42 @@ export function tunnelSpecFromSection(
       throw located(error, section.connect.location);
     }
   }
-  // keyword lines refine the connect string, as later keywords do in a libpq string
-  const extra: Partial<Record<ConnInfoKeyword, string>> = {};
-  let lastLocation = section.connect?.location ?? section.location;
-  for (const [keyword, entry] of Object.entries(section.libpq) as [
-    ConnInfoKeyword,
-    { value: string; location: string },
-  ][]) {
-    extra[keyword] = entry.value;
-    lastLocation = entry.location;
-  }
+  // Global keywords are defaults that `connect` overrides; the section's own keyword lines
+  // refine `connect`, as later keywords do in a libpq string.
+  const values = (entries: TunnelSection['libpq']) => {
+    const out: Partial<Record<ConnInfoKeyword, string>> = {};
+    for (const [keyword, entry] of Object.entries(entries) as [
+      ConnInfoKeyword,
+      Located<string>,
+    ][]) {
+      out[keyword] = entry.value;
+    }
+    return out;
+  };
+  // A libpq error points at the line that set the keyword it names.
+  const lineOf = (message: string): string => {
+    const keyword = keywordInMessage(message);
+    const own = Object.values(section.libpq).map((entry) => entry.location);
+    if (!keyword) return own.at(-1) ?? section.connect?.location ?? section.location;
+    return (
+      section.libpq[keyword]?.location ??
+      (explicit[keyword] !== undefined ? section.connect?.location : undefined) ??
+      section.inheritedLibpq[keyword]?.location ??
+      // from the environment or a service file: the tunnel is all there is to name
+      section.location
+    );
+  };
   const raw = section.raw?.value ?? false;
-  const { targets, warnings } = buildTargets(
-    { ...explicit, ...extra },
-    { raw, env, location: lastLocation },
-  );
+  let built: ReturnType<typeof buildTargets>;
+  try {
+    built = buildTargets(
+      { ...values(section.inheritedLibpq), ...explicit, ...values(section.libpq) },
+      { raw, env },
+    );
+  } catch (error) {
+    throw error instanceof ConfigError ? located(error, lineOf(error.message)) : error;
+  }
+  const { targets, warnings } = built;
   const listen = section.accept.map((entry) => {
     try {
       return parseSocketAddress(entry.value);
@@ -161,6 +188,7 @@ export function tunnelSpecFromSection(
     spec.localTls = {
       certFile: section.localSslCert.value,
       keyFile: section.localSslKey.value,
+      location: section.localSslCert.location,
     };
   }
   if (section.unixSocketMode) spec.unixSocketMode = section.unixSocketMode.value;

@@ -55,6 +55,21 @@ class TlsStageFailure extends Error {
 
 type Method = 'plaintext' | 'tls';
 
+/** A shuffled copy (Fisher-Yates), as libpq's load_balance_hosts=random orders hosts. */
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
+}
+
+/** The order to try a tunnel's servers in: as written, or random with load_balance_hosts. */
+export function connectionOrder(targets: readonly UpstreamTarget[]): readonly UpstreamTarget[] {
+  return targets[0]?.loadBalanceHosts ? shuffled(targets) : targets;
+}
+
 /** Addresses to try for a target, in libpq's order (getaddrinfo's order for names). */
 async function resolveAddresses(
   target: UpstreamTarget,
@@ -78,7 +93,10 @@ async function resolveAddresses(
     signal?.throwIfAborted();
     const found = await lookup(target.host, { all: true, verbatim: true });
     signal?.throwIfAborted();
-    return found.map((entry) => ({ kind: 'tcp', host: entry.address, port: target.port }));
+    const addresses = found.map(
+      (entry): SocketAddress => ({ kind: 'tcp', host: entry.address, port: target.port }),
+    );
+    return target.loadBalanceHosts ? shuffled(addresses) : addresses;
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw new UpstreamError('ERR_UPSTREAM_CONNECT', hostLookupFailure(target.host, error), {
@@ -377,8 +395,9 @@ export async function openUpstreamSession(
 }
 
 /**
- * libpq's multi-host behaviour: tries each target in order and returns the first session;
- * if all fail, the error lists every failure, as libpq's message does.
+ * libpq's multi-host behaviour: tries each target in order (shuffled with
+ * load_balance_hosts=random) and returns the first session; if all fail, the error lists
+ * every failure, as libpq's message does.
  */
 export async function openFirstUpstreamSession(
   targets: readonly UpstreamTarget[],
@@ -386,7 +405,7 @@ export async function openFirstUpstreamSession(
   options: UpstreamSessionOptions = {},
 ): Promise<UpstreamSession> {
   const failures: UpstreamError[] = [];
-  for (const target of targets) {
+  for (const target of connectionOrder(targets)) {
     try {
       return await openUpstreamSession(target, startupPacket, options);
     } catch (error) {

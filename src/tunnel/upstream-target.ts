@@ -39,6 +39,8 @@ export interface UpstreamTarget {
   /** TCP keepalives (libpq's default: on). */
   keepalives?: boolean;
   keepalivesIdleSeconds?: number;
+  /** load_balance_hosts=random: try the hosts, and each host's addresses, in random order. */
+  loadBalanceHosts?: boolean;
 }
 
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
@@ -137,6 +139,26 @@ export function targetsFromConnInfo(
       'gssencmode value "require" invalid when GSSAPI support is not compiled in',
     );
   }
+  // The tunnel passes authentication through unread, so it cannot learn a server's state
+  // (libpq asks after logging in) and then move on to the next host with the same client.
+  const targetSessionAttrs = oneOf(
+    info.target_session_attrs || 'any',
+    ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const,
+    'target_session_attrs',
+  );
+  if (targetSessionAttrs !== 'any') {
+    throw connInfoError(
+      `target_session_attrs value "${targetSessionAttrs}" is not supported by pgtunnel: ` +
+        'it would have to log in to each server before the client does; list only the ' +
+        'servers wanted, or use "any"',
+    );
+  }
+  const loadBalanceHosts =
+    oneOf(
+      info.load_balance_hosts || 'disable',
+      ['disable', 'random'] as const,
+      'load_balance_hosts',
+    ) === 'random';
   if (info.requirepeer) {
     throw connInfoError('requirepeer is not supported by pgtunnel: remove it');
   }
@@ -177,6 +199,7 @@ export function targetsFromConnInfo(
       keepalives,
     };
     if (hostaddr !== '') target.hostaddr = hostaddr;
+    if (loadBalanceHosts) target.loadBalanceHosts = true;
     if (info.sslrootcert) target.sslrootcert = info.sslrootcert;
     if (info.sslcert) target.sslcert = info.sslcert;
     if (info.sslkey) target.sslkey = info.sslkey;

@@ -1,9 +1,10 @@
 // `pgtunnel connect` driven through the CLI with real psql: plaintext to the local end (TCP and
 // a unix socket directory), verify-full TLS to a native PostgreSQL and to `pgtunnel serve`;
 // wrong CA and wrong host reach psql as a FATAL with libpq's words; cancel passes through;
-// local clients asking for TLS get 'N', or TLS (also direct TLS) when the tunnel serves it.
+// local clients asking for TLS get 'N', or TLS (also direct TLS) when the tunnel serves it;
+// with no connection string, PG* variables and ~/.postgresql decide, as for libpq.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -31,13 +32,19 @@ describe('pgtunnel connect with psql', () => {
   let dir: string;
   let cli: PgtunnelProcess;
   let fromFile: PgtunnelProcess;
+  let fromEnv: PgtunnelProcess;
   let cliPort: number;
   const ports: Record<string, number> = {};
+  /** Ports nothing listens on. */
+  let down: number[] = [];
 
   before(async () => {
     pki = await createTestPki();
     [cluster, gatewayEnv] = await Promise.all([
-      startCluster({ ssl: { certFile: pki.serverCert, keyFile: pki.serverKey } }),
+      // with ssl_ca_file the server asks for (and checks) a client certificate, not requiring one
+      startCluster({
+        ssl: { certFile: pki.serverCert, keyFile: pki.serverKey, caFile: pki.caBundle },
+      }),
       startGatewayEnv({ pki }),
     ]);
     dir = mkdtempSync(join(tmpdir(), 'pgtunnel-connect-'));
@@ -52,8 +59,9 @@ describe('pgtunnel connect with psql', () => {
       `${dir}:${cliPort}`,
       uri,
     ]);
-    for (const name of ['wrongca', 'wronghost', 'localtls', 'gateway'])
+    for (const name of ['wrongca', 'wronghost', 'localtls', 'gateway', 'failover', 'alldown'])
       ports[name] = await freePort();
+    down = [await freePort(), await freePort()];
     const config = [
       '; tunnels for the failure cases, local TLS and the gateway',
       `pid = ${join(dir, 'connect.pid')}`,
@@ -81,13 +89,41 @@ describe('pgtunnel connect with psql', () => {
       `accept = 127.0.0.1:${ports.gateway}`,
       `connect = host=localhost port=${gatewayEnv.port} sslmode=verify-full sslrootcert=${pki.caBundle}`,
       '',
+      '; several hosts: the first is down, the second answers',
+      '[failover]',
+      `accept = 127.0.0.1:${ports.failover}`,
+      `connect = postgresql://127.0.0.1:${down[0]},localhost:${cluster.port}/?sslmode=verify-full`,
+      `sslrootcert = ${pki.caBundle}`,
+      '',
+      '[alldown]',
+      `accept = 127.0.0.1:${ports.alldown}`,
+      `connect = host=127.0.0.1,127.0.0.1 port=${down.join(',')} sslmode=require`,
+      '',
     ].join('\n');
     const file = join(dir, 'connect.conf');
     writeFileSync(file, config);
     fromFile = await startPgtunnel(['connect', '--config', file]);
+
+    // no connection string: PGHOST, PGPORT, PGSSLMODE and ~/.postgresql say everything
+    const home = join(dir, 'home');
+    mkdirSync(join(home, '.postgresql'), { recursive: true });
+    copyFileSync(pki.caBundle, join(home, '.postgresql', 'root.crt'));
+    const client = await pki.client('postgres');
+    copyFileSync(client.cert, join(home, '.postgresql', 'postgresql.crt'));
+    copyFileSync(client.key, join(home, '.postgresql', 'postgresql.key'));
+    chmodSync(join(home, '.postgresql', 'postgresql.key'), 0o600);
+    ports.env = await freePort();
+    fromEnv = await startPgtunnel(['connect', '--listen', `${dir}:${ports.env}`], {
+      env: {
+        HOME: home,
+        PGHOST: 'localhost',
+        PGPORT: String(cluster.port),
+        PGSSLMODE: 'verify-full',
+      },
+    });
   });
   after(async () => {
-    await Promise.all([cli?.stop(), fromFile?.stop()]);
+    await Promise.all([cli?.stop(), fromFile?.stop(), fromEnv?.stop()]);
     await Promise.all([cluster?.stop(), gatewayEnv?.close()]);
     await pki?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -142,7 +178,7 @@ describe('pgtunnel connect with psql', () => {
     assert.notEqual(result.code, 0);
     assert.match(
       result.stderr,
-      /FATAL: {2}connection to server at "db\.wrong\.example", port \d+ failed: server certificate for "localhost" \(and 2 other names\) does not match host name "db\.wrong\.example"/,
+      /FATAL: {2}connection to server at "127\.0\.0\.1", port \d+ failed: server certificate for "localhost" \(and 2 other names\) does not match host name "db\.wrong\.example"/,
     );
     // the same failure as a client library sees it: an ErrorResponse, not a bare close
     const session = await openUpstreamSession(
@@ -229,6 +265,32 @@ describe('pgtunnel connect with psql', () => {
     await waitFor(() => messages.includes('57014'));
     session.socket.destroy();
     assert.match(fromFile.output() + cli.output(), /forwarded cancel request/);
+  });
+
+  it('takes the server from PG* variables and the files from ~/.postgresql, as libpq does', async () => {
+    const out = await psqlOk({
+      conninfo: `host=${dir} port=${ports.env} user=postgres dbname=postgres`,
+      sql: 'SELECT ssl, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    });
+    // verify-full passed with ~/.postgresql/root.crt; ~/.postgresql/postgresql.crt was sent
+    assert.equal(out, 't|/CN=postgres');
+    assert.match(fromEnv.output(), /"upstream":"localhost:\d+ \(verify-full\)"/);
+  });
+
+  it('tries the next host when one is down, and lists every failure when all are', async () => {
+    const out = await psqlOk({ conninfo: local(ports.failover as number), sql: SSL_IN_USE });
+    assert.match(out, /^t\|TLSv1\.[23]$/);
+    const result = await runPsql({ conninfo: local(ports.alldown as number) });
+    assert.notEqual(result.code, 0);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `FATAL: {2}connection to server at "127\\.0\\.0\\.1", port ${down[0]} failed: Connection refused\n` +
+          `connection to server at "127\\.0\\.0\\.1", port ${down[1]} failed: Connection refused\n` +
+          'DETAIL: {2}pgtunnel could not open the upstream connection for tunnel "alldown"\\.\n' +
+          'HINT: {2}Is the server running on that host and accepting TCP/IP connections\\?',
+      ),
+    );
   });
 
   it('chains to pgtunnel serve with verify-full', async () => {

@@ -1,6 +1,7 @@
 // openUpstreamSession against real PostgreSQL servers with ssl on and off: every sslmode row,
 // libpq's allow/prefer fallbacks driven by pg_hba.conf, certificate and host name failures
-// with libpq's messages, client certificates, sslrootcert=system, unix sockets and cancel.
+// with libpq's messages, client certificates, sslrootcert=system, unix sockets, cancel, and
+// several hosts (load_balance_hosts).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,14 +10,18 @@ import { after, before, describe, it } from 'node:test';
 import { decodeErrorFields } from '../../src/protocol/backend-error.js';
 import { encodeStartupMessage } from '../../src/protocol/frontend.js';
 import { MessageReader } from '../../src/protocol/message-reader.js';
+import { resolveConnInfo } from '../../src/tunnel/conninfo.js';
 import type { SslMode } from '../../src/tunnel/sslmode.js';
 import { UpstreamError } from '../../src/tunnel/upstream-error.js';
 import {
+  openFirstUpstreamSession,
   openUpstreamSession,
   sendCancelRequest,
+  targetsFromConnInfo,
   type UpstreamSession,
   type UpstreamTarget,
 } from '../../src/tunnel/upstream-session.js';
+import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
@@ -248,6 +253,16 @@ describe('openUpstreamSession against PostgreSQL', () => {
     } finally {
       close(session);
     }
+    // libpq itself (15 and 18): a failed certificate check is a failed handshake, and prefer
+    // retries without TLS
+    for (const libpq of ['system', '18'] as const) {
+      const out = await psqlOk({
+        conninfo: `host=127.0.0.1 port=${sslOn.port} user=postgres sslmode=prefer sslrootcert=${pki.untrustedRootCert}`,
+        sql: sslInUse,
+        libpq,
+      });
+      assert.equal(out, 'f', `libpq ${libpq}`);
+    }
   });
 
   it('require with a root certificate present verifies the chain (acts as verify-ca)', async () => {
@@ -275,11 +290,17 @@ describe('openUpstreamSession against PostgreSQL', () => {
     );
     assert.equal(ok.tls, true);
     close(ok);
+    // libpq names the hostaddr it connected to; the certificate is checked against host
+    const expected = `connection to server at "127.0.0.1", port ${sslOn.port} failed: server certificate for "localhost" (and 2 other names) does not match host name "wrong.example"`;
     await expectFailure(
       open(target(sslOn, 'verify-full', { host: 'wrong.example', hostaddr: '127.0.0.1' })),
       'ERR_UPSTREAM_TLS',
-      `connection to server at "wrong.example", port ${sslOn.port} failed: server certificate for "localhost" (and 2 other names) does not match host name "wrong.example"`,
+      expected,
     );
+    const psql = await runPsql({
+      conninfo: `host=wrong.example hostaddr=127.0.0.1 port=${sslOn.port} user=postgres sslmode=verify-full sslrootcert=${pki.caBundle}`,
+    });
+    assert.equal(psql.stderr.trim(), `psql: error: ${expected}`);
     // verify-ca does not look at names
     const ca = await open(
       target(sslOn, 'verify-ca', { host: 'wrong.example', hostaddr: '127.0.0.1' }),
@@ -385,6 +406,33 @@ describe('openUpstreamSession against PostgreSQL', () => {
       'ERR_UPSTREAM_CONNECT',
       `connection to server on socket "/nonexistent-dir/.s.PGSQL.${port}" failed: No such file or directory`,
     );
+  });
+
+  it('tries the hosts in order, or in random order with load_balance_hosts=random', async () => {
+    const servers = (loadBalance: boolean) =>
+      targetsFromConnInfo(
+        resolveConnInfo(
+          `host=127.0.0.1,127.0.0.1 port=${sslOn.port},${sslOff.port} sslmode=disable${loadBalance ? ' load_balance_hosts=random' : ''}`,
+          { env: {} },
+        ),
+      );
+    const portsUsed = async (loadBalance: boolean) => {
+      const used = new Set<string>();
+      for (let i = 0; i < 24; i++) {
+        const session = await openFirstUpstreamSession(servers(loadBalance), STARTUP, {
+          tlsEnvironment: { homeDir: emptyHome },
+        });
+        try {
+          used.add((await sessionQuery(session, 'SELECT inet_server_port()')).value ?? '');
+        } finally {
+          close(session);
+        }
+      }
+      return [...used].sort();
+    };
+    assert.deepEqual(await portsUsed(false), [String(sslOn.port)]);
+    // both servers get sessions (all 24 on one would happen once in 8 million runs)
+    assert.deepEqual(await portsUsed(true), [String(sslOff.port), String(sslOn.port)].sort());
   });
 
   it('cancels a running query over TLS with sendCancelRequest', async () => {

@@ -1,7 +1,8 @@
 // inetd mode and systemd socket activation of `pgtunnel connect`, with real sockets: an
 // inetd-like accept loop that hands each accepted socket to a new `pgtunnel connect --inetd`
 // as its stdin/stdout, and a listening socket passed as fd 3 with LISTEN_FDS/LISTEN_PID set as
-// systemd does; plus the PID file's life cycle. The raw server's inetd mode runs in-process.
+// systemd does (and ignored without LISTEN_PID); plus the PID file's life cycle. The raw
+// server's inetd mode also runs in-process here (through the CLI in serve-inetd-…).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,11 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/log.js';
 import { parseRawTarget, serveRawInetd } from '../../src/tunnel/raw-server.js';
-import { psqlOk } from '../helpers/clients.js';
+import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { cliArgs, PROJECT_ROOT, startPgtunnel } from '../helpers/pgtunnel-process.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
+import { startStunnel } from '../helpers/stunnel.js';
 
 function listening(server: Server): Promise<number> {
   return new Promise((resolve) => {
@@ -77,11 +79,11 @@ describe('inetd mode and socket activation', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('connect --inetd serves the connection on its stdin/stdout socket', async () => {
-    // an inetd: accept, then run one pgtunnel per connection with the socket as fds 0 and 1
+  /** An inetd: accept, then run one pgtunnel per connection with the socket as fds 0 and 1. */
+  const inetd = async (args: string[]) => {
     const exits: Array<Promise<unknown>> = [];
-    const inetd = createServer({ pauseOnConnect: true }, (socket: Socket) => {
-      const child = spawn(process.execPath, cliArgs(['connect', '--inetd', conninfo]), {
+    const server = createServer({ pauseOnConnect: true }, (socket: Socket) => {
+      const child = spawn(process.execPath, cliArgs(args), {
         cwd: PROJECT_ROOT,
         stdio: [socket, socket, 'pipe'],
       });
@@ -90,8 +92,12 @@ describe('inetd mode and socket activation', () => {
       exits.push(once(child, 'exit'));
       socket.destroy(); // the child has its own copy of the descriptor
     });
-    servers.push(inetd);
-    const port = await listening(inetd);
+    servers.push(server);
+    return { port: await listening(server), exits };
+  };
+
+  it('connect --inetd serves the connection on its stdin/stdout socket', async () => {
+    const { port, exits } = await inetd(['connect', '--inetd', conninfo]);
     for (let i = 0; i < 2; i++) {
       const out = await psqlOk({
         conninfo: `host=127.0.0.1 port=${port} user=postgres dbname=postgres sslmode=disable`,
@@ -105,6 +111,52 @@ describe('inetd mode and socket activation', () => {
       codes.map((c) => (c as [number])[0]),
       [0, 0],
     );
+  });
+
+  it('connect --inetd hands psql the FATAL for a wrong CA before it exits', async () => {
+    const { port, exits } = await inetd([
+      'connect',
+      '--inetd',
+      `host=localhost port=${cluster.port} sslmode=verify-full sslrootcert=${pki.untrustedRootCert}`,
+    ]);
+    const result = await runPsql({
+      conninfo: `host=127.0.0.1 port=${port} user=postgres sslmode=disable`,
+    });
+    assert.notEqual(result.code, 0);
+    assert.match(
+      result.stderr,
+      /FATAL: {2}connection to server at "localhost" \(127\.0\.0\.1\), port \d+ failed: SSL error: certificate verify failed: unable to get local issuer certificate/,
+    );
+    const codes = await Promise.all(exits);
+    assert.deepEqual(
+      codes.map((c) => (c as [number])[0]),
+      [0],
+    );
+  });
+
+  it('connect --raw --inetd relays to stunnel4 in server mode', async () => {
+    const stunnelPort = await freePort();
+    const stunnel = await startStunnel({
+      client: false,
+      acceptPort: stunnelPort,
+      connect: `127.0.0.1:${cluster.port}`,
+      options: { cert: pki.serverCert, key: pki.serverKey },
+    });
+    try {
+      const { port } = await inetd([
+        'connect',
+        '--raw',
+        '--inetd',
+        `host=localhost port=${stunnelPort} sslrootcert=${pki.caBundle}`,
+      ]);
+      const out = await psqlOk({
+        conninfo: `host=127.0.0.1 port=${port} user=postgres dbname=postgres sslmode=disable`,
+        sql: "SELECT 'raw inetd'",
+      });
+      assert.equal(out, 'raw inetd');
+    } finally {
+      await stunnel.stop();
+    }
   });
 
   it('uses a listening socket inherited as fd 3 (LISTEN_FDS, LISTEN_PID)', async () => {
@@ -136,6 +188,29 @@ describe('inetd mode and socket activation', () => {
     await stopChild(child);
   });
 
+  it('ignores LISTEN_FDS without LISTEN_PID: the sockets were meant for another process', async () => {
+    const listener = createServer();
+    servers.push(listener);
+    await listening(listener);
+    const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
+    const child = spawn(process.execPath, cliArgs(['connect', conninfo]), {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, LISTEN_FDS: '1' },
+      stdio: ['ignore', 'ignore', 'pipe', fd],
+    });
+    children.push(child);
+    let output = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    // one that took fd 3 would run on: stop it so the test fails instead of hanging
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    assert.equal(code, 2, output);
+    assert.match(output, /nowhere to listen: give --listen/);
+  });
+
   it('writes the PID file when ready and removes it on SIGTERM', async () => {
     const pidFile = join(dir, 'connect.pid');
     const port = await freePort();
@@ -148,9 +223,10 @@ describe('inetd mode and socket activation', () => {
       conninfo,
     ]);
     assert.equal(readFileSync(pidFile, 'utf8').trim(), String(tunnel.child.pid));
-    // a second instance refuses to take over a live PID file
+    // a second instance refuses to take over a live PID file, and says so before it would
+    // fail to bind the same address
     const second = await startPgtunnel(
-      ['connect', '--listen', `127.0.0.1:${await freePort()}`, '--pid-file', pidFile, conninfo],
+      ['connect', '--listen', `127.0.0.1:${port}`, '--pid-file', pidFile, conninfo],
       { readyText: null },
     );
     const secondExit = await second.exited;

@@ -65,6 +65,50 @@ describe('raw mode interoperates with stunnel4', () => {
     for (let i = 0; i < 3; i++) assert.equal(await psqlVia(localPort), 'through postgres');
   });
 
+  it('connect --raw presents sslcert/sslkey to a stunnel4 that requires a client certificate', async () => {
+    const stunnelPort = await freePort();
+    stunnels.push(
+      await startStunnel({
+        client: false,
+        acceptPort: stunnelPort,
+        connect: `127.0.0.1:${cluster.port}`,
+        // verifyChain in server mode: a client certificate from CAfile is required
+        options: {
+          cert: pki.serverCert,
+          key: pki.serverKey,
+          CAfile: pki.caBundle,
+          verifyChain: 'yes',
+        },
+      }),
+    );
+    const client = await pki.client('raw-client');
+    const withCert = await freePort();
+    const withoutCert = await freePort();
+    for (const [port, extra] of [
+      [withCert, ` sslcert=${client.cert} sslkey=${client.key}`],
+      [withoutCert, ''],
+    ] as const) {
+      tunnels.push(
+        await startPgtunnel(
+          [
+            'connect',
+            '--raw',
+            '--listen',
+            `127.0.0.1:${port}`,
+            `host=localhost port=${stunnelPort} sslrootcert=${pki.caBundle}${extra}`,
+          ],
+          // no ~/.postgresql/postgresql.crt may be picked up by default
+          { env: { HOME: pki.dir } },
+        ),
+      );
+    }
+    assert.equal(await psqlVia(withCert), 'through postgres');
+    const refused = await runPsql({
+      conninfo: `host=127.0.0.1 port=${withoutCert} user=postgres sslmode=disable`,
+    });
+    assert.notEqual(refused.code, 0);
+  });
+
   it('connect --raw refuses a stunnel4 whose certificate another CA signed', async () => {
     const stunnelPort = await freePort();
     const other = await pki.client('not-a-server', { untrusted: true });

@@ -1,5 +1,6 @@
 // `pgtunnel serve` started the way inetd and systemd start daemons: one client connection on
-// standard input/output (--inetd), and listening sockets inherited from fd 3 (LISTEN_FDS).
+// standard input/output (--inetd, also with --raw behind stunnel4), and listening sockets
+// inherited from fd 3 (LISTEN_FDS with LISTEN_PID).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,6 +10,8 @@ import { psqlOk } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { cliArgs, PROJECT_ROOT } from '../helpers/pgtunnel-process.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
+import { freePort } from '../helpers/ports.js';
+import { startStunnel } from '../helpers/stunnel.js';
 
 /** The file descriptor behind a net.Socket or net.Server (Linux). */
 function fdOf(handle: Socket | Server): number {
@@ -78,13 +81,67 @@ describe('serve: inetd mode and socket activation', () => {
     }
   });
 
-  it('listens on sockets inherited from systemd (LISTEN_FDS) instead of its own addresses', async () => {
+  it('--raw --inetd relays the TLS connection on stdin/stdout, with stunnel4 as the client', async () => {
     const { server, port } = await listening();
-    const child = spawn(process.execPath, cliArgs([...serveArgs(), '--port', '1']), {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe', fdOf(server)],
-      env: { ...process.env, LISTEN_FDS: '1' },
+    const exits: Promise<unknown>[] = [];
+    server.on('connection', (socket) => {
+      const fd = fdOf(socket);
+      const child = spawn(
+        process.execPath,
+        cliArgs([
+          'serve',
+          '--raw',
+          '--inetd',
+          '--ssl-cert-file',
+          pki.serverCert,
+          '--ssl-key-file',
+          pki.serverKey,
+          '--upstream',
+          `127.0.0.1:${cluster.port}`,
+        ]),
+        { cwd: PROJECT_ROOT, stdio: [fd, fd, 'pipe'] },
+      );
+      children.push(child);
+      child.stderr?.resume();
+      exits.push(once(child, 'exit'));
+      socket.destroy();
     });
+    const stunnelPort = await freePort();
+    const stunnel = await startStunnel({
+      client: true,
+      acceptPort: stunnelPort,
+      connect: `127.0.0.1:${port}`,
+      options: { CAfile: pki.caBundle, verifyChain: 'yes', checkHost: 'localhost' },
+    });
+    try {
+      const conninfo = `host=127.0.0.1 port=${stunnelPort} user=postgres dbname=postgres sslmode=disable`;
+      assert.equal(await psqlOk({ conninfo, sql: "SELECT 'raw inetd'" }), 'raw inetd');
+      // stunnel's readiness probe made a connection too: every child served one and exited
+      const results = (await Promise.all(exits)) as Array<[number | null]>;
+      assert.ok(results.length >= 1);
+      assert.deepEqual(
+        results.map(([code]) => code),
+        results.map(() => 0),
+      );
+    } finally {
+      await stunnel.stop();
+      server.close();
+    }
+  });
+
+  /** Starts pgtunnel with `server` as fd 3, as systemd does; resolves once it is ready. */
+  const activated = async (args: string[], server: Server) => {
+    // LISTEN_PID must be pgtunnel's own PID, as systemd sets it after fork: the shell puts
+    // its PID there and exec keeps it.
+    const child = spawn(
+      'sh',
+      ['-c', 'LISTEN_PID=$$ exec "$@"', 'sh', process.execPath, ...cliArgs(args)],
+      {
+        cwd: PROJECT_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe', fdOf(server)],
+        env: { ...process.env, LISTEN_FDS: '1' },
+      },
+    );
     children.push(child);
     let output = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -94,6 +151,49 @@ describe('serve: inetd mode and socket activation', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     server.close(); // the child has its own copy of the listening socket
+    return { child, output };
+  };
+
+  it('serve --raw takes its listening socket from systemd too', async () => {
+    const { server, port } = await listening();
+    const { child, output } = await activated(
+      [
+        'serve',
+        '--raw',
+        '--ssl-cert-file',
+        pki.serverCert,
+        '--ssl-key-file',
+        pki.serverKey,
+        '--upstream',
+        `127.0.0.1:${cluster.port}`,
+        '--port',
+        '1',
+      ],
+      server,
+    );
+    assert.match(output, /ready to accept connections/);
+    assert.match(output, /"addresses":\["fd 3"\]/);
+    const stunnelPort = await freePort();
+    const stunnel = await startStunnel({
+      client: true,
+      acceptPort: stunnelPort,
+      connect: `127.0.0.1:${port}`,
+      options: { CAfile: pki.caBundle, verifyChain: 'yes', checkHost: 'localhost' },
+    });
+    try {
+      const conninfo = `host=127.0.0.1 port=${stunnelPort} user=postgres dbname=postgres sslmode=disable`;
+      assert.equal(await psqlOk({ conninfo, sql: "SELECT 'raw activated'" }), 'raw activated');
+    } finally {
+      await stunnel.stop();
+    }
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
+  });
+
+  it('listens on sockets inherited from systemd (LISTEN_FDS) instead of its own addresses', async () => {
+    const { server, port } = await listening();
+    const { child, output } = await activated([...serveArgs(), '--port', '1'], server);
     assert.match(output, /ready to accept connections/);
     assert.match(output, new RegExp(`127\\.0\\.0\\.1:${port} \\(fd 3\\)`));
     const conninfo = `host=localhost port=${port} user=postgres dbname=postgres sslmode=verify-full sslrootcert=${pki.caBundle}`;

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { ConfigError, describeError, PgTunnelError } from '../../errors.js';
 import { createLogger, type Logger, type LogLevel } from '../../log.js';
 import { parseSocketAddress } from '../../net/address.js';
-import { removePidFile, writePidFile } from '../../net/pid-file.js';
+import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
 import {
   type ActivatedSocket,
   activatedSockets,
@@ -237,6 +237,8 @@ async function runConnect(conninfo: string | undefined, options: ConnectOptions)
     }
   }
   if (options.check) return reportCheck(specs);
+  // a second instance is told about the first before it fails to bind the same addresses
+  if (pidFile) checkPidFile(pidFile);
 
   const tunnels: RunningTunnel[] = [];
   try {

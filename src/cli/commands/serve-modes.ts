@@ -9,6 +9,7 @@ import { ConfigError } from '../../errors.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { createLogger, type Logger, silentLogger } from '../../log.js';
 import type { SocketAddress } from '../../net/address.js';
+import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
 import { stdioConnection } from '../../net/stdio-connection.js';
 import {
   parseRawTarget,
@@ -47,15 +48,15 @@ export async function runInetdGateway(config: LoadedConfig, logger: Logger): Pro
   process.exit(ExitCode.OK);
 }
 
+/** listen_addresses as TCP addresses; `*` is every IPv4 and IPv6 address, as in PostgreSQL. */
+function rawListenAddresses(settings: Settings): SocketAddress[] {
+  return settings.listen_addresses
+    .flatMap((host) => (host === '*' ? ['0.0.0.0', '::'] : [host]))
+    .map((host) => ({ kind: 'tcp' as const, host, port: settings.port }));
+}
+
 function rawOptions(settings: Settings, logger: Logger, fds: number[]): RawServeOptions {
-  const listen: SocketAddress[] =
-    fds.length > 0
-      ? []
-      : settings.listen_addresses.map((host) => ({
-          kind: 'tcp' as const,
-          host: host === '*' ? '::' : host,
-          port: settings.port,
-        }));
+  const listen = fds.length > 0 ? [] : rawListenAddresses(settings);
   return {
     name: 'serve --raw',
     listen,
@@ -87,13 +88,30 @@ export async function runRawServe(
     await serveRawInetd(raw, stdioConnection());
     process.exit(ExitCode.OK);
   }
+  if (raw.listen.length === 0 && options.fds.length === 0) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      'serve --raw has nowhere to listen: set listen_addresses (unix_socket_directories do not apply to raw TLS)',
+    );
+  }
+  const pidFile = config.settings.pid_file;
+  if (pidFile !== '') checkPidFile(pidFile);
   const server = await startRawServer(raw);
+  try {
+    if (pidFile !== '') writePidFile(pidFile);
+  } catch (error) {
+    await server.close('fast');
+    throw error;
+  }
   logger.info(
     { addresses: server.addresses, target: config.settings.upstream, raw: true },
     'ready to accept connections',
   );
   const stop = (mode: 'smart' | 'fast') => {
-    server.close(mode).then(() => process.exit(ExitCode.OK));
+    server.close(mode).then(() => {
+      if (pidFile !== '') removePidFile(pidFile);
+      process.exit(ExitCode.OK);
+    });
   };
   process.on('SIGTERM', () => stop('smart'));
   process.on('SIGINT', () => stop('fast'));
