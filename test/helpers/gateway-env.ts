@@ -31,6 +31,8 @@ export interface GatewayEnvOptions {
   /** Config file contents (postgresql.conf syntax), written to dir/pgtunnel.conf and passed with -f. */
   configFile?: (env: { pki: TestPki; cluster: Cluster; dir: string; port: number }) => string;
   pki?: TestPki;
+  /** Extra environment for the gateway process (NODE_OPTIONS …). */
+  gatewayEnv?: NodeJS.ProcessEnv;
 }
 
 export async function startGatewayEnv(options: GatewayEnvOptions = {}): Promise<GatewayEnv> {
@@ -72,7 +74,7 @@ export async function startGatewayEnv(options: GatewayEnvOptions = {}): Promise<
   };
   let gateway: PgtunnelProcess;
   try {
-    gateway = await startPgtunnel(args());
+    gateway = await startPgtunnel(args(), { env: options.gatewayEnv });
   } catch (error) {
     await cluster.stop();
     if (!options.pki) await pki.cleanup();
@@ -88,7 +90,7 @@ export async function startGatewayEnv(options: GatewayEnvOptions = {}): Promise<
       `host=localhost port=${port} user=postgres dbname=postgres sslmode=verify-full sslrootcert=${pki.caBundle} ${extra}`.trim(),
     async restart(more) {
       await env.gateway.stop();
-      env.gateway = await startPgtunnel(args(more));
+      env.gateway = await startPgtunnel(args(more), { env: options.gatewayEnv });
     },
     async close() {
       await env.gateway.stop('SIGINT');
