@@ -180,7 +180,7 @@ export const SETTINGS = {
     parse: text,
     context: 'reload',
     description:
-      "The PostgreSQL server as a libpq connection string, e.g. 'host=/var/run/postgresql port=5432' or 'host=db port=5432 sslmode=verify-full sslrootcert=root.crt'.",
+      "The PostgreSQL server as a libpq connection string, e.g. 'host=/var/run/postgresql port=5432' or 'host=db port=5432 sslmode=verify-full sslrootcert=root.crt'. With several hosts ('host=db1,db2'), each session goes to the first that accepts it, in order (or shuffled with load_balance_hosts=random), as libpq does.",
   }),
   auth_user: def({
     default: '',

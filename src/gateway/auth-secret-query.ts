@@ -13,18 +13,19 @@ import { decodeErrorFields } from '../protocol/backend-error.js';
 import { BackendMessage } from '../protocol/codes.js';
 import { encodeStartupMessage } from '../protocol/frontend.js';
 import type { Message } from '../protocol/message-reader.js';
-import { openUpstreamSession, type UpstreamTarget } from '../tunnel/upstream-session.js';
+import { openFirstUpstreamSession, type UpstreamTarget } from '../tunnel/upstream-session.js';
 import { LoginError, loginAs } from './auth-secret-login.js';
 import { ServerRefusedError } from './scram-upstream.js';
 
 /** Where and how to run auth_query. */
 export interface AuthQueryOptions {
-  upstream: UpstreamTarget;
+  /** Where auth_user logs in: the first of them that accepts. */
+  upstreams: readonly UpstreamTarget[];
   authUser: string;
   authDbname: string;
   authQuery: string;
-  /** auth_user's password, when the server asks for one. */
-  password: string | undefined;
+  /** auth_user's password for the server it reached, read when that server asks for one. */
+  password: (target: UpstreamTarget) => string | undefined;
 }
 
 /** "FATAL:  message" from an ErrorResponse, for the log. */
@@ -49,7 +50,7 @@ export async function runAuthQuery(
     ['application_name', 'pgtunnel auth_query'],
     ['client_encoding', 'UTF8'],
   ]);
-  const session = await openUpstreamSession(options.upstream, startup, { signal });
+  const session = await openFirstUpstreamSession(options.upstreams, startup, { signal });
   const { socket } = session;
   socket.on('error', () => {}); // reported as a close
   const onAbort = () => socket.destroy();
@@ -63,7 +64,7 @@ export async function runAuthQuery(
       { socket, messages, certificate },
       {
         user: options.authUser,
-        password: options.password,
+        password: options.password(session.target),
       },
     );
     socket.write(encodeExtendedQuery(options.authQuery, [user]));

@@ -28,9 +28,7 @@ export interface ScramSecretSource {
   forget(user: string): void;
 }
 
-export interface AuthQuerySecretsOptions extends Omit<AuthQueryOptions, 'password'> {
-  /** auth_user's password, read when a lookup needs it. */
-  password: () => string | undefined;
+export interface AuthQuerySecretsOptions extends AuthQueryOptions {
   /** Upper bound of one lookup (connect, login, query). */
   timeoutMs: number;
   ttlMs?: number;
@@ -63,12 +61,8 @@ export class AuthQuerySecrets implements ScramSecretSource {
   }
 
   private async query(user: string): Promise<SecretLookup> {
-    const { password, timeoutMs, ttlMs, now, ...rest } = this.options;
-    const value = await runAuthQuery(
-      { ...rest, password: password() },
-      user,
-      AbortSignal.timeout(timeoutMs),
-    );
+    const { timeoutMs, ttlMs, now, ...query } = this.options;
+    const value = await runAuthQuery(query, user, AbortSignal.timeout(timeoutMs));
     if (value === null) return { found: false, reason: `Role "${user}" does not exist.` };
     const secret = parseScramSecret(value);
     if (!secret)
@@ -136,7 +130,7 @@ export function authUserPassword(
 /** The generation parts a secret source is built from. */
 interface SecretSourceInputs {
   readonly settings: Settings;
-  readonly upstream: UpstreamTarget;
+  readonly upstreams: readonly UpstreamTarget[];
 }
 
 const sources = new WeakMap<SecretSourceInputs, ScramSecretSource>();
@@ -149,16 +143,16 @@ export function secretSourceFor(
   generation: SecretSourceInputs,
   log: Logger,
 ): ScramSecretSource | undefined {
-  const { settings, upstream } = generation;
+  const { settings, upstreams } = generation;
   if (settings.auth_user === '') return undefined;
   let source = sources.get(generation);
   if (!source) {
     source = new AuthQuerySecrets({
-      upstream,
+      upstreams,
       authUser: settings.auth_user,
       authDbname: settings.auth_dbname,
       authQuery: settings.auth_query,
-      password: () => authUserPassword(settings, upstream, log),
+      password: (target) => authUserPassword(settings, target, log),
       timeoutMs: settings.authentication_timeout,
     });
     sources.set(generation, source);

@@ -16,8 +16,9 @@ import { requestedDatabase, StartupPacketError } from '../protocol/startup-packe
 import type { ClientCertificateFacts } from '../tls/peer-identity.js';
 import { UpstreamError } from '../tunnel/upstream-error.js';
 import {
-  openUpstreamSession,
+  openFirstUpstreamSession,
   sendCancelRequest,
+  type UpstreamSession,
   type UpstreamTarget,
 } from '../tunnel/upstream-session.js';
 import type { AccessPolicy } from './access-policy.js';
@@ -35,7 +36,8 @@ export interface GatewayGeneration {
   /** Undefined when ssl is off. */
   readonly tls: TlsAcceptor | undefined;
   readonly access: AccessPolicy;
-  readonly upstream: UpstreamTarget;
+  /** The servers of `upstream`, in libpq's order; a session goes to the first that accepts. */
+  readonly upstreams: readonly UpstreamTarget[];
 }
 
 export interface ConnectionEnvironment {
@@ -103,7 +105,7 @@ export async function handleClientConnection(
     const client = negotiated.stream;
     const startup = negotiated.startup;
     if (startup.kind === 'cancel') {
-      await forwardCancel(generation.upstream, startup.processId, startup.secretKey, log);
+      await forwardCancel(generation.upstreams, startup.processId, startup.secretKey, log);
       throw new ConnectionEnded();
     }
     if (startup.kind !== 'startup') throw new ConnectionEnded();
@@ -150,9 +152,9 @@ export async function handleClientConnection(
     }
 
     record.state = 'authenticating';
-    let upstream: Awaited<ReturnType<typeof openUpstreamSession>>;
+    let upstream: UpstreamSession;
     try {
-      upstream = await openUpstreamSession(generation.upstream, negotiated.packet, {
+      upstream = await openFirstUpstreamSession(generation.upstreams, negotiated.packet, {
         signal: abandon.signal,
       });
     } catch (error) {
@@ -253,17 +255,26 @@ export async function handleClientConnection(
   }
 }
 
+/**
+ * A cancel key belongs to one server of `upstream`; with several, the request goes to each (a
+ * server ignores a key it did not issue), since the session may be held by another worker.
+ */
 async function forwardCancel(
-  target: UpstreamTarget,
+  targets: readonly UpstreamTarget[],
   processId: number,
   secretKey: Buffer,
   log: Logger,
 ) {
-  try {
-    await sendCancelRequest(target, processId, secretKey);
+  const results = await Promise.allSettled(
+    targets.map((target) => sendCancelRequest(target, processId, secretKey)),
+  );
+  const failures = results.flatMap((r) =>
+    r.status === 'rejected' ? [describeError(r.reason)] : [],
+  );
+  if (failures.length === results.length) {
+    log.warn({ err: failures.join('; ') }, 'could not forward a cancel request');
+  } else {
     log.debug({ processId }, 'cancel request forwarded');
-  } catch (error) {
-    log.warn({ err: describeError(error) }, 'could not forward a cancel request');
   }
 }
 

@@ -23,7 +23,7 @@ import {
 } from './listeners.js';
 import { SessionRegistry } from './session-registry.js';
 import { TlsAcceptor } from './tls-acceptor.js';
-import { upstreamTarget } from './upstream-target.js';
+import { upstreamTargets } from './upstream-target.js';
 
 export interface GatewayStartOptions {
   config: LoadedConfig;
@@ -62,7 +62,7 @@ export async function buildGeneration(
           ssl: settings.ssl,
           clientCertificates: settings.ssl && settings.ssl_ca_file !== '',
         });
-  return { settings, tls, access, upstream: upstreamTarget(settings.upstream) };
+  return { settings, tls, access, upstreams: upstreamTargets(settings.upstream) };
 }
 
 export class Gateway {

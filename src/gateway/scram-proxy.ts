@@ -57,7 +57,7 @@ export type ScramProxyOutcome = { ok: true } | { ok: false; reason: string };
 
 /** Builds the setup from a connection's generation and its two TLS sockets. */
 export function scramProxySetup(options: {
-  generation: { readonly settings: Settings; readonly upstream: UpstreamTarget };
+  generation: { readonly settings: Settings; readonly upstreams: readonly UpstreamTarget[] };
   client: TLSSocket;
   upstream: TLSSocket;
   user: string;

@@ -1,11 +1,12 @@
-// The `upstream` setting — a libpq connection string or URI — as the target the gateway dials.
+// The `upstream` setting — a libpq connection string or URI — as the targets the gateway dials:
+// one per host of a multi-host string, tried in order as libpq does.
 import { ConfigError, describeError } from '../errors.js';
 import { resolveConnInfo } from '../tunnel/conninfo.js';
-import { targetFromConnInfo, type UpstreamTarget } from '../tunnel/upstream-session.js';
+import { targetsFromConnInfo, type UpstreamTarget } from '../tunnel/upstream-session.js';
 
-export function upstreamTarget(conninfo: string): UpstreamTarget {
+export function upstreamTargets(conninfo: string): readonly UpstreamTarget[] {
   try {
-    return targetFromConnInfo(resolveConnInfo(conninfo));
+    return targetsFromConnInfo(resolveConnInfo(conninfo));
   } catch (error) {
     throw new ConfigError(
       'ERR_CONFIG_INVALID',

@@ -37,6 +37,8 @@ export interface UpstreamSession {
   firstBytes: Buffer;
   /** For logs, e.g. "127.0.0.1:5432 (TLSv1.3)". */
   describe: string;
+  /** The target (of several hosts, the one) this session is connected to. */
+  target: UpstreamTarget;
 }
 
 export interface UpstreamSessionOptions {
@@ -336,6 +338,7 @@ async function openOnAddress(
           tls: connected.tls,
           firstBytes,
           describe: `${formatSocketAddress(address)} (${protocol ?? 'plaintext'})`,
+          target,
         };
       } catch (error) {
         socket.destroy();

@@ -101,6 +101,52 @@ describe('serve: upstream failures and slow clients', () => {
     }
   });
 
+  it('tries each host of a multi-host upstream in order, as libpq does', async () => {
+    const port = await freePort();
+    const deadPorts = [await freePort(), await freePort()];
+    const serve = (upstream: string) =>
+      startPgtunnel([
+        'serve',
+        '--listen-addresses',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--ssl-cert-file',
+        env.pki.serverCert,
+        '--ssl-key-file',
+        env.pki.serverKey,
+        '--upstream',
+        upstream,
+        '--workers',
+        '1',
+      ]);
+    const conninfo = `host=localhost port=${port} user=postgres sslmode=verify-full sslrootcert=${env.pki.caBundle}`;
+    const reachable = await serve(
+      `host=127.0.0.1,127.0.0.1 port=${deadPorts[0]},${env.cluster.port} sslmode=disable`,
+    );
+    try {
+      assert.equal(await psqlOk({ conninfo, sql: 'SHOW port' }), String(env.cluster.port));
+    } finally {
+      await reachable.stop();
+    }
+    const unreachable = await serve(
+      `host=127.0.0.1,127.0.0.1 port=${deadPorts[0]},${deadPorts[1]} sslmode=disable`,
+    );
+    try {
+      const result = await runPsql({ conninfo });
+      assert.notEqual(result.code, 0);
+      // Every failure is listed, as libpq lists every host it tried.
+      for (const dead of deadPorts) {
+        assert.match(
+          result.stderr,
+          new RegExp(`127\\.0\\.0\\.1", port ${dead} failed: Connection refused`),
+        );
+      }
+    } finally {
+      await unreachable.stop();
+    }
+  });
+
   it('closes sessions when the server goes away, and serves again when it is back', async () => {
     const { socket } = await sessionThroughGateway(env);
     const closed = new Promise((resolve) => socket.once('close', resolve));
