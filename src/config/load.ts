@@ -25,6 +25,8 @@ export interface LoadedConfig {
   settings: Settings;
   sources: Map<SettingName, SettingSource>;
   configFile: string | undefined;
+  /** Files and directories the configuration file pulled in with include / include_dir. */
+  includes: { files: string[]; directories: string[] };
 }
 
 export const fileReader: ConfReader = {
@@ -55,6 +57,7 @@ export function loadConfig(options: {
   const cwd = options.cwd ?? process.cwd();
   const raw = new Map<SettingName, { value: string; source: SettingSource; baseDir: string }>();
   const configFile = options.configFile ? resolve(cwd, options.configFile) : undefined;
+  const includes: LoadedConfig['includes'] = { files: [], directories: [] };
 
   if (configFile) {
     if (!existsSync(configFile)) {
@@ -63,7 +66,18 @@ export function loadConfig(options: {
         `could not open configuration file "${configFile}": No such file or directory`,
       );
     }
-    const entries = parseConf(fileReader.readFile(configFile) ?? '', configFile, fileReader);
+    const recording: ConfReader = {
+      ...fileReader,
+      readFile(path) {
+        if (path !== configFile) includes.files.push(path);
+        return fileReader.readFile(path);
+      },
+      listDir(path) {
+        includes.directories.push(path);
+        return fileReader.listDir(path);
+      },
+    };
+    const entries = parseConf(recording.readFile(configFile) ?? '', configFile, recording);
     for (const entry of entries) {
       const location = `${entry.file}:${entry.line}`;
       if (!isSettingName(entry.name)) throw unknownSetting(entry, location);
@@ -112,7 +126,7 @@ export function loadConfig(options: {
     settings[name] = value;
     sources.set(name, given?.source ?? { origin: 'default' });
   }
-  const result: LoadedConfig = { settings: settings as Settings, sources, configFile };
+  const result: LoadedConfig = { settings: settings as Settings, sources, configFile, includes };
   validate(result);
   return result;
 }

@@ -1,6 +1,7 @@
 // watch_files on a real file system: the replacements cert-manager (a swapped `..data` symlink)
-// and certbot (a new symlink in live/) make, files pulled in by pg_hba.conf includes, a target
-// rewritten in place behind a symlink, and paths that change with a reload.
+// and certbot (a new symlink in live/) make, files pulled in by includes of the configuration
+// file and of pg_hba.conf, a target rewritten in place behind a symlink, and paths that change
+// with a reload.
 import assert from 'node:assert/strict';
 import {
   mkdirSync,
@@ -121,6 +122,18 @@ describe('watch_files', () => {
     writeFileSync(join(dir, 'hba.conf'), 'hostssl all @lists/ops all trust\n');
     await expectReload(reloads, reloads.count);
     writeFileSync(join(dir, 'lists', 'ops'), 'carol\n');
+    await expectReload(reloads, reloads.count);
+  });
+
+  it('sees files the configuration file includes (include, include_dir)', async () => {
+    const dir = scratch();
+    mkdirSync(join(dir, 'conf.d'));
+    writeFileSync(join(dir, 'tls.conf'), "ssl_ciphers = 'HIGH'\n");
+    const reloads = watchConfig(dir, () => "include 'tls.conf'\ninclude_dir 'conf.d'\n");
+    await settle();
+    writeFileSync(join(dir, 'tls.conf'), "ssl_ciphers = 'HIGH:!aNULL'\n");
+    await expectReload(reloads, 0);
+    writeFileSync(join(dir, 'conf.d', '10-limits.conf'), 'max_connections = 10\n');
     await expectReload(reloads, reloads.count);
   });
 

@@ -1,4 +1,4 @@
-// Watches the files a configuration is built from (the config file, certificates, keys, CA,
+// Watches the files a configuration is built from (the config file and its includes, certificates, keys, CA,
 // CRLs, hba and ident files with everything they include) and asks for a reload when one
 // changes, as cert-manager or certbot replace them. Directories are watched rather than files
 // so that an atomic rename or a swapped symlink is seen too; after each reload the list is
@@ -25,6 +25,7 @@ export function watchList(config: LoadedConfig): WatchList {
       : authFileSources(s.hba_file, s.ident_file === '' ? undefined : s.ident_file);
   const named = [
     config.configFile ?? '',
+    ...config.includes.files,
     s.ssl_cert_file,
     s.ssl_key_file,
     s.ssl_ca_file,
@@ -33,7 +34,11 @@ export function watchList(config: LoadedConfig): WatchList {
   ].filter((file) => file !== '');
   return {
     files: unique([...named, ...named.map(symlinkTarget)]),
-    directories: unique([s.ssl_crl_dir, ...auth.directories].filter((dir) => dir !== '')),
+    directories: unique(
+      [s.ssl_crl_dir, ...config.includes.directories, ...auth.directories].filter(
+        (dir) => dir !== '',
+      ),
+    ),
   };
 }
 
