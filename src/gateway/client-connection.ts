@@ -13,7 +13,7 @@ import { pump } from '../net/pump.js';
 import { fatal } from '../protocol/backend-error.js';
 import { SqlState } from '../protocol/codes.js';
 import { requestedDatabase, StartupPacketError } from '../protocol/startup-packet.js';
-import type { ClientCertificateFacts } from '../tls/peer-identity.js';
+import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
 import { UpstreamError } from '../tunnel/upstream-error.js';
 import {
   openFirstUpstreamSession,
@@ -55,16 +55,6 @@ export interface GatewayEvents {
   sessionEnded(bytesIn: number, bytesOut: number): void;
   tlsHandshakeFailed(): void;
 }
-
-const NO_CERTIFICATE: ClientCertificateFacts = {
-  presented: false,
-  verified: false,
-  verifyError: undefined,
-  cn: undefined,
-  dn: undefined,
-  serial: undefined,
-  issuerDn: undefined,
-};
 
 export async function handleClientConnection(
   socket: Socket,
@@ -140,7 +130,7 @@ export async function handleClientConnection(
       database,
       user,
       replication,
-      clientCertificate: record.tls?.client ?? NO_CERTIFICATE,
+      clientCertificate: record.tls?.client ?? NO_CLIENT_CERTIFICATE,
     });
     if (!decision.allow) {
       env.events.connectionRefused('access_rule');

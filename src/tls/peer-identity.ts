@@ -43,11 +43,12 @@ export function describeTlsSession(socket: TLSSocket): TlsSessionInfo {
     alpn: typeof alpn === 'string' ? alpn : undefined,
     client: peer
       ? clientCertificateFacts(peer, socket.authorized, socket.authorizationError)
-      : NO_PEER,
+      : NO_CLIENT_CERTIFICATE,
   };
 }
 
-const NO_PEER: ClientCertificateFacts = {
+/** A connection without a client certificate (or without TLS). */
+export const NO_CLIENT_CERTIFICATE: ClientCertificateFacts = {
   presented: false,
   verified: false,
   verifyError: undefined,
@@ -85,7 +86,7 @@ export function clientCertificateFacts(
 }
 
 function unverified(peer: X509Certificate, reason: string): ClientCertificateFacts {
-  return { ...NO_PEER, presented: true, verifyError: reason, serial: serialOf(peer) };
+  return { ...NO_CLIENT_CERTIFICATE, presented: true, verifyError: reason, serial: serialOf(peer) };
 }
 
 function serialOf(peer: X509Certificate): string {

@@ -65,9 +65,9 @@ describe('serve: upstream failures and slow clients', () => {
     await env?.close();
   });
 
-  it('tells the client when the upstream server cannot be reached (08001)', async () => {
+  /** A second gateway on its own port with the given upstream; conninfo reaches it. */
+  const gatewayTo = async (upstream: string) => {
     const port = await freePort();
-    const deadPort = await freePort();
     const gateway = await startPgtunnel([
       'serve',
       '--listen-addresses',
@@ -79,14 +79,21 @@ describe('serve: upstream failures and slow clients', () => {
       '--ssl-key-file',
       env.pki.serverKey,
       '--upstream',
-      `host=127.0.0.1 port=${deadPort} sslmode=disable connect_timeout=2`,
+      upstream,
       '--workers',
       '1',
     ]);
+    const conninfo = `host=localhost port=${port} user=postgres sslmode=verify-full sslrootcert=${env.pki.caBundle}`;
+    return { gateway, conninfo };
+  };
+
+  it('tells the client when the upstream server cannot be reached (08001)', async () => {
+    const deadPort = await freePort();
+    const { gateway, conninfo } = await gatewayTo(
+      `host=127.0.0.1 port=${deadPort} sslmode=disable connect_timeout=2`,
+    );
     try {
-      const result = await runPsql({
-        conninfo: `host=localhost port=${port} user=postgres sslmode=verify-full sslrootcert=${env.pki.caBundle}`,
-      });
+      const result = await runPsql({ conninfo });
       assert.notEqual(result.code, 0);
       assert.match(
         result.stderr,
@@ -102,38 +109,21 @@ describe('serve: upstream failures and slow clients', () => {
   });
 
   it('tries each host of a multi-host upstream in order, as libpq does', async () => {
-    const port = await freePort();
     const deadPorts = [await freePort(), await freePort()];
-    const serve = (upstream: string) =>
-      startPgtunnel([
-        'serve',
-        '--listen-addresses',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--ssl-cert-file',
-        env.pki.serverCert,
-        '--ssl-key-file',
-        env.pki.serverKey,
-        '--upstream',
-        upstream,
-        '--workers',
-        '1',
-      ]);
-    const conninfo = `host=localhost port=${port} user=postgres sslmode=verify-full sslrootcert=${env.pki.caBundle}`;
-    const reachable = await serve(
+    const reachable = await gatewayTo(
       `host=127.0.0.1,127.0.0.1 port=${deadPorts[0]},${env.cluster.port} sslmode=disable`,
     );
     try {
-      assert.equal(await psqlOk({ conninfo, sql: 'SHOW port' }), String(env.cluster.port));
+      const port = await psqlOk({ conninfo: reachable.conninfo, sql: 'SHOW port' });
+      assert.equal(port, String(env.cluster.port));
     } finally {
-      await reachable.stop();
+      await reachable.gateway.stop();
     }
-    const unreachable = await serve(
+    const unreachable = await gatewayTo(
       `host=127.0.0.1,127.0.0.1 port=${deadPorts[0]},${deadPorts[1]} sslmode=disable`,
     );
     try {
-      const result = await runPsql({ conninfo });
+      const result = await runPsql({ conninfo: unreachable.conninfo });
       assert.notEqual(result.code, 0);
       // Every failure is listed, as libpq lists every host it tried.
       for (const dead of deadPorts) {
@@ -143,7 +133,7 @@ describe('serve: upstream failures and slow clients', () => {
         );
       }
     } finally {
-      await unreachable.stop();
+      await unreachable.gateway.stop();
     }
   });
 

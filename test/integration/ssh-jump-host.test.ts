@@ -93,24 +93,29 @@ describe('pgtunnel ssh: jump hosts', () => {
     }
   });
 
-  it('follows ProxyJump from ~/.ssh/config', async () => {
-    await writeFile(
+  /** ~/.ssh/config: `db-target` reached through `bastion` (jump1) with ProxyJump. */
+  const writeBastionConfig = (options: { knownHostsFile: string; targetLines?: string[] }) =>
+    writeFile(
       join(home, '.ssh', 'config'),
       [
         'Host db-target',
         '  HostName 127.0.0.1',
         `  Port ${target.port}`,
         '  ProxyJump bastion',
+        ...(options.targetLines ?? []),
         'Host bastion',
         '  HostName 127.0.0.1',
         `  Port ${jump1.port}`,
         'Host *',
         `  User ${target.user}`,
         `  IdentityFile ${keyFile}`,
-        `  UserKnownHostsFile ${knownHosts}`,
+        `  UserKnownHostsFile ${options.knownHostsFile}`,
         '',
       ].join('\n'),
     );
+
+  it('follows ProxyJump from ~/.ssh/config', async () => {
+    await writeBastionConfig({ knownHostsFile: knownHosts });
     const tunnel = await startTunnelCli(
       ['-L', `0:127.0.0.1:${cluster.port}`, '--check', 'db-target'],
       {
@@ -142,24 +147,7 @@ describe('pgtunnel ssh: jump hosts', () => {
         file,
         [jumpLine, `[127.0.0.1]:${target.port} ${impostor.publicKey}`, ''].join('\n'),
       );
-    await writeFile(
-      join(home, '.ssh', 'config'),
-      [
-        'Host db-target',
-        '  HostName 127.0.0.1',
-        `  Port ${target.port}`,
-        '  ProxyJump bastion',
-        '  StrictHostKeyChecking no',
-        'Host bastion',
-        '  HostName 127.0.0.1',
-        `  Port ${jump1.port}`,
-        'Host *',
-        `  User ${target.user}`,
-        `  IdentityFile ${keyFile}`,
-        `  UserKnownHostsFile ${file}`,
-        '',
-      ].join('\n'),
-    );
+    await writeBastionConfig({ knownHostsFile: file, targetLines: ['  StrictHostKeyChecking no'] });
     try {
       // The bastion's key is wrong too: its own (default, strict) setting refuses it.
       await config(`[127.0.0.1]:${jump1.port} ${impostor.publicKey}`);
