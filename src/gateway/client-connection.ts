@@ -17,7 +17,7 @@ import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
 import { UpstreamError } from '../tunnel/upstream-error.js';
 import {
   openFirstUpstreamSession,
-  sendCancelRequest,
+  sendCancelToEach,
   type UpstreamSession,
   type UpstreamTarget,
 } from '../tunnel/upstream-session.js';
@@ -245,26 +245,17 @@ export async function handleClientConnection(
   }
 }
 
-/**
- * A cancel key belongs to one server of `upstream`; with several, the request goes to each (a
- * server ignores a key it did not issue), since the session may be held by another worker.
- */
 async function forwardCancel(
   targets: readonly UpstreamTarget[],
   processId: number,
   secretKey: Buffer,
   log: Logger,
 ) {
-  const results = await Promise.allSettled(
-    targets.map((target) => sendCancelRequest(target, processId, secretKey)),
-  );
-  const failures = results.flatMap((r) =>
-    r.status === 'rejected' ? [describeError(r.reason)] : [],
-  );
-  if (failures.length === results.length) {
-    log.warn({ err: failures.join('; ') }, 'could not forward a cancel request');
-  } else {
+  try {
+    await sendCancelToEach(targets, processId, secretKey);
     log.debug({ processId }, 'cancel request forwarded');
+  } catch (error) {
+    log.warn({ err: describeError(error) }, 'could not forward a cancel request');
   }
 }
 

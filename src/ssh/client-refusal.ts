@@ -5,13 +5,10 @@
 // StartupMessage that follows, where every client prints it.
 import type { Socket } from 'node:net';
 import { readUntil } from '../net/read-bytes.js';
+import { readStartupPacket } from '../net/read-startup-packet.js';
 import { fatal } from '../protocol/backend-error.js';
 import { SqlState, TLS_HANDSHAKE_RECORD } from '../protocol/codes.js';
-import {
-  decodeStartupPacket,
-  type StartupPacket,
-  startupPacketLength,
-} from '../protocol/startup-packet.js';
+import { type StartupPacket, StartupPacketError } from '../protocol/startup-packet.js';
 
 /** How long a refused client has to send its packets, and to take the answer. */
 export const REFUSAL_TIMEOUT_MS = 5_000;
@@ -31,26 +28,23 @@ export async function refuseClient(
     SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
     `pgtunnel ssh: ${message}`,
   );
-  let pending: Buffer = Buffer.alloc(0);
   const declined = new Set<string>();
   try {
     for (;;) {
-      pending = await readPacket(socket, pending);
-      if (pending[0] === TLS_HANDSHAKE_RECORD) {
+      const first = await readUntil(socket, (bytes) => bytes.length >= 1);
+      if (first[0] === TLS_HANDSHAKE_RECORD) {
         // Direct TLS (sslnegotiation=direct): nothing readable can be said without a certificate.
         socket.destroy();
         return;
       }
-      const length = packetLength(pending) ?? pending.length;
-      const packet = decode(pending.subarray(0, length));
-      pending = pending.subarray(length);
-      const kind = packet?.kind;
+      socket.unshift(first);
+      const kind = await readKind(socket);
       if ((kind === 'ssl-request' || kind === 'gssenc-request') && !declined.has(kind)) {
         declined.add(kind);
         socket.write('N');
         continue;
       }
-      // A CancelRequest has no answer; anything else gets the reason.
+      // A CancelRequest has no answer; anything else, a malformed packet too, gets the reason.
       finish(socket, kind === 'cancel' ? undefined : answer);
       return;
     }
@@ -60,34 +54,15 @@ export async function refuseClient(
   }
 }
 
-/** Reads until `pending` holds one whole first packet (or the start of a TLS record). */
-async function readPacket(socket: Socket, pending: Buffer): Promise<Buffer> {
-  if (complete(pending)) return pending;
-  const more = await readUntil(socket, (bytes) => complete(Buffer.concat([pending, bytes])));
-  return Buffer.concat([pending, more]);
-}
-
-function complete(bytes: Buffer): boolean {
-  if (bytes.length === 0) return false;
-  if (bytes[0] === TLS_HANDSHAKE_RECORD) return true;
-  const length = packetLength(bytes);
-  return length === undefined ? bytes.length >= 4 : bytes.length >= length;
-}
-
-/** The packet's length, undefined while unknown or when it is not a valid one. */
-function packetLength(bytes: Buffer): number | undefined {
+/** The kind of the client's next packet, undefined for one PostgreSQL would refuse. */
+async function readKind(socket: Socket): Promise<StartupPacket['kind'] | undefined> {
   try {
-    return startupPacketLength(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-function decode(packet: Buffer): StartupPacket | undefined {
-  try {
-    return packet.length >= 8 ? decodeStartupPacket(packet) : undefined;
-  } catch {
-    return undefined;
+    const { rest, decoded } = await readStartupPacket(socket);
+    if (rest.length > 0) socket.unshift(rest);
+    return decoded.kind;
+  } catch (error) {
+    if (error instanceof StartupPacketError) return undefined;
+    throw error;
   }
 }
 

@@ -8,6 +8,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type PumpResult, pump } from '../net/pump.js';
 import { readUntil } from '../net/read-bytes.js';
+import { readStartupPacket } from '../net/read-startup-packet.js';
 import { fatal } from '../protocol/backend-error.js';
 import {
   ALPN_POSTGRESQL,
@@ -15,16 +16,11 @@ import {
   type SqlStateCode,
   TLS_HANDSHAKE_RECORD,
 } from '../protocol/codes.js';
-import {
-  decodeStartupPacket,
-  type StartupPacket,
-  StartupPacketError,
-  startupPacketLength,
-} from '../protocol/startup-packet.js';
+import { StartupPacketError } from '../protocol/startup-packet.js';
 import { UpstreamError } from './upstream-error.js';
 import {
   openFirstUpstreamSession,
-  sendCancelRequest,
+  sendCancelToEach,
   type UpstreamSession,
 } from './upstream-session.js';
 import type { UpstreamTarget } from './upstream-target.js';
@@ -66,32 +62,6 @@ class ClientProtocolError extends Error {
 
 const MITM_DETAIL =
   'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.';
-
-/** Reads one complete first packet; returns it and whatever followed it. */
-async function readFirstPacket(
-  stream: Duplex,
-  signal: AbortSignal,
-): Promise<{ packet: Buffer; rest: Buffer; decoded: StartupPacket }> {
-  let lengthError: StartupPacketError | undefined;
-  const received = await readUntil(
-    stream,
-    (bytes) => {
-      try {
-        const length = startupPacketLength(bytes);
-        return length !== undefined && bytes.length >= length;
-      } catch (error) {
-        // stop reading; the error is raised below, outside the stream's event handler
-        lengthError = error as StartupPacketError;
-        return true;
-      }
-    },
-    signal,
-  );
-  if (lengthError) throw lengthError;
-  const length = startupPacketLength(received) ?? received.length;
-  const packet = received.subarray(0, length);
-  return { packet, rest: received.subarray(length), decoded: decodeStartupPacket(packet) };
-}
 
 function startServerTls(stream: Duplex, context: SecureContext, signal: AbortSignal) {
   return new Promise<TLSSocket>((resolve, reject) => {
@@ -177,7 +147,7 @@ export async function handleLocalConnection(
       }
     }
     for (;;) {
-      const { packet, rest, decoded } = await readFirstPacket(stream, startup.signal);
+      const { packet, rest, decoded } = await readStartupPacket(stream, startup.signal);
       if (decoded.kind === 'ssl-request' || decoded.kind === 'gssenc-request') {
         const done = decoded.kind === 'ssl-request' ? sslDone : gssDone;
         if (done) {
@@ -292,28 +262,18 @@ function detailOf(detail: string | undefined): { detail?: string } {
   return detail ? { detail } : {};
 }
 
-/**
- * A cancel key belongs to one server, which we do not track without parsing the session,
- * so the request goes to every target: a server ignores keys it did not issue.
- */
 async function forwardCancel(
   context: LocalTunnelContext,
   processId: number,
   secretKey: Buffer,
   log: Logger,
 ): Promise<void> {
-  const results = await Promise.allSettled(
-    context.targets.map((target) =>
-      sendCancelRequest(target, processId, secretKey, { tlsEnvironment: context.tlsEnvironment }),
-    ),
-  );
-  const failures = results.filter((r) => r.status === 'rejected');
-  if (failures.length === results.length) {
-    log.warn(
-      { err: failures.map((f) => describeError((f as PromiseRejectedResult).reason)).join('; ') },
-      'could not forward cancel request',
-    );
-  } else {
+  try {
+    await sendCancelToEach(context.targets, processId, secretKey, {
+      tlsEnvironment: context.tlsEnvironment,
+    });
     log.info({ processId }, 'forwarded cancel request');
+  } catch (error) {
+    log.warn({ err: describeError(error) }, 'could not forward cancel request');
   }
 }

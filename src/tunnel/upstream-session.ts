@@ -23,7 +23,7 @@ import type { UpstreamTarget } from './upstream-target.js';
 import { prepareUpstreamTls, startUpstreamTls, type TlsEnvironment } from './upstream-tls.js';
 
 export type { UpstreamTarget } from './upstream-target.js';
-export { targetFromConnInfo, targetsFromConnInfo } from './upstream-target.js';
+export { targetsFromConnInfo } from './upstream-target.js';
 
 /** A connected, negotiated upstream session, ready for the caller to pump bytes. */
 export interface UpstreamSession {
@@ -417,6 +417,30 @@ export async function openFirstUpstreamSession(
     }
   }
   throw combine(failures);
+}
+
+/**
+ * A cancel key belongs to one server of a multi-host list, which is not tracked without parsing
+ * the session (and may be another worker's), so the request goes to each: a server ignores a
+ * key it did not issue. Rejects only when no server took it, with every failure in the message.
+ */
+export async function sendCancelToEach(
+  targets: readonly UpstreamTarget[],
+  processId: number,
+  secretKey: Buffer,
+  options: UpstreamSessionOptions = {},
+): Promise<void> {
+  const results = await Promise.allSettled(
+    targets.map((target) => sendCancelRequest(target, processId, secretKey, options)),
+  );
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  if (failures.length < results.length) return;
+  throw new UpstreamError(
+    'ERR_UPSTREAM_CONNECT',
+    failures
+      .map((failure) => (failure instanceof Error ? failure.message : String(failure)))
+      .join('; '),
+  );
 }
 
 /** How long a cancel waits for the server to close when the target sets no timeout. */

@@ -216,10 +216,3 @@ export function targetsFromConnInfo(
   }
   return targets;
 }
-
-/** The first server of the connection string (libpq tries the others only if it fails). */
-export function targetFromConnInfo(info: ConnInfo): UpstreamTarget {
-  const [first] = targetsFromConnInfo(info);
-  if (!first) throw connInfoError('the connection string names no server');
-  return first;
-}
