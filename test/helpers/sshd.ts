@@ -4,10 +4,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { type Cluster, startCluster } from './pg-cluster.js';
 import { freePort } from './ports.js';
 import { run } from './run.js';
 
@@ -236,6 +237,40 @@ function descendants(root: number): number[] {
   };
   walk(root);
   return found;
+}
+
+/**
+ * The usual scene of a tunnel test: a PostgreSQL, an sshd that accepts `key`, and a home whose
+ * ~/.ssh holds the key as id_ed25519 and a known_hosts that trusts the sshd, so no flags are
+ * needed for either.
+ */
+export interface SshScene {
+  home: string;
+  key: KeyPair;
+  cluster: Cluster;
+  sshd: Sshd;
+  stop(): Promise<void>;
+}
+
+export async function startSshScene(name: string): Promise<SshScene> {
+  const home = await mkdtemp(join(tmpdir(), `pgtunnel-${name}-`));
+  await mkdir(join(home, '.ssh'), { mode: 0o700 });
+  const key = await createKeyPair(join(home, '.ssh'), 'id_ed25519');
+  const [cluster, sshd] = await Promise.all([
+    startCluster(),
+    startSshd({ authorizedKeys: [key.publicKey] }),
+  ]);
+  await writeFile(join(home, '.ssh', 'known_hosts'), `${sshd.knownHostsLines().join('\n')}\n`);
+  return {
+    home,
+    key,
+    cluster,
+    sshd,
+    async stop() {
+      await Promise.all([sshd.stop(), cluster.stop()]);
+      await rm(home, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A running `pgtunnel ssh` child process. */

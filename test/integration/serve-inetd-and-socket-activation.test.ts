@@ -30,6 +30,26 @@ function listening(): Promise<{ server: Server; port: number }> {
   });
 }
 
+/**
+ * psql (without TLS) through a stunnel4 client that verifies the certificate of the raw TLS
+ * server on `port`; resolves to the query's output.
+ */
+async function psqlThroughStunnel(port: number, caBundle: string, sql: string): Promise<string> {
+  const stunnelPort = await freePort();
+  const stunnel = await startStunnel({
+    client: true,
+    acceptPort: stunnelPort,
+    connect: `127.0.0.1:${port}`,
+    options: { CAfile: caBundle, verifyChain: 'yes', checkHost: 'localhost' },
+  });
+  try {
+    const conninfo = `host=127.0.0.1 port=${stunnelPort} user=postgres dbname=postgres sslmode=disable`;
+    return await psqlOk({ conninfo, sql });
+  } finally {
+    await stunnel.stop();
+  }
+}
+
 describe('serve: inetd mode and socket activation', () => {
   let pki: TestPki;
   let cluster: Cluster;
@@ -106,16 +126,8 @@ describe('serve: inetd mode and socket activation', () => {
       exits.push(once(child, 'exit'));
       socket.destroy();
     });
-    const stunnelPort = await freePort();
-    const stunnel = await startStunnel({
-      client: true,
-      acceptPort: stunnelPort,
-      connect: `127.0.0.1:${port}`,
-      options: { CAfile: pki.caBundle, verifyChain: 'yes', checkHost: 'localhost' },
-    });
     try {
-      const conninfo = `host=127.0.0.1 port=${stunnelPort} user=postgres dbname=postgres sslmode=disable`;
-      assert.equal(await psqlOk({ conninfo, sql: "SELECT 'raw inetd'" }), 'raw inetd');
+      assert.equal(await psqlThroughStunnel(port, pki.caBundle, "SELECT 'raw inetd'"), 'raw inetd');
       // stunnel's readiness probe made a connection too: every child served one and exited
       const results = (await Promise.all(exits)) as Array<[number | null]>;
       assert.ok(results.length >= 1);
@@ -124,7 +136,6 @@ describe('serve: inetd mode and socket activation', () => {
         results.map(() => 0),
       );
     } finally {
-      await stunnel.stop();
       server.close();
     }
   });
@@ -173,19 +184,10 @@ describe('serve: inetd mode and socket activation', () => {
     );
     assert.match(output, /ready to accept connections/);
     assert.match(output, /"addresses":\["fd 3"\]/);
-    const stunnelPort = await freePort();
-    const stunnel = await startStunnel({
-      client: true,
-      acceptPort: stunnelPort,
-      connect: `127.0.0.1:${port}`,
-      options: { CAfile: pki.caBundle, verifyChain: 'yes', checkHost: 'localhost' },
-    });
-    try {
-      const conninfo = `host=127.0.0.1 port=${stunnelPort} user=postgres dbname=postgres sslmode=disable`;
-      assert.equal(await psqlOk({ conninfo, sql: "SELECT 'raw activated'" }), 'raw activated');
-    } finally {
-      await stunnel.stop();
-    }
+    assert.equal(
+      await psqlThroughStunnel(port, pki.caBundle, "SELECT 'raw activated'"),
+      'raw activated',
+    );
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];
     assert.equal(code, 0);

@@ -4,19 +4,19 @@
 // for a user who is not root, and malformed forwards refused before anything is contacted.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { psqlOk } from '../helpers/clients.js';
-import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
+import type { Cluster } from '../helpers/pg-cluster.js';
 import {
-  createKeyPair,
   type KeyPair,
   runTunnelCli,
   type Sshd,
-  startSshd,
+  type SshScene,
+  startSshScene,
   startTunnelCli,
 } from '../helpers/sshd.js';
 
@@ -44,21 +44,15 @@ describe('pgtunnel ssh: local forwards', () => {
   let sshd: Sshd;
   let home: string;
   let key: KeyPair;
+  let scene: SshScene;
 
   before(async () => {
-    home = await mkdtemp(join(tmpdir(), 'pgtunnel-ssh-forwards-'));
-    await mkdir(join(home, '.ssh'), { mode: 0o700 });
-    key = await createKeyPair(join(home, '.ssh'), 'id_ed25519');
-    [cluster, sshd] = await Promise.all([
-      startCluster(),
-      startSshd({ authorizedKeys: [key.publicKey] }),
-    ]);
-    await writeFile(join(home, '.ssh', 'known_hosts'), `${sshd.knownHostsLines().join('\n')}\n`);
+    scene = await startSshScene('ssh-forwards');
+    ({ cluster, sshd, home, key } = scene);
   });
 
   after(async () => {
-    await Promise.all([sshd?.stop(), cluster?.stop()]);
-    await rm(home, { recursive: true, force: true });
+    await scene?.stop();
   });
 
   it('binds every -L form like ssh, carries psql through each, and stops cleanly on SIGINT', async () => {

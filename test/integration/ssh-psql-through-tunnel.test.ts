@@ -2,20 +2,20 @@
 // a refused channel reaching the client (node-postgres, and psql with its default sslmode) as a
 // PostgreSQL FATAL; profiles and ~/.ssh/config.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { psqlOk, runPsql } from '../helpers/clients.js';
-import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
+import type { Cluster } from '../helpers/pg-cluster.js';
 import { freePort } from '../helpers/ports.js';
 import {
   createKeyPair,
-  type KeyPair,
   runTunnelCli,
   type Sshd,
+  type SshScene,
   startSshd,
+  startSshScene,
   startTunnelCli,
   type TunnelCli,
 } from '../helpers/sshd.js';
@@ -24,25 +24,17 @@ describe('pgtunnel ssh: psql through the tunnel', () => {
   let cluster: Cluster;
   let sshd: Sshd;
   let home: string;
-  let key: KeyPair;
+  let scene: SshScene;
   const tunnels: TunnelCli[] = [];
 
   before(async () => {
-    home = await mkdtemp(join(tmpdir(), 'pgtunnel-ssh-home-'));
-    await mkdir(join(home, '.ssh'), { mode: 0o700 });
-    key = await createKeyPair(join(home, '.ssh'), 'id_ed25519');
-    [cluster, sshd] = await Promise.all([
-      startCluster(),
-      startSshd({ authorizedKeys: [key.publicKey] }),
-    ]);
-    // The default known_hosts, so no --known-hosts flag is needed.
-    await writeFile(join(home, '.ssh', 'known_hosts'), `${sshd.knownHostsLines().join('\n')}\n`);
+    scene = await startSshScene('ssh-home');
+    ({ cluster, sshd, home } = scene);
   });
 
   after(async () => {
     await Promise.all(tunnels.map((t) => t.stop()));
-    await Promise.all([sshd?.stop(), cluster?.stop()]);
-    await rm(home, { recursive: true, force: true });
+    await scene?.stop();
   });
 
   const conninfo = (port: number) => `host=127.0.0.1 port=${port} user=postgres sslmode=disable`;
