@@ -32,7 +32,8 @@ describe('metric names', () => {
 
   it('every refusal reason the gateway reports is declared', () => {
     const reported = new Set<string>();
-    for (const file of readdirSync('src/gateway')) {
+    for (const file of readdirSync('src/gateway', { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts')) continue;
       const text = readFileSync(`src/gateway/${file}`, 'utf8');
       for (const match of text.matchAll(/connectionRefused\(\s*'([^']+)'\s*\)/g)) {
         if (match[1]) reported.add(match[1]);

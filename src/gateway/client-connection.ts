@@ -8,27 +8,27 @@ import type { TLSSocket } from 'node:tls';
 import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import { replicationMode } from '../hba/match.js';
+import { UpstreamError } from '../libpq/upstream-error.js';
+import {
+  openFirstUpstreamSession,
+  sendCancelToEach,
+  type UpstreamSession,
+  type UpstreamTarget,
+} from '../libpq/upstream-session.js';
 import type { Logger } from '../log.js';
 import { pump } from '../net/pump.js';
 import { fatal } from '../protocol/backend-error.js';
 import { SqlState } from '../protocol/codes.js';
 import { requestedDatabase, StartupPacketError } from '../protocol/startup-packet.js';
 import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
-import { UpstreamError } from '../tunnel/upstream-error.js';
-import {
-  openFirstUpstreamSession,
-  sendCancelToEach,
-  type UpstreamSession,
-  type UpstreamTarget,
-} from '../tunnel/upstream-session.js';
+import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { AccessPolicy } from './access-policy.js';
 import { IncompletePacketError } from './first-packet-reader.js';
 import { negotiate } from './negotiation.js';
 import { ConnectionEnded, endGracefully, Refusal, refuse } from './refusal.js';
-import { scramProxySetup } from './scram-proxy.js';
+import { scramProxySetup } from './scram/scram-proxy.js';
 import type { SessionRegistry } from './session-registry.js';
 import { relayStartup } from './startup-relay.js';
-import type { TlsAcceptor } from './tls-acceptor.js';
 
 /** The configuration a connection runs under; a reload makes a new one, open sessions keep theirs. */
 export interface GatewayGeneration {

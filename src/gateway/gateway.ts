@@ -7,6 +7,7 @@ import { SETTINGS, type SettingName, type Settings } from '../config/settings.js
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { loadServerTls } from '../tls/server-tls.js';
+import { TlsAcceptor } from '../tls/tls-acceptor.js';
 import { builtInAccessPolicy } from './access-policy.js';
 import {
   type ConnectionEnvironment,
@@ -22,7 +23,6 @@ import {
   openListeners,
 } from './listeners.js';
 import { SessionRegistry } from './session-registry.js';
-import { TlsAcceptor } from './tls-acceptor.js';
 import { upstreamTargets } from './upstream-target.js';
 
 export interface GatewayStartOptions {

@@ -13,11 +13,11 @@ import {
   StartupPacketError,
 } from '../protocol/startup-packet.js';
 import { describeTlsSession } from '../tls/peer-identity.js';
+import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { GatewayEvents, GatewayGeneration } from './client-connection.js';
 import { IncompletePacketError, readFirstPacket } from './first-packet-reader.js';
 import { ConnectionEnded, refuse } from './refusal.js';
 import type { SessionRecord } from './session-registry.js';
-import type { TlsAcceptor } from './tls-acceptor.js';
 
 export interface Negotiated {
   stream: Duplex;

@@ -9,7 +9,7 @@ import { InvalidMessageError, MessageStream, PeerClosedError } from '../auth/mes
 import { fatal } from '../protocol/backend-error.js';
 import { AuthRequest, BackendMessage, SqlState } from '../protocol/codes.js';
 import { saslMechanisms, withoutChannelBinding } from '../protocol/sasl.js';
-import { isScramOffer, proxyScram, type ScramProxySetup } from './scram-proxy.js';
+import { isScramOffer, proxyScram, type ScramProxySetup } from './scram/scram-proxy.js';
 
 export type StartupOutcome =
   | {

@@ -1,8 +1,8 @@
 // The `upstream` setting — a libpq connection string or URI — as the targets the gateway dials:
 // one per host of a multi-host string, tried in order as libpq does.
 import { ConfigError, describeError } from '../errors.js';
-import { resolveConnInfo } from '../tunnel/conninfo.js';
-import { targetsFromConnInfo, type UpstreamTarget } from '../tunnel/upstream-session.js';
+import { resolveConnInfo } from '../libpq/conninfo.js';
+import { targetsFromConnInfo, type UpstreamTarget } from '../libpq/upstream-session.js';
 
 export function upstreamTargets(conninfo: string): readonly UpstreamTarget[] {
   try {

@@ -8,14 +8,14 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeErrorFields } from '../../src/protocol/backend-error.js';
-import { encodeStartupMessage } from '../../src/protocol/frontend.js';
-import { MessageReader } from '../../src/protocol/message-reader.js';
 import {
   openUpstreamSession,
   sendCancelRequest,
   type UpstreamTarget,
-} from '../../src/tunnel/upstream-session.js';
+} from '../../src/libpq/upstream-session.js';
+import { decodeErrorFields } from '../../src/protocol/backend-error.js';
+import { encodeStartupMessage } from '../../src/protocol/frontend.js';
+import { MessageReader } from '../../src/protocol/message-reader.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SSL_MODES, type SslMode } from '../../src/tunnel/sslmode.js';
+import { SSL_MODES, type SslMode } from '../../src/libpq/sslmode.js';
 import { runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { type PgtunnelProcess, startPgtunnel } from '../helpers/pgtunnel-process.js';

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { UpstreamError } from '../../src/libpq/upstream-error.js';
+import { openUpstreamSession, type UpstreamTarget } from '../../src/libpq/upstream-session.js';
 import { encodeStartupMessage } from '../../src/protocol/frontend.js';
-import { UpstreamError } from '../../src/tunnel/upstream-error.js';
-import { openUpstreamSession, type UpstreamTarget } from '../../src/tunnel/upstream-session.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
 

@@ -7,12 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeErrorFields } from '../../src/protocol/backend-error.js';
-import { encodeStartupMessage } from '../../src/protocol/frontend.js';
-import { MessageReader } from '../../src/protocol/message-reader.js';
-import { resolveConnInfo } from '../../src/tunnel/conninfo.js';
-import type { SslMode } from '../../src/tunnel/sslmode.js';
-import { UpstreamError } from '../../src/tunnel/upstream-error.js';
+import { resolveConnInfo } from '../../src/libpq/conninfo.js';
+import type { SslMode } from '../../src/libpq/sslmode.js';
+import { UpstreamError } from '../../src/libpq/upstream-error.js';
 import {
   openFirstUpstreamSession,
   openUpstreamSession,
@@ -20,7 +17,10 @@ import {
   targetsFromConnInfo,
   type UpstreamSession,
   type UpstreamTarget,
-} from '../../src/tunnel/upstream-session.js';
+} from '../../src/libpq/upstream-session.js';
+import { decodeErrorFields } from '../../src/protocol/backend-error.js';
+import { encodeStartupMessage } from '../../src/protocol/frontend.js';
+import { MessageReader } from '../../src/protocol/message-reader.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/log.js';
-import { parseRawTarget, serveRawInetd } from '../../src/tunnel/raw-server.js';
+import { parseRawTarget, serveRawInetd } from '../../src/raw/raw-server.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { cliArgs, PROJECT_ROOT, startPgtunnel } from '../helpers/pgtunnel-process.js';

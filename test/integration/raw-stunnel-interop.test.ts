@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/log.js';
 import { parseSocketAddress } from '../../src/net/address.js';
-import { parseRawTarget, type RawServer, startRawServer } from '../../src/tunnel/raw-server.js';
+import { parseRawTarget, type RawServer, startRawServer } from '../../src/raw/raw-server.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { type PgtunnelProcess, startPgtunnel } from '../helpers/pgtunnel-process.js';

@@ -3,6 +3,19 @@
 // config file with one [section] per tunnel; also inetd mode and systemd socket activation.
 import { fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { parseTunnelFile } from '../../connect/tunnel-config.js';
+import {
+  loadLocalTls,
+  type RunningTunnel,
+  serveInetdConnection,
+  startTunnel,
+} from '../../connect/tunnel-server.js';
+import {
+  buildTargets,
+  connectValueToConnInfo,
+  type TunnelSpec,
+  tunnelSpecFromSection,
+} from '../../connect/tunnel-spec.js';
 import { ConfigError, describeError, PgTunnelError } from '../../errors.js';
 import { createLogger, type Logger, type LogLevel } from '../../log.js';
 import { parseSocketAddress } from '../../net/address.js';
@@ -13,19 +26,6 @@ import {
   forgetActivationEnvironment,
 } from '../../net/socket-activation.js';
 import { stdioConnection } from '../../net/stdio-connection.js';
-import { parseTunnelFile } from '../../tunnel/tunnel-config.js';
-import {
-  loadLocalTls,
-  type RunningTunnel,
-  serveInetdConnection,
-  startTunnel,
-} from '../../tunnel/tunnel-server.js';
-import {
-  buildTargets,
-  connectValueToConnInfo,
-  type TunnelSpec,
-  tunnelSpecFromSection,
-} from '../../tunnel/tunnel-spec.js';
 import { ExitCode, exitWithError } from '../exit.js';
 
 interface ConnectOptions {

@@ -16,7 +16,7 @@ import {
   type RawServeOptions,
   serveRawInetd,
   startRawServer,
-} from '../../tunnel/raw-server.js';
+} from '../../raw/raw-server.js';
 import { ExitCode } from '../exit.js';
 
 /**

@@ -6,13 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import {
-  decodeSaslInitialResponse,
-  encodeSaslChallenge,
-  PASSWORD_MESSAGE,
-} from '../auth/auth-messages.js';
-import { tlsServerEndPoint } from '../auth/channel-binding.js';
-import type { MessageStream } from '../auth/message-stream.js';
+import { tlsServerEndPoint } from '../../auth/channel-binding.js';
+import type { MessageStream } from '../../auth/message-stream.js';
 import {
   mockScramSecret,
   parseClientFinalMessage,
@@ -24,14 +19,19 @@ import {
   type ScramSecret,
   serverFirstMessage,
   verifyClientFinal,
-} from '../auth/scram.js';
-import type { Settings } from '../config/settings.js';
-import { describeError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { fatal } from '../protocol/backend-error.js';
-import { AuthRequest, SqlState } from '../protocol/codes.js';
-import { encodeAuthenticationSasl } from '../protocol/sasl.js';
-import type { UpstreamTarget } from '../tunnel/upstream-session.js';
+} from '../../auth/scram.js';
+import type { Settings } from '../../config/settings.js';
+import { describeError } from '../../errors.js';
+import type { UpstreamTarget } from '../../libpq/upstream-session.js';
+import type { Logger } from '../../log.js';
+import {
+  decodeSaslInitialResponse,
+  encodeSaslChallenge,
+  PASSWORD_MESSAGE,
+} from '../../protocol/auth-messages.js';
+import { fatal } from '../../protocol/backend-error.js';
+import { AuthRequest, SqlState } from '../../protocol/codes.js';
+import { encodeAuthenticationSasl } from '../../protocol/sasl.js';
 import { type ScramSecretSource, type SecretLookup, secretSourceFor } from './auth-secrets.js';
 import { ServerRefusedError, scramWithServer, type UpstreamLeg } from './scram-upstream.js';
 

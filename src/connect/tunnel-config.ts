@@ -2,8 +2,8 @@
 // per tunnel with `accept` and `connect`), with libpq keywords for the upstream's settings.
 // Parsing only; tunnel-spec.ts turns sections into runnable tunnels. Pure.
 import { ConfigError } from '../errors.js';
+import { CONNINFO_KEYWORDS, type ConnInfoKeyword, isConnInfoKeyword } from '../libpq/conninfo.js';
 import type { LogLevel } from '../log.js';
-import { CONNINFO_KEYWORDS, type ConnInfoKeyword, isConnInfoKeyword } from './conninfo.js';
 
 /** Keys of the file besides libpq's, as one table (scope, kind, meaning). */
 export const TUNNEL_FILE_KEYS = {

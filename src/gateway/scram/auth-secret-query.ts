@@ -2,18 +2,18 @@
 // sslmode as client sessions): log in, one extended-protocol query with the user name as $1
 // (so no quoting is involved), Terminate.
 import type { TLSSocket } from 'node:tls';
-import { MessageStream, PeerClosedError } from '../auth/message-stream.js';
+import { MessageStream, PeerClosedError } from '../../auth/message-stream.js';
+import { openFirstUpstreamSession, type UpstreamTarget } from '../../libpq/upstream-session.js';
+import { decodeErrorFields } from '../../protocol/backend-error.js';
+import { BackendMessage } from '../../protocol/codes.js';
+import { encodeStartupMessage } from '../../protocol/frontend.js';
+import type { Message } from '../../protocol/message-reader.js';
 import {
   decodeDataRow,
   encodeExtendedQuery,
   encodeTerminate,
   QueryReply,
-} from '../auth/query-messages.js';
-import { decodeErrorFields } from '../protocol/backend-error.js';
-import { BackendMessage } from '../protocol/codes.js';
-import { encodeStartupMessage } from '../protocol/frontend.js';
-import type { Message } from '../protocol/message-reader.js';
-import { openFirstUpstreamSession, type UpstreamTarget } from '../tunnel/upstream-session.js';
+} from '../../protocol/query-messages.js';
 import { LoginError, loginAs } from './auth-secret-login.js';
 import { ServerRefusedError } from './scram-upstream.js';
 

@@ -5,6 +5,14 @@
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { describeError } from '../errors.js';
+import { UpstreamError } from '../libpq/upstream-error.js';
+import {
+  openFirstUpstreamSession,
+  sendCancelToEach,
+  type UpstreamSession,
+} from '../libpq/upstream-session.js';
+import type { UpstreamTarget } from '../libpq/upstream-target.js';
+import type { TlsEnvironment } from '../libpq/upstream-tls.js';
 import type { Logger } from '../log.js';
 import { type PumpResult, pump } from '../net/pump.js';
 import { readUntil } from '../net/read-bytes.js';
@@ -17,14 +25,6 @@ import {
   TLS_HANDSHAKE_RECORD,
 } from '../protocol/codes.js';
 import { StartupPacketError } from '../protocol/startup-packet.js';
-import { UpstreamError } from './upstream-error.js';
-import {
-  openFirstUpstreamSession,
-  sendCancelToEach,
-  type UpstreamSession,
-} from './upstream-session.js';
-import type { UpstreamTarget } from './upstream-target.js';
-import type { TlsEnvironment } from './upstream-tls.js';
 
 /** What every connection of one tunnel shares. */
 export interface LocalTunnelContext {

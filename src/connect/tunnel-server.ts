@@ -7,13 +7,13 @@ import type { Duplex } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { ConfigError, describeError } from '../errors.js';
+import type { TlsEnvironment } from '../libpq/upstream-tls.js';
 import type { Logger } from '../log.js';
 import { formatSocketAddress, type SocketAddress } from '../net/address.js';
 import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
+import { handleRawClientConnection } from '../raw/raw-connection.js';
 import { handleLocalConnection, type LocalTunnelContext } from './local-connection.js';
-import { handleRawClientConnection } from './raw-connection.js';
 import { describeTargets, type TunnelSpec } from './tunnel-spec.js';
-import type { TlsEnvironment } from './upstream-tls.js';
 
 export interface RunningTunnel {
   name: string;

@@ -2,15 +2,15 @@
 // forwards it over TLS from the first byte; `serve --raw` (raw-server.ts) does the reverse.
 import type { Duplex } from 'node:stream';
 import { describeError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { type PumpResult, pump } from '../net/pump.js';
 import {
   connectionOrder,
   openRawTlsConnection,
   type RawTlsConnection,
-} from './upstream-session.js';
-import type { UpstreamTarget } from './upstream-target.js';
-import type { TlsEnvironment } from './upstream-tls.js';
+} from '../libpq/upstream-session.js';
+import type { UpstreamTarget } from '../libpq/upstream-target.js';
+import type { TlsEnvironment } from '../libpq/upstream-tls.js';
+import type { Logger } from '../log.js';
+import { type PumpResult, pump } from '../net/pump.js';
 
 export interface RawClientContext {
   name: string;

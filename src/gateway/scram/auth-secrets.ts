@@ -4,13 +4,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { passwordFromPassfile } from '../auth/passfile.js';
-import { parseScramSecret, type ScramSecret } from '../auth/scram.js';
-import type { Settings } from '../config/settings.js';
-import type { Logger } from '../log.js';
-import { resolveConnInfo } from '../tunnel/conninfo.js';
-import type { UpstreamTarget } from '../tunnel/upstream-session.js';
-import { defaultSocketDirectory } from '../tunnel/upstream-target.js';
+import { parseScramSecret, type ScramSecret } from '../../auth/scram.js';
+import type { Settings } from '../../config/settings.js';
+import { resolveConnInfo } from '../../libpq/conninfo.js';
+import { passwordFromPassfile } from '../../libpq/passfile.js';
+import type { UpstreamTarget } from '../../libpq/upstream-session.js';
+import { defaultSocketDirectory } from '../../libpq/upstream-target.js';
+import type { Logger } from '../../log.js';
 import { type AuthQueryOptions, runAuthQuery } from './auth-secret-query.js';
 
 /** How long a looked-up secret is reused. */

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer, type SecureVersion, type TLSSocket, type TlsOptions } from 'node:tls';
 import { describeError } from '../errors.js';
+import { parseConnString } from '../libpq/conninfo.js';
 import type { Logger } from '../log.js';
 import { formatSocketAddress, parseSocketAddress, type SocketAddress } from '../net/address.js';
 import { dial } from '../net/dial.js';
@@ -12,7 +13,6 @@ import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
 import { pump } from '../net/pump.js';
 import { loadPrivateKey } from '../tls/key-file.js';
 import { loadCrls, readPemFile } from '../tls/pem-files.js';
-import { parseConnString } from './conninfo.js';
 
 /** Settings of a raw TLS server. */
 export interface RawServeOptions {

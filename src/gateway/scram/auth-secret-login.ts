@@ -4,14 +4,14 @@
 // binding. Ends at ReadyForQuery.
 import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
+import { saslPrep, scramKeys } from '../../auth/scram.js';
 import {
   authenticationRequest,
   encodePasswordMessage,
   md5PasswordResponse,
-} from '../auth/auth-messages.js';
-import { saslPrep, scramKeys } from '../auth/scram.js';
-import { AuthRequest, BackendMessage } from '../protocol/codes.js';
-import { saslMechanisms } from '../protocol/sasl.js';
+} from '../../protocol/auth-messages.js';
+import { AuthRequest, BackendMessage } from '../../protocol/codes.js';
+import { saslMechanisms } from '../../protocol/sasl.js';
 import { ServerRefusedError, scramWithServer, type UpstreamLeg } from './scram-upstream.js';
 
 const pbkdf2Async = promisify(pbkdf2);

@@ -2,8 +2,8 @@
 // requests (R), SASLInitialResponse / SASLResponse / PasswordMessage (all type p), and the MD5
 // password hash. https://www.postgresql.org/docs/current/protocol-message-formats.html
 import { createHash } from 'node:crypto';
-import { type AuthRequest, BackendMessage } from '../protocol/codes.js';
-import type { Message } from '../protocol/message-reader.js';
+import { type AuthRequest, BackendMessage } from './codes.js';
+import type { Message } from './message-reader.js';
 
 /** Type byte of PasswordMessage, SASLInitialResponse and SASLResponse. */
 export const PASSWORD_MESSAGE = 0x70; // p

@@ -3,7 +3,6 @@
 // settings, raw or PostgreSQL-aware, and local TLS. Everything is validated here, before any
 // socket is opened.
 import { ConfigError } from '../errors.js';
-import { parseSocketAddress, type SocketAddress } from '../net/address.js';
 import {
   applyConnInfoDefaults,
   type ConnInfo,
@@ -12,10 +11,11 @@ import {
   isConnectionUri,
   isConnInfoKeyword,
   parseConnString,
-} from './conninfo.js';
-import { lookupService } from './pg-service.js';
+} from '../libpq/conninfo.js';
+import { lookupService } from '../libpq/pg-service.js';
+import { targetsFromConnInfo, type UpstreamTarget } from '../libpq/upstream-target.js';
+import { parseSocketAddress, type SocketAddress } from '../net/address.js';
 import type { Located, TunnelSection } from './tunnel-config.js';
-import { targetsFromConnInfo, type UpstreamTarget } from './upstream-target.js';
 
 /** One tunnel, ready to start. */
 export interface TunnelSpec {

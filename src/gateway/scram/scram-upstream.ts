@@ -3,13 +3,8 @@
 // proof recovered by the SCRAM proxy. Binds to the server's certificate when it offers -PLUS.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import {
-  authenticationRequest,
-  encodeSaslInitialResponse,
-  encodeSaslResponse,
-} from '../auth/auth-messages.js';
-import { tlsServerEndPoint } from '../auth/channel-binding.js';
-import type { MessageStream } from '../auth/message-stream.js';
+import { tlsServerEndPoint } from '../../auth/channel-binding.js';
+import type { MessageStream } from '../../auth/message-stream.js';
 import {
   SCRAM_RAW_NONCE_LENGTH,
   SCRAM_SHA_256,
@@ -17,9 +12,14 @@ import {
   ScramClient,
   ScramError,
   TLS_SERVER_END_POINT,
-} from '../auth/scram.js';
-import { AuthRequest, BackendMessage, SqlState } from '../protocol/codes.js';
-import type { Message } from '../protocol/message-reader.js';
+} from '../../auth/scram.js';
+import {
+  authenticationRequest,
+  encodeSaslInitialResponse,
+  encodeSaslResponse,
+} from '../../protocol/auth-messages.js';
+import { AuthRequest, BackendMessage, SqlState } from '../../protocol/codes.js';
+import type { Message } from '../../protocol/message-reader.js';
 
 /** The server answered with an ErrorResponse; `response` is it, to forward or describe. */
 export class ServerRefusedError extends Error {
