@@ -24,7 +24,9 @@ describe('command table', () => {
     assert.equal(requestedCommand(['nosuch']), undefined);
   });
   it('the version is package.json’s', () => {
-    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    const manifest = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    );
     assert.equal(VERSION, manifest.version);
   });
 });
