@@ -17,6 +17,7 @@ import {
   superviseWorkers,
 } from '../../gateway/supervisor.js';
 import { createLogger, type Logger } from '../../log.js';
+import { writeDefaultPidFile } from '../../net/default-pid-file.js';
 import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
 import { ExitCode, exitWithError } from '../exit.js';
@@ -35,6 +36,7 @@ interface ServeOptions {
   c?: string[];
   demo?: boolean;
   check?: boolean;
+  skipUpstream?: boolean;
   inetd?: boolean;
   raw?: boolean;
   [flag: string]: unknown;
@@ -69,8 +71,9 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--check',
-      'load and check the configuration (certificates, keys, hba rules), then exit',
-    );
+      'load and check the configuration (certificates, keys, hba rules) and try the upstream, then exit',
+    )
+    .option('--skip-upstream', 'with --check: do not try to reach the upstream server');
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const long = `--${name.replaceAll('_', '-')} <value>`;
     const short = SHORT_FLAGS[name];
@@ -164,9 +167,15 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   for (const warning of policyWarnings) logger.warn({}, warning);
 
   if (options.check) {
-    console.log(`configuration OK${config.configFile ? ` (${config.configFile})` : ''}`);
+    const { checkServe } = await import('./serve-check.js');
+    const { ok, lines } = await checkServe(config, {
+      raw: options.raw === true,
+      skipUpstream: options.skipUpstream === true,
+    });
+    for (const line of lines) console.log(line);
+    if (ok) console.log(`configuration OK${config.configFile ? ` (${config.configFile})` : ''}`);
     await demo?.cleanup();
-    process.exit(ExitCode.OK);
+    process.exit(ok ? ExitCode.OK : ExitCode.FAILURE);
   }
 
   // systemd socket activation: listen on the inherited sockets, in this one process.
@@ -179,6 +188,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   if (options.inetd) await runInetdGateway(config, logger);
   const pidFile = config.settings.pid_file;
   if (pidFile !== '') checkPidFile(pidFile);
+  let removeDefaultPidFile = () => {};
   const workers =
     listenFds.length > 0
       ? 1
@@ -208,6 +218,8 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     }
   }
   if (pidFile !== '') writePidFile(pidFile);
+  // without pid_file, a PID file per port where `pgtunnel reload` looks by default
+  else removeDefaultPidFile = writeDefaultPidFile(config.settings.port, logger);
   logger.info(
     { addresses: controller.addresses(), workers, upstream: config.settings.upstream },
     'ready to accept connections',
@@ -222,6 +234,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
 
   installSignalHandlers(controller, logger, config, load, async () => {
     if (pidFile !== '') removePidFile(pidFile);
+    removeDefaultPidFile();
     await admin?.close();
     await demo?.cleanup();
   });
