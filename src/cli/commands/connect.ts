@@ -284,9 +284,11 @@ async function runConnectCommand(
       'a command to run (after --) goes with a connection string, not --config or --inetd',
     );
   }
-  const listen = options.listen.length > 0 ? options.listen : ['127.0.0.1:0'];
-  const [spec] = loadSpecs(conninfo, { ...options, listen }).specs;
-  const tcp = spec?.listen.find((address) => address.kind === 'tcp');
+  const [spec] = loadSpecs(conninfo, options).specs;
+  // without --listen: a free loopback port, for this command only
+  const tcp = spec?.listen.length
+    ? spec.listen.find((address) => address.kind === 'tcp')
+    : ({ kind: 'tcp', host: '127.0.0.1', port: 0 } as const);
   if (!spec || !tcp) throw usage('a command to run needs a TCP --listen address');
   spec.listen = [tcp];
   const logger = makeLogger(
