@@ -132,7 +132,9 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   // Loaded only for the demo: the CA code is not needed otherwise.
   const demo =
     (options.demo || nothingConfigured) && !options.raw && !options.inetd
-      ? await import('../../demo/demo.js').then((m) => m.prepareDemo())
+      ? await import('../../demo/demo.js').then((m) =>
+          m.prepareDemo({ portGiven: overrides.some((o) => o.name === 'port') }),
+        )
       : undefined;
   if (demo) overrides = [...demo.overrides, ...overrides];
   const load = () => loadConfig({ configFile, overrides });
@@ -224,13 +226,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     { addresses: controller.addresses(), workers, upstream: config.settings.upstream },
     'ready to accept connections',
   );
-  if (demo)
-    printDemoBanner(
-      controller.addresses(),
-      config.settings.port,
-      demo.rootCertFile,
-      demo.postgres.version,
-    );
+  if (demo) console.log(await demo.banner(controller.addresses(), load().settings.port));
 
   installSignalHandlers(controller, logger, config, load, async () => {
     if (pidFile !== '') removePidFile(pidFile);
@@ -296,23 +292,4 @@ function installSignalHandlers(
   };
   process.on('SIGTERM', () => stop('smart'));
   process.on('SIGINT', () => stop('fast'));
-}
-
-function printDemoBanner(
-  addresses: string[],
-  port: number,
-  rootCert: string,
-  version: string,
-): void {
-  const lines = [
-    '',
-    `pgtunnel demo: a throwaway PostgreSQL ${version} is running behind the gateway (${addresses.join(', ')}).`,
-    'Connect with full certificate verification:',
-    '',
-    `  psql "host=localhost port=${port} user=postgres dbname=postgres sslmode=verify-full sslrootcert=${rootCert}"`,
-    '',
-    'Press Ctrl-C to stop; the server, its data and the certificates are removed.',
-    '',
-  ];
-  console.log(lines.join('\n'));
 }
