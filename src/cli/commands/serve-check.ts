@@ -6,6 +6,8 @@ import { describeError } from '../../errors.js';
 import { upstreamTargets } from '../../gateway/upstream-target.js';
 import { probeUpstream } from '../../libpq/upstream-probe.js';
 
+const PROBE_TIMEOUT_MS = 15_000;
+
 /** The lines to print and whether everything that was tried worked. */
 export async function checkServe(
   config: LoadedConfig,
@@ -33,14 +35,20 @@ export async function checkServe(
     try {
       const reached = await probeUpstream(upstreamTargets(settings.upstream), {
         user: 'pgtunnel_check',
+        // a host that drops packets would otherwise hold the check for the kernel's timeout
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
       });
       lines.push(`checked: upstream ${reached} answered as PostgreSQL (no login attempted)`);
     } catch (error) {
       ok = false;
-      lines.push(`FAILED: upstream could not be reached: ${describeError(error)}`);
+      const reason =
+        error instanceof Error && error.name === 'TimeoutError'
+          ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s`
+          : describeError(error);
+      lines.push(`FAILED: upstream could not be reached: ${reason}`);
       lines.push('  (give --skip-upstream to check only the files, e.g. before the server is up)');
     }
   }
-  lines.push(`not checked: ${notChecked.join('; ')}`);
+  for (const item of notChecked) lines.push(`not checked: ${item}`);
   return { ok, lines };
 }
