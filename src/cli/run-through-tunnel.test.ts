@@ -2,7 +2,12 @@
 // shell would report it; the tunnel is closed once it ends.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runThroughTunnel, shellStatus, tunnelEnvironment } from './run-through-tunnel.js';
+import {
+  operandsAndCommand,
+  runThroughTunnel,
+  shellStatus,
+  tunnelEnvironment,
+} from './run-through-tunnel.js';
 
 describe('running a command through a tunnel', () => {
   it('sets the libpq variables (an IPv6 host unbracketed)', () => {
@@ -14,6 +19,20 @@ describe('running a command through a tunnel', () => {
     assert.deepEqual(tunnelEnvironment({ host: '127.0.0.1', port: 6000 }), {
       PGHOST: '127.0.0.1',
       PGPORT: '6000',
+    });
+  });
+  it('takes the command from after --, whatever commander put in [destination]', () => {
+    const argv = ['node', 'main', 'ssh', '-L', '0:h:5432', 'joe@db', '--', 'psql', '-c', 'x'];
+    assert.deepEqual(operandsAndCommand(['joe@db', 'psql', '-c', 'x'], argv), {
+      operands: ['joe@db'],
+      command: ['psql', '-c', 'x'],
+    });
+    // a profile gives the destination: the first word after -- is still the command's
+    const profile = ['node', 'main', 'ssh', '--profile', 'p', '--', 'psql'];
+    assert.deepEqual(operandsAndCommand(['psql'], profile), { operands: [], command: ['psql'] });
+    assert.deepEqual(operandsAndCommand(['joe@db'], ['node', 'main', 'ssh', 'joe@db']), {
+      operands: ['joe@db'],
+      command: [],
     });
   });
   it('reports statuses as a shell does', () => {
