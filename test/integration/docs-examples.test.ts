@@ -34,15 +34,27 @@ describe('documentation examples', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pgtunnel-docs-'));
     // The package, built into a directory of this test's own (the checkout's dist/ may be
-    // rebuilt by another test meanwhile), its dependencies the checkout's.
+    // rebuilt by another test meanwhile): an incremental build kept in node_modules/.cache, as
+    // build tools keep theirs, so an unchanged tree is not compiled again. Its dependencies are
+    // the checkout's.
     const pkg = join(dir, 'pgtunnel');
+    const dist = join(PROJECT_ROOT, 'node_modules', '.cache', 'pgtunnel-docs-examples', 'dist');
     mkdirSync(pkg);
     copyFileSync(join(PROJECT_ROOT, 'package.json'), join(pkg, 'package.json'));
     symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(pkg, 'node_modules'));
+    symlinkSync(dist, join(pkg, 'dist'));
     const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const built = await run(
       process.execPath,
-      [tsc, '-p', join(PROJECT_ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')],
+      [
+        tsc,
+        '-p',
+        join(PROJECT_ROOT, 'tsconfig.build.json'),
+        '--outDir',
+        dist,
+        '--tsBuildInfoFile',
+        join(dist, '.tsbuildinfo'),
+      ],
       { cwd: PROJECT_ROOT, timeoutMs: 600_000 },
     );
     assert.equal(built.code, 0, built.stdout + built.stderr);
