@@ -23,7 +23,7 @@ function hold6432(): Promise<Server | undefined> {
 describe('demo when 6432 is taken', () => {
   it('listens on a free port, says so, and its psql command works', async () => {
     const held = await hold6432();
-    const demo = await startPgtunnel(['serve']);
+    const demo = await startPgtunnel(['serve'], { readyText: null });
     try {
       while (!demo.output().includes('Press Ctrl-C')) {
         if (demo.child.exitCode !== null) assert.fail(`the demo exited:\n${demo.output()}`);
