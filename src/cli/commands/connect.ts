@@ -299,7 +299,9 @@ async function runConnectCommand(
   const tunnel = await startTunnel(spec, logger);
   const [address] = tunnel.addresses;
   const port = Number(address?.slice(address.lastIndexOf(':') + 1));
-  const host = tcp.host === '' || tcp.host === '0.0.0.0' ? '127.0.0.1' : tcp.host;
+  // a wildcard listen address is reached through loopback
+  const host =
+    tcp.host === '' || tcp.host === '0.0.0.0' ? '127.0.0.1' : tcp.host === '::' ? '::1' : tcp.host;
   const sslmode = spec.localTls ? 'require' : 'disable';
   const endpoint = { host, port, sslmode };
   process.exit(await runThroughTunnel(command, endpoint, () => tunnel.close('fast')));
