@@ -1,0 +1,121 @@
+// The server certificate: one Node handshake verifies the chain against the trust store
+// (sslrootcert, ~/.postgresql/root.crt, or the system store), and openssl s_client shows the
+// chain exactly as sent and the client-certificate request.
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type DetailedPeerCertificate, rootCertificates } from 'node:tls';
+import {
+  analyseChain,
+  certificatesFromPem,
+  checkNames,
+  describeCertificate,
+} from './certificate-facts.js';
+import type { CertificateFacts, ClientCertificateFacts, TlsVersion } from './facts.js';
+import { probeWithOpenssl } from './openssl-probe.js';
+import { handshake, type ProbeContext, type TlsRoute } from './probe-connection.js';
+import { baseTlsOptions, cipherStringFor } from './tls-probe.js';
+
+const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+/** The CA certificates a libpq client would trust, and what to call them in the report. */
+export function trustStore(sslrootcert: string | undefined): {
+  store: 'sslrootcert' | 'system';
+  pem: string;
+} {
+  const file = sslrootcert && sslrootcert !== 'system' ? sslrootcert : undefined;
+  const userDefault = join(homedir(), '.postgresql', 'root.crt');
+  if (file) return { store: 'sslrootcert', pem: readFileSync(file, 'utf8') };
+  if (!sslrootcert && existsSync(userDefault))
+    return { store: 'sslrootcert', pem: readFileSync(userDefault, 'utf8') };
+  const pem = existsSync(SYSTEM_BUNDLE)
+    ? readFileSync(SYSTEM_BUNDLE, 'utf8')
+    : rootCertificates.join('\n');
+  return { store: 'system', pem };
+}
+
+/** The chain Node reconstructed from the peer (used when openssl is not available). */
+function chainFromNode(peer: DetailedPeerCertificate): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  let current: DetailedPeerCertificate | undefined = peer;
+  while (current?.raw && chain.length < 10) {
+    chain.push(new X509Certificate(current.raw));
+    const next: DetailedPeerCertificate | undefined = current.issuerCertificate;
+    if (!next || next === current || next.fingerprint256 === current.fingerprint256) break;
+    current = next;
+  }
+  return chain;
+}
+
+export interface CertificateProbeResult {
+  certificate?: CertificateFacts;
+  clientCertificate: ClientCertificateFacts;
+}
+
+export async function probeCertificate(
+  ctx: ProbeContext,
+  route: TlsRoute,
+  version: TlsVersion,
+  now: Date = new Date(),
+): Promise<CertificateProbeResult> {
+  let trust: ReturnType<typeof trustStore>;
+  try {
+    trust = trustStore(ctx.target.sslrootcert);
+  } catch (error) {
+    trust = { store: 'sslrootcert', pem: '' };
+    void error;
+  }
+  const verified = await handshake(
+    ctx,
+    route,
+    {
+      ...baseTlsOptions(ctx, route),
+      minVersion: version,
+      maxVersion: version,
+      ciphers: cipherStringFor(version, []),
+      ca: trust.pem || undefined,
+    },
+    (outcome) => {
+      if (!outcome.ok) return undefined;
+      const socket = outcome.socket;
+      const error = socket.authorizationError;
+      return {
+        trusted: socket.authorized,
+        error: error ? String(error instanceof Error ? error.message : error) : undefined,
+        chain: chainFromNode(socket.getPeerCertificate(true)),
+      };
+    },
+  );
+  const fromOpenssl = await probeWithOpenssl(ctx, route);
+  const clientCertificate: ClientCertificateFacts =
+    'report' in fromOpenssl
+      ? {
+          caNames: fromOpenssl.report.caNames,
+          ...(fromOpenssl.report.certificateRequested !== undefined
+            ? { requested: fromOpenssl.report.certificateRequested }
+            : {}),
+        }
+      : { caNames: [], detail: fromOpenssl.error };
+  if (!verified) return { clientCertificate };
+
+  const sent =
+    'report' in fromOpenssl ? fromOpenssl.report.chain.map((pem) => new X509Certificate(pem)) : [];
+  const chain = sent.length > 0 ? sent : verified.chain;
+  const leaf = chain[0];
+  if (!leaf) return { clientCertificate };
+  const { inOrder, complete } = analyseChain(chain, certificatesFromPem(trust.pem));
+  const certificate: CertificateFacts = {
+    chain: chain.map((c) => describeCertificate(c, now)),
+    chainSource: sent.length > 0 ? 'openssl' : 'node',
+    inOrder,
+    complete,
+    trust: {
+      store: trust.store,
+      trusted: verified.trusted,
+      ...(verified.error ? { error: verified.error } : {}),
+    },
+    names: checkNames(leaf, ctx.target.names),
+  };
+  return { certificate, clientCertificate };
+}

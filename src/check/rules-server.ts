@@ -1,0 +1,379 @@
+// Rules for what the server itself reveals: whether a plaintext startup reaches
+// authentication, the methods offered over TLS, and — after a login — its settings,
+// pg_hba.conf rules, MD5 password hashes and sessions without TLS. Pure.
+import type { HbaRuleRow, StartupAnswer, TargetFacts } from './facts.js';
+import type { Finding } from './findings.js';
+
+const HOSTSSL_FIX =
+  'pg_hba.conf: write hostssl instead of host for TCP rules, and add `hostnossl all all all reject` before them (pgtunnel serve: the same in its hba_file)';
+
+function describeAnswer(answer: StartupAnswer): string {
+  if (answer.kind === 'authentication') {
+    return answer.method === 'sasl'
+      ? `SASL (${(answer.mechanisms ?? []).join(', ')})`
+      : answer.method === 'ok'
+        ? 'AuthenticationOk (trust)'
+        : answer.method;
+  }
+  if (answer.kind === 'error') return `${answer.sqlstate}: ${answer.message}`;
+  return answer.detail;
+}
+
+export function authenticationRules(facts: TargetFacts): Finding[] {
+  const out: Finding[] = [];
+  const { plaintext, overTls, user } = facts.authentication;
+  if (plaintext) {
+    if (plaintext.kind === 'authentication') {
+      out.push({
+        id: 'plaintext-startup',
+        category: 'authentication',
+        severity: 'fail',
+        title: `a session without TLS reaches authentication (user "${user}": ${describeAnswer(plaintext)})`,
+        why: 'clients with sslmode=prefer or allow, or a man in the middle who strips TLS, log in unencrypted',
+        fix:
+          facts.negotiation.sslRequest.answer === 'N'
+            ? `postgresql.conf: ssl = on; then ${HOSTSSL_FIX}`
+            : HOSTSSL_FIX,
+      });
+    } else if (plaintext.kind === 'error') {
+      out.push({
+        id: 'plaintext-startup',
+        category: 'authentication',
+        severity: 'ok',
+        title: `a session without TLS is refused (${describeAnswer(plaintext)})`,
+      });
+    } else {
+      out.push({
+        id: 'plaintext-startup',
+        category: 'authentication',
+        severity: 'ok',
+        title: `a session without TLS gets no answer (${plaintext.detail})`,
+      });
+    }
+  }
+  if (overTls) {
+    if (overTls.kind === 'authentication') {
+      const method = overTls.method;
+      if (method === 'sasl' && overTls.mechanisms?.includes('SCRAM-SHA-256-PLUS')) {
+        out.push({
+          id: 'scram-channel-binding',
+          category: 'authentication',
+          severity: 'ok',
+          title: 'SCRAM-SHA-256-PLUS offered over TLS: clients can use channel_binding=require',
+        });
+      } else if (method === 'sasl') {
+        out.push({
+          id: 'scram-channel-binding',
+          category: 'authentication',
+          severity: 'warn',
+          title: `SCRAM offered over TLS without channel binding (${describeAnswer(overTls)})`,
+          why: 'without SCRAM-SHA-256-PLUS a client cannot prove that no proxy sits between it and the server',
+          fix: 'terminate TLS on PostgreSQL itself (or pass it through), so that the server can bind SCRAM to the TLS channel',
+        });
+      } else if (method === 'md5' || method === 'cleartext') {
+        out.push({
+          id: 'password-method',
+          category: 'authentication',
+          severity: 'warn',
+          title: `the server asks for a ${method === 'md5' ? 'MD5 hashed' : 'cleartext'} password (user "${user}")`,
+          why:
+            method === 'md5'
+              ? 'MD5 is deprecated: a stolen hash logs in as the user'
+              : 'the server sees the password itself; no channel binding',
+          fix: "pg_hba.conf: scram-sha-256 instead of md5/password; postgresql.conf: password_encryption = 'scram-sha-256', then reset passwords",
+        });
+      } else if (method === 'ok') {
+        out.push({
+          id: 'trust-over-tcp',
+          category: 'authentication',
+          severity: 'fail',
+          title: `user "${user}" is let in without a password (trust)`,
+          why: 'anyone who can reach the port logs in as that user',
+          fix: 'pg_hba.conf: replace trust with scram-sha-256 (or cert) on host/hostssl lines',
+        });
+      } else {
+        out.push({
+          id: 'password-method',
+          category: 'authentication',
+          severity: 'info',
+          title: `authentication over TLS: ${describeAnswer(overTls)}`,
+        });
+      }
+    } else {
+      out.push({
+        id: 'password-method',
+        category: 'authentication',
+        severity: 'info',
+        title: `a startup over TLS was answered: ${describeAnswer(overTls)}`,
+      });
+    }
+  }
+  return out;
+}
+
+const TCP_TYPES = new Set(['host', 'hostssl', 'hostnossl', 'hostgssenc', 'hostnogssenc']);
+
+function ruleText(rule: HbaRuleRow): string {
+  const address = rule.address ? ` ${rule.address}${rule.netmask ? ` ${rule.netmask}` : ''}` : '';
+  return `line ${rule.lineNumber}: ${rule.type} ${rule.database.join(',')} ${rule.userName.join(',')}${address} ${rule.authMethod}`;
+}
+
+export function hbaRules(facts: TargetFacts): Finding[] {
+  const db = facts.database;
+  if (!db?.login.ok) return [];
+  if (!db.hbaRules)
+    return db.hbaError
+      ? [{ id: 'hba-unread', category: 'pg_hba', severity: 'info', title: db.hbaError }]
+      : [];
+  const out: Finding[] = [];
+  for (const rule of db.hbaRules) {
+    if (rule.error) {
+      out.push({
+        id: 'hba-error',
+        category: 'pg_hba',
+        severity: 'fail',
+        title: `pg_hba.conf line ${rule.lineNumber} has an error: ${rule.error}`,
+        why: 'PostgreSQL refuses to reload a pg_hba.conf with errors: the rules in force are not the ones in the file',
+        fix: `correct pg_hba.conf line ${rule.lineNumber}, then SELECT pg_reload_conf()`,
+      });
+      continue;
+    }
+    if (!TCP_TYPES.has(rule.type) || rule.authMethod === 'reject') continue;
+    const line = ruleText(rule);
+    if (rule.authMethod === 'trust') {
+      out.push({
+        id: 'hba-trust-tcp',
+        category: 'pg_hba',
+        severity: 'fail',
+        title: `trust over TCP: ${line}`,
+        why: 'anyone who can reach the port logs in as any user it names, with no password',
+        fix: `pg_hba.conf line ${rule.lineNumber}: replace trust with scram-sha-256 (or cert)`,
+      });
+    }
+    if (rule.type === 'host' || rule.type === 'hostnossl') {
+      out.push({
+        id: 'hba-without-tls',
+        category: 'pg_hba',
+        severity: rule.type === 'hostnossl' ? 'fail' : 'warn',
+        title: `${rule.type === 'hostnossl' ? 'sessions without TLS allowed' : 'sessions without TLS not excluded'}: ${line}`,
+        why: 'a client with sslmode=prefer/allow, or anyone stripping TLS, gets a plaintext session',
+        fix: `pg_hba.conf line ${rule.lineNumber}: ${rule.type === 'hostnossl' ? 'end the line with reject' : 'write hostssl instead of host'}`,
+      });
+    }
+    if (rule.authMethod === 'md5' || rule.authMethod === 'password') {
+      out.push({
+        id: 'hba-weak-password-method',
+        category: 'pg_hba',
+        severity: 'warn',
+        title: `${rule.authMethod} over TCP: ${line}`,
+        why:
+          rule.authMethod === 'password'
+            ? 'the password itself is sent to the server'
+            : 'MD5 hashes are deprecated and replayable as passwords',
+        fix: `pg_hba.conf line ${rule.lineNumber}: replace ${rule.authMethod} with scram-sha-256`,
+      });
+    }
+  }
+  if (out.length === 0)
+    out.push({
+      id: 'hba-ok',
+      category: 'pg_hba',
+      severity: 'ok',
+      title: `${db.hbaRules.length} rules: TCP rules need TLS and a password or certificate`,
+    });
+  return out;
+}
+
+const VERSION_RANK: Record<string, number> = { TLSv1: 0, 'TLSv1.1': 1, 'TLSv1.2': 2, 'TLSv1.3': 3 };
+
+export function settingsRules(facts: TargetFacts): Finding[] {
+  const db = facts.database;
+  if (!db) return [];
+  if (!db.login.ok) {
+    return [
+      {
+        id: 'login',
+        category: 'settings',
+        severity: 'fail',
+        title: `could not log in: ${db.login.error}`,
+        why: 'the settings, pg_hba.conf rules, password hashes and sessions were not checked',
+        fix: 'check user=, password= (or PGPASSWORD, ~/.pgpass) and dbname= of the target, or leave out the user to check the network side only',
+      },
+    ];
+  }
+  const s = db.settings;
+  const out: Finding[] = [
+    {
+      id: 'login',
+      category: 'settings',
+      severity: 'info',
+      title: `logged in as "${db.login.user}"${db.login.superuser ? ' (superuser)' : ''}, server ${db.login.serverVersion}`,
+    },
+  ];
+  if (s.ssl === 'off') {
+    out.push({
+      id: 'setting-ssl',
+      category: 'settings',
+      severity: 'fail',
+      title: 'ssl = off',
+      why: 'the server cannot encrypt any session',
+      fix: 'postgresql.conf: ssl = on (with ssl_cert_file and ssl_key_file), then SELECT pg_reload_conf()',
+    });
+  } else if (s.ssl === 'on') {
+    out.push({ id: 'setting-ssl', category: 'settings', severity: 'ok', title: 'ssl = on' });
+  }
+  const min = s.ssl_min_protocol_version;
+  if (min !== undefined) {
+    const rank = VERSION_RANK[min] ?? 2;
+    out.push(
+      rank < 2
+        ? {
+            id: 'setting-ssl-min-protocol-version',
+            category: 'settings',
+            severity: 'fail',
+            title: `ssl_min_protocol_version = '${min}'`,
+            why: 'TLS 1.0 and 1.1 are deprecated (RFC 8996)',
+            fix: "postgresql.conf: ssl_min_protocol_version = 'TLSv1.2'",
+          }
+        : {
+            id: 'setting-ssl-min-protocol-version',
+            category: 'settings',
+            severity: 'ok',
+            title: `ssl_min_protocol_version = '${min}'`,
+          },
+    );
+  }
+  if (s.ssl_ciphers !== undefined) {
+    const weakTokens = s.ssl_ciphers
+      .split(/[:, ]/)
+      .filter((t) =>
+        /^(ALL|COMPLEMENTOFALL|eNULL|NULL|aNULL|ADH|AECDH|RC4|3DES|DES|EXP|EXPORT|LOW)$|@SECLEVEL=0/.test(
+          t,
+        ),
+      );
+    out.push(
+      weakTokens.length > 0
+        ? {
+            id: 'setting-ssl-ciphers',
+            category: 'settings',
+            severity: 'warn',
+            title: `ssl_ciphers = '${s.ssl_ciphers}' enables weak suites (${weakTokens.join(', ')})`,
+            why: 'weak suites let a man in the middle or a passive listener break sessions',
+            fix: "postgresql.conf: ssl_ciphers = 'ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL'",
+          }
+        : {
+            id: 'setting-ssl-ciphers',
+            category: 'settings',
+            severity: 'info',
+            title: `ssl_ciphers = '${s.ssl_ciphers}'`,
+          },
+    );
+  }
+  if (s.ssl_prefer_server_ciphers === 'off') {
+    out.push({
+      id: 'setting-ssl-prefer-server-ciphers',
+      category: 'settings',
+      severity: 'warn',
+      title: 'ssl_prefer_server_ciphers = off',
+      why: 'clients pick the suite, possibly a weak one the server still allows',
+      fix: 'postgresql.conf: ssl_prefer_server_ciphers = on',
+    });
+  }
+  if (s.password_encryption !== undefined) {
+    out.push(
+      s.password_encryption === 'md5'
+        ? {
+            id: 'setting-password-encryption',
+            category: 'settings',
+            severity: 'warn',
+            title: "password_encryption = 'md5'",
+            why: 'new passwords are stored as MD5 hashes, which log in as the user if stolen',
+            fix: "postgresql.conf: password_encryption = 'scram-sha-256', then set each password again",
+          }
+        : {
+            id: 'setting-password-encryption',
+            category: 'settings',
+            severity: 'ok',
+            title: `password_encryption = '${s.password_encryption}'`,
+          },
+    );
+  }
+  if (s.ssl_ca_file && !s.ssl_crl_file && !s.ssl_crl_dir) {
+    out.push({
+      id: 'setting-ssl-crl',
+      category: 'settings',
+      severity: 'info',
+      title:
+        'client certificates are accepted (ssl_ca_file) but no CRL is set (ssl_crl_file, ssl_crl_dir)',
+      fix: "postgresql.conf: ssl_crl_file = 'root.crl' to be able to revoke a lost client certificate",
+    });
+  }
+  for (const note of db.notes)
+    out.push({ id: 'not-read', category: 'settings', severity: 'info', title: note });
+  return out;
+}
+
+export function roleRules(facts: TargetFacts): Finding[] {
+  const roles = facts.database?.md5Roles;
+  if (!roles) return [];
+  if (roles.length === 0)
+    return [
+      {
+        id: 'md5-passwords',
+        category: 'roles',
+        severity: 'ok',
+        title: 'no role has an MD5 password hash',
+      },
+    ];
+  return [
+    {
+      id: 'md5-passwords',
+      category: 'roles',
+      severity: 'warn',
+      title: `${roles.length} role${roles.length === 1 ? ' has' : 's have'} an MD5 password hash`,
+      details: [roles.join(', ')],
+      why: 'an MD5 hash is as good as the password for logging in, and such roles cannot use SCRAM',
+      fix: "with password_encryption = 'scram-sha-256': ALTER ROLE name PASSWORD '…' (or \\password name in psql) for each",
+    },
+  ];
+}
+
+export function sessionRules(facts: TargetFacts): Finding[] {
+  const sessions = facts.database?.sessions;
+  if (!sessions) return [];
+  const out: Finding[] = [];
+  const plain = sessions.filter((s) => !s.ssl);
+  const weak = sessions.filter((s) => s.ssl && (s.version === 'TLSv1' || s.version === 'TLSv1.1'));
+  const describe = (s: (typeof sessions)[number]) =>
+    `${s.count} × ${s.user ?? '?'}@${s.database ?? '?'} from ${s.clientAddr ?? '?'}${s.ssl ? ` (${s.version} ${s.cipher})` : ''}`;
+  if (plain.length > 0) {
+    out.push({
+      id: 'sessions-without-tls',
+      category: 'sessions',
+      severity: 'warn',
+      title: `${plain.reduce((n, s) => n + s.count, 0)} TCP session(s) open now without TLS`,
+      details: plain.map(describe),
+      why: 'these clients send queries, results and possibly passwords in clear',
+      fix: `set sslmode=verify-full in those clients; then ${HOSTSSL_FIX}`,
+    });
+  }
+  if (weak.length > 0) {
+    out.push({
+      id: 'sessions-weak-tls',
+      category: 'sessions',
+      severity: 'warn',
+      title: 'sessions open now with TLS 1.0/1.1',
+      details: weak.map(describe),
+      why: 'those clients will break when the minimum version is raised; their sessions are weakly protected',
+      fix: "upgrade those clients; then postgresql.conf: ssl_min_protocol_version = 'TLSv1.2'",
+    });
+  }
+  if (out.length === 0)
+    out.push({
+      id: 'sessions-without-tls',
+      category: 'sessions',
+      severity: 'ok',
+      title: `all ${sessions.reduce((n, s) => n + s.count, 0)} visible TCP sessions use TLS 1.2+`,
+    });
+  return out;
+}
