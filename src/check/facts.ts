@@ -27,6 +27,8 @@ export interface CertificateInfo {
   notAfter: string;
   /** Whole days until notAfter (negative once expired). */
   daysLeft: number;
+  /** notAfter has passed. */
+  expired: boolean;
   /** `rsa`, `ec`, `ed25519` … */
   keyType: string;
   /** Modulus length for RSA, curve size for EC. */

@@ -344,7 +344,7 @@ export function certificateRules(facts: TargetFacts): Finding[] {
           },
     );
   }
-  if (leaf.daysLeft < 0) {
+  if (leaf.expired) {
     out.push({
       id: 'certificate-expiry',
       category: 'certificate',
