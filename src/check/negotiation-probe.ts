@@ -3,6 +3,11 @@
 import { ALPN_POSTGRESQL } from '../protocol/codes.js';
 import { encodeGssEncRequest, encodeSslRequest } from '../protocol/frontend.js';
 import type { Answer, NegotiationFacts } from './facts.js';
+import { firstAnswer } from './startup-probe.js';
+
+/** The user named by startups sent only to see whether a session gets anywhere. */
+export const PROBE_STARTUP_USER = 'pgtunnel_check';
+
 import {
   describeBytes,
   handshake,
@@ -52,9 +57,23 @@ export async function probeDirectTls(
       ctx,
       'direct',
       withAlpn ? { ALPNProtocols: [ALPN_POSTGRESQL] } : {},
-      (outcome) => {
+      async (outcome, signal) => {
         if (!outcome.ok) return { answer: 'refused' as const, detail: outcome.error };
         const alpn = outcome.socket.alpnProtocol;
+        // PostgreSQL 17+ completes a handshake without ALPN and only then hangs up: whether
+        // the session is usable shows in the answer to a StartupMessage.
+        const answer = await firstAnswer(
+          outcome.socket,
+          PROBE_STARTUP_USER,
+          PROBE_STARTUP_USER,
+          signal,
+        );
+        if (answer.kind === 'failed' || (answer.kind === 'error' && /ALPN/i.test(answer.message))) {
+          return {
+            answer: 'refused' as const,
+            detail: `handshake completed, then ${answer.kind === 'failed' ? answer.detail : answer.message}`,
+          };
+        }
         return {
           answer: 'accepted' as const,
           detail: alpn ? `ALPN ${alpn} negotiated` : 'no ALPN protocol negotiated',

@@ -7,6 +7,9 @@ import type { Finding } from './findings.js';
 const HOSTSSL_FIX =
   'pg_hba.conf: write hostssl instead of host for TCP rules, and add `hostnossl all all all reject` before them (pgtunnel serve: the same in its hba_file)';
 
+/** Refusals that are about the missing encryption (PostgreSQL, pgtunnel serve, PgBouncer). */
+const ENCRYPTION_REFUSAL = /no encryption|SSL|TLS|encrypt/i;
+
 function describeAnswer(answer: StartupAnswer): string {
   if (answer.kind === 'authentication') {
     return answer.method === 'sasl'
@@ -35,12 +38,20 @@ export function authenticationRules(facts: TargetFacts): Finding[] {
             ? `postgresql.conf: ssl = on; then ${HOSTSSL_FIX}`
             : HOSTSSL_FIX,
       });
-    } else if (plaintext.kind === 'error') {
+    } else if (plaintext.kind === 'error' && ENCRYPTION_REFUSAL.test(plaintext.message)) {
       out.push({
         id: 'plaintext-startup',
         category: 'authentication',
         severity: 'ok',
         title: `a session without TLS is refused (${describeAnswer(plaintext)})`,
+      });
+    } else if (plaintext.kind === 'error') {
+      out.push({
+        id: 'plaintext-startup',
+        category: 'authentication',
+        severity: 'info',
+        title: `a session without TLS for user "${user}" was refused for another reason than encryption (${describeAnswer(plaintext)})`,
+        details: ['give user= of a real role to see whether its sessions need TLS'],
       });
     } else {
       out.push({

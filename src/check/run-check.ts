@@ -13,7 +13,12 @@ import {
   type VersionScan,
 } from './facts.js';
 import type { Limit } from './limiter.js';
-import { probeDirectTls, probeGssEncRequest, probeSslRequest } from './negotiation-probe.js';
+import {
+  PROBE_STARTUP_USER,
+  probeDirectTls,
+  probeGssEncRequest,
+  probeSslRequest,
+} from './negotiation-probe.js';
 import { type ProbeContext, ProbeFailure, type TlsRoute } from './probe-connection.js';
 import { probePlaintextStartup, probeTlsStartup } from './startup-probe.js';
 import {
@@ -41,15 +46,12 @@ export interface RunOptions {
   now?: Date;
 }
 
-/** The user the network-only startup probes name: the target's, or one that need not exist. */
-export const PROBE_USER = 'pgtunnel_check';
-
 export async function checkTarget(target: CheckTarget, options: RunOptions): Promise<TargetFacts> {
   const ctx: ProbeContext = { target, timeoutMs: options.timeoutMs };
   const probe = <T>(phase: string, task: () => Promise<T>): Promise<T> =>
     options.limit(task).finally(() => options.onProbe?.(target, phase));
-  const user = target.user ?? PROBE_USER;
-  const database = target.user ? target.dbname : PROBE_USER;
+  const user = target.user ?? PROBE_STARTUP_USER;
+  const database = target.user ? target.dbname : PROBE_STARTUP_USER;
 
   let sslRequest: TargetFacts['negotiation']['sslRequest'];
   try {

@@ -18,7 +18,8 @@ import {
 import { classifyStartupAnswer } from './startup-answer.js';
 import { baseTlsOptions, cipherStringFor } from './tls-probe.js';
 
-async function firstAnswer(
+/** Sends a StartupMessage on `stream` and reads the first message of the answer. */
+export async function firstAnswer(
   stream: Duplex,
   user: string,
   database: string,

@@ -51,12 +51,18 @@ export async function runCheckJson(
   try {
     json = JSON.parse(result.stdout) as CheckJson;
   } catch {
-    throw new Error(`pgtunnel check did not print JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+    throw new Error(
+      `pgtunnel check did not print JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`,
+    );
   }
   return { result, json, findings: json.targets.flatMap((t) => t.findings) };
 }
 
 /** The findings with this id (and severity when given). */
-export function findingsOf(findings: CheckFinding[], id: string, severity?: string): CheckFinding[] {
+export function findingsOf(
+  findings: CheckFinding[],
+  id: string,
+  severity?: string,
+): CheckFinding[] {
   return findings.filter((f) => f.id === id && (severity === undefined || f.severity === severity));
 }

@@ -58,7 +58,12 @@ describe('check: bad targets', () => {
     const port = await freePort();
     const result = await runCheck([`host=127.0.0.1 port=${port}`]);
     assert.equal(result.code, UNREACHABLE);
-    assert.match(result.stderr, new RegExp(`could not check 127\\.0\\.0\\.1:${port}: connection to server at "127\\.0\\.0\\.1", port ${port} failed: Connection refused`));
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `could not check 127\\.0\\.0\\.1:${port}: connection to server at "127\\.0\\.0\\.1", port ${port} failed: Connection refused`,
+      ),
+    );
     assertNoStack(result.stdout + result.stderr);
   });
 
@@ -73,7 +78,10 @@ describe('check: bad targets', () => {
     const port = listeningPort(http);
     const result = await runCheck([`host=127.0.0.1 port=${port}`]);
     assert.equal(result.code, UNREACHABLE);
-    assert.match(result.stderr, /does not answer as a PostgreSQL server: answered "HTTP\/1\.1 400 Bad Request"/);
+    assert.match(
+      result.stderr,
+      /does not answer as a PostgreSQL server: answered "HTTP\/1\.1 400 Bad Request"/,
+    );
     assertNoStack(result.stdout + result.stderr);
   });
 
@@ -83,7 +91,10 @@ describe('check: bad targets', () => {
     assert.equal(result.code, 1);
     const handshake = findingsOf(findings, 'tls-handshake', 'fail');
     assert.equal(handshake.length, 1);
-    assert.match(handshake[0]?.details?.join('\n') ?? '', /TLSv1\.3: the server (closed|reset) the connection during the TLS handshake/);
+    assert.match(
+      handshake[0]?.details?.join('\n') ?? '',
+      /TLSv1\.3: the server (closed|reset) the connection during the TLS handshake/,
+    );
     assertNoStack(result.stdout + result.stderr);
   });
 
@@ -94,7 +105,10 @@ describe('check: bad targets', () => {
     assert.equal(result.code, 1);
     const login = findingsOf(findings, 'login', 'fail');
     assert.equal(login.length, 1);
-    assert.equal(login[0]?.title, 'could not log in: password authentication failed for user "postgres"');
+    assert.equal(
+      login[0]?.title,
+      'could not log in: password authentication failed for user "postgres"',
+    );
     assert.match(login[0]?.fix ?? '', /PGPASSWORD/);
     assert.equal(findingsOf(findings, 'certificate-trust', 'ok').length, 1);
     assertNoStack(result.stdout + result.stderr);
@@ -105,15 +119,29 @@ describe('check: bad targets', () => {
       [`host=localhost port=${cluster.port} user=postgres sslrootcert=${pki.caBundle}`],
       { PGPASSWORD: 'right-password' },
     );
-    assert.equal(result.code, 0, JSON.stringify(findings.filter((f) => f.severity === 'fail'), null, 1));
-    assert.match(findingsOf(findings, 'login', 'info')[0]?.title ?? '', /logged in as "postgres" \(superuser\)/);
+    assert.equal(
+      result.code,
+      0,
+      JSON.stringify(
+        findings.filter((f) => f.severity === 'fail'),
+        null,
+        1,
+      ),
+    );
+    assert.match(
+      findingsOf(findings, 'login', 'info')[0]?.title ?? '',
+      /logged in as "postgres" \(superuser\)/,
+    );
     assert.equal(findingsOf(findings, 'hba-ok', 'ok').length, 1);
   });
 
   it('a bad connection string is a usage error (exit 2)', async () => {
     const result = await runCheck(['host=localhost sslmode=sometimes']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /invalid target "host=localhost sslmode=sometimes": invalid sslmode value: "sometimes"/);
+    assert.match(
+      result.stderr,
+      /invalid target "host=localhost sslmode=sometimes": invalid sslmode value: "sometimes"/,
+    );
     assertNoStack(result.stderr);
   });
 });

@@ -12,7 +12,10 @@ const DAY_MS = 86_400_000;
 
 function assertFixed(findings: CheckFinding[], id: string, severity: string, fix: RegExp): void {
   const found = findingsOf(findings, id, severity);
-  assert.ok(found.length > 0, `expected a ${severity} ${id}, got:\n${JSON.stringify(findings, null, 1)}`);
+  assert.ok(
+    found.length > 0,
+    `expected a ${severity} ${id}, got:\n${JSON.stringify(findings, null, 1)}`,
+  );
   for (const finding of found) {
     assert.ok(finding.why, `${id} has no why`);
     assert.match(finding.fix ?? '', fix);
@@ -63,7 +66,11 @@ describe('check: PostgreSQL 15 with TLS 1.0 and weak ciphers allowed', () => {
     pki = await createTestPki({ keyType: 'rsa2048' });
     cluster = await startCluster({
       ssl: { certFile: pki.serverCert, keyFile: pki.serverKey, caFile: pki.caBundle },
-      settings: { ssl_min_protocol_version: 'TLSv1', ssl_ciphers: 'ALL:@SECLEVEL=0', password_encryption: 'md5' },
+      settings: {
+        ssl_min_protocol_version: 'TLSv1',
+        ssl_ciphers: 'ALL:@SECLEVEL=0',
+        password_encryption: 'md5',
+      },
       hba: 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n',
     });
     await cluster.sql("CREATE ROLE legacy LOGIN PASSWORD 'legacy-secret'");
@@ -85,7 +92,12 @@ describe('check: PostgreSQL 15 with TLS 1.0 and weak ciphers allowed', () => {
     assertFixed(findings, 'cipher-anonymous', 'fail', /ssl_ciphers = /);
     assertFixed(findings, 'cipher-no-forward-secrecy', 'warn', /ssl_ciphers = /);
     assertFixed(findings, 'cipher-cbc-tls10', 'warn', /ssl_min_protocol_version/);
-    assertFixed(findings, 'setting-ssl-min-protocol-version', 'fail', /ssl_min_protocol_version = 'TLSv1\.2'/);
+    assertFixed(
+      findings,
+      'setting-ssl-min-protocol-version',
+      'fail',
+      /ssl_min_protocol_version = 'TLSv1\.2'/,
+    );
     assertFixed(findings, 'setting-ssl-ciphers', 'warn', /ssl_ciphers = /);
     assertFixed(findings, 'setting-password-encryption', 'warn', /scram-sha-256/);
     assertFixed(findings, 'md5-passwords', 'warn', /ALTER ROLE/);
@@ -93,11 +105,18 @@ describe('check: PostgreSQL 15 with TLS 1.0 and weak ciphers allowed', () => {
     // the good parts are seen too
     assert.equal(findingsOf(findings, 'plaintext-startup', 'ok').length, 1);
     assert.equal(findingsOf(findings, 'certificate-trust', 'ok').length, 1);
-    assert.equal(findingsOf(findings, 'scram-channel-binding').length, 0, 'trust over TLS: no SASL');
+    assert.equal(
+      findingsOf(findings, 'scram-channel-binding').length,
+      0,
+      'trust over TLS: no SASL',
+    );
     assertFixed(findings, 'trust-over-tcp', 'fail', /scram-sha-256/);
     const request = findingsOf(findings, 'client-certificate-request')[0];
     assert.match(request?.title ?? '', /asks for a client certificate from these CAs/);
-    assert.deepEqual(request?.details, ['CN = pgtunnel Test Root CA', 'CN = pgtunnel Test Intermediate CA']);
+    assert.deepEqual(request?.details, [
+      'CN = pgtunnel Test Root CA',
+      'CN = pgtunnel Test Intermediate CA',
+    ]);
   });
 
   it('exits 0 with --fail-on fail only when nothing fails, and 2 for a bad --fail-on', async () => {
@@ -142,18 +161,30 @@ describe('check: an expired certificate and a second host name', () => {
     ]);
     assert.equal(result.code, 1, result.stderr);
     assertFixed(findings, 'certificate-expiry', 'fail', /renew the certificate/);
-    assert.match(findingsOf(findings, 'certificate-expiry')[0]?.title ?? '', /^expired on \d{4}-\d\d-\d\d \(2 days ago\)$/);
+    assert.match(
+      findingsOf(findings, 'certificate-expiry')[0]?.title ?? '',
+      /^expired on \d{4}-\d\d-\d\d \(2 days ago\)$/,
+    );
     assertFixed(findings, 'certificate-trust', 'fail', /./);
-    assert.match(findingsOf(findings, 'certificate-trust')[0]?.title ?? '', /certificate has expired/);
+    assert.match(
+      findingsOf(findings, 'certificate-trust')[0]?.title ?? '',
+      /certificate has expired/,
+    );
     const names = findingsOf(findings, 'certificate-host-name');
     assert.deepEqual(
       names.map((f) => [f.severity, f.title]),
       [
         ['ok', 'host name "localhost" matches'],
-        ['fail', 'server certificate for "localhost" (and 1 other name) does not match host name "db.example.com"'],
+        [
+          'fail',
+          'server certificate for "localhost" (and 1 other name) does not match host name "db.example.com"',
+        ],
       ],
     );
     assert.equal(findingsOf(findings, 'scram-channel-binding', 'ok').length, 1);
-    assert.equal(findingsOf(findings, 'client-certificate-request')[0]?.title, 'the server does not ask for a client certificate (cert authentication and clientcert= are not possible)');
+    assert.equal(
+      findingsOf(findings, 'client-certificate-request')[0]?.title,
+      'the server does not ask for a client certificate (cert authentication and clientcert= are not possible)',
+    );
   });
 });
