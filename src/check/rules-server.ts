@@ -86,7 +86,7 @@ export function authenticationRules(facts: TargetFacts): Finding[] {
           id: 'password-method',
           category: 'authentication',
           severity: 'warn',
-          title: `the server asks for a ${method === 'md5' ? 'MD5 hashed' : 'cleartext'} password (user "${user}")`,
+          title: `the server asks for ${method === 'md5' ? 'an MD5 hashed' : 'a cleartext'} password (user "${user}")`,
           why:
             method === 'md5'
               ? 'MD5 is deprecated: a stolen hash logs in as the user'
@@ -124,8 +124,23 @@ export function authenticationRules(facts: TargetFacts): Finding[] {
 
 const TCP_TYPES = new Set(['host', 'hostssl', 'hostnossl', 'hostgssenc', 'hostnogssenc']);
 
+/** `10.0.0.0` + `255.0.0.0` → `10.0.0.0/8`, as the rule was most likely written. */
+export function cidr(address: string, netmask: string | null): string {
+  if (!netmask) return address;
+  const parts = netmask.includes(':')
+    ? netmask.split(':').map((group) =>
+        Number.parseInt(group || '0', 16)
+          .toString(2)
+          .padStart(16, '0'),
+      )
+    : netmask.split('.').map((octet) => Number(octet).toString(2).padStart(8, '0'));
+  const bits = parts.join('');
+  const prefix = bits.indexOf('0') === -1 ? bits.length : bits.indexOf('0');
+  return /^1*0*$/.test(bits) ? `${address}/${prefix}` : `${address} ${netmask}`;
+}
+
 function ruleText(rule: HbaRuleRow): string {
-  const address = rule.address ? ` ${rule.address}${rule.netmask ? ` ${rule.netmask}` : ''}` : '';
+  const address = rule.address ? ` ${cidr(rule.address, rule.netmask)}` : '';
   return `line ${rule.lineNumber}: ${rule.type} ${rule.database.join(',')} ${rule.userName.join(',')}${address} ${rule.authMethod}`;
 }
 
@@ -379,12 +394,17 @@ export function sessionRules(facts: TargetFacts): Finding[] {
       fix: "upgrade those clients; then postgresql.conf: ssl_min_protocol_version = 'TLSv1.2'",
     });
   }
-  if (out.length === 0)
+  const total = sessions.reduce((n, s) => n + s.count, 0);
+  if (out.length === 0) {
     out.push({
       id: 'sessions-without-tls',
       category: 'sessions',
       severity: 'ok',
-      title: `all ${sessions.reduce((n, s) => n + s.count, 0)} visible TCP sessions use TLS 1.2+`,
+      title:
+        total === 0
+          ? 'no other TCP session is open now'
+          : `all ${total} visible TCP sessions use TLS 1.2+`,
     });
+  }
   return out;
 }

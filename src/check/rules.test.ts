@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CertificateInfo, TargetFacts, TlsFacts } from './facts.js';
 import { evaluate } from './rules.js';
+import { cidr } from './rules-server.js';
 
 const LEAF: CertificateInfo = {
   subject: 'CN=db.example.com',
@@ -514,5 +515,21 @@ describe('rules', () => {
         }
       }
     });
+  }
+});
+
+describe('cidr', () => {
+  const cases: Array<[string, string | null, string]> = [
+    ['10.0.0.0', '255.0.0.0', '10.0.0.0/8'],
+    ['0.0.0.0', '0.0.0.0', '0.0.0.0/0'],
+    ['127.0.0.1', '255.255.255.255', '127.0.0.1/32'],
+    ['::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '::1/128'],
+    ['fd00::', 'ffff:ffff::', 'fd00::/32'],
+    ['10.0.0.0', '255.0.255.0', '10.0.0.0 255.0.255.0'],
+    ['all', null, 'all'],
+  ];
+  for (const [address, netmask, expected] of cases) {
+    it(`${address} ${netmask ?? ''} → ${expected}`, () =>
+      assert.equal(cidr(address, netmask), expected));
   }
 });

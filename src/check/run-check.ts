@@ -73,7 +73,7 @@ export async function checkTarget(target: CheckTarget, options: RunOptions): Pro
     directTlsAlpn.answer !== 'accepted'
   ) {
     throw new TargetUnreachableError(
-      `${target.label} does not answer as a PostgreSQL server: ${sslRequest.detail ?? 'no answer'} to an SSLRequest, and no direct TLS`,
+      `it does not answer as a PostgreSQL server: ${sslRequest.detail ?? 'no answer'} to an SSLRequest, and no direct TLS`,
     );
   }
   const facts: TargetFacts = { negotiation, authentication: { user, plaintext } };

@@ -43,7 +43,7 @@ describe('check: PostgreSQL 15 with ssl = off and a trust rule for TCP', () => {
     assertFixed(findings, 'setting-ssl', 'fail', /ssl = on/);
     const trust = findingsOf(findings, 'hba-trust-tcp', 'fail');
     assert.equal(trust.length, 1);
-    assert.match(trust[0]?.title ?? '', /line 2: host all all 0\.0\.0\.0 0\.0\.0\.0 trust/);
+    assert.match(trust[0]?.title ?? '', /line 2: host all all 0\.0\.0\.0\/0 trust/);
     assert.match(trust[0]?.fix ?? '', /pg_hba\.conf line 2: replace trust with scram-sha-256/);
     assertFixed(findings, 'hba-without-tls', 'warn', /hostssl instead of host/);
     assert.equal(findingsOf(findings, 'tls-version').length, 0, 'no TLS rows without TLS');
