@@ -19,6 +19,30 @@ import { baseTlsOptions, cipherStringFor } from './tls-probe.js';
 
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
+/** Node's verification codes, as OpenSSL words them (X509_verify_cert_error_string). */
+const VERIFY_ERRORS: Record<string, string> = {
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in certificate chain',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unable to get local issuer certificate',
+  UNABLE_TO_GET_ISSUER_CERT: 'unable to get issuer certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate',
+  CERT_SIGNATURE_FAILURE: 'certificate signature failure',
+  CERT_REVOKED: 'certificate revoked',
+  INVALID_CA: 'invalid CA certificate',
+  CERT_UNTRUSTED: 'certificate not trusted',
+  CA_KEY_TOO_SMALL: 'CA certificate key too weak',
+  EE_KEY_TOO_SMALL: 'EE certificate key too weak',
+  CA_MD_TOO_WEAK: 'CA signature digest algorithm too weak',
+};
+
+function verifyErrorText(error: unknown): string {
+  const code =
+    error instanceof Error ? ((error as { code?: string }).code ?? error.message) : String(error);
+  return VERIFY_ERRORS[code] ? `${VERIFY_ERRORS[code]} (${code})` : code;
+}
+
 /** The CA certificates a libpq client would trust, and what to call them in the report. */
 export function trustStore(sslrootcert: string | undefined): {
   store: 'sslrootcert' | 'system';
@@ -82,7 +106,7 @@ export async function probeCertificate(
       const error = socket.authorizationError;
       return {
         trusted: socket.authorized,
-        error: error ? String(error instanceof Error ? error.message : error) : undefined,
+        error: error ? verifyErrorText(error) : undefined,
         chain: chainFromNode(socket.getPeerCertificate(true)),
       };
     },

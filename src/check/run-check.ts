@@ -73,7 +73,7 @@ export async function checkTarget(target: CheckTarget, options: RunOptions): Pro
     directTlsAlpn.answer !== 'accepted'
   ) {
     throw new TargetUnreachableError(
-      `it does not answer as a PostgreSQL server: ${sslRequest.detail ?? 'no answer'} to an SSLRequest, and no direct TLS`,
+      `it does not answer as a PostgreSQL server (SSLRequest: ${sslRequest.detail ?? sslRequest.answer}; direct TLS: ${directTlsAlpn.detail ?? directTlsAlpn.answer})`,
     );
   }
   const facts: TargetFacts = { negotiation, authentication: { user, plaintext } };

@@ -1,4 +1,5 @@
 // Runs `pgtunnel check` as a user does (the CLI from the sources) and reads its report or JSON.
+import assert from 'node:assert/strict';
 import { cliArgs, PROJECT_ROOT } from './pgtunnel-process.js';
 import { type RunResult, run } from './run.js';
 
@@ -65,4 +66,66 @@ export function findingsOf(
   severity?: string,
 ): CheckFinding[] {
   return findings.filter((f) => f.id === id && (severity === undefined || f.severity === severity));
+}
+
+const SSLSCAN_VERSION: Record<string, string> = {
+  'TLSv1.0': 'TLSv1',
+  'TLSv1.1': 'TLSv1.1',
+  'TLSv1.2': 'TLSv1.2',
+  'TLSv1.3': 'TLSv1.3',
+};
+
+/** sslscan's protocol and cipher rows: version → accepted suites (undefined when disabled). */
+async function sslscan(
+  port: number,
+  starttls: boolean,
+): Promise<Record<string, string[] | undefined>> {
+  const result = await run(
+    'sslscan',
+    ['--no-colour', ...(starttls ? ['--starttls-psql'] : []), `127.0.0.1:${port}`],
+    {
+      timeoutMs: 300_000,
+    },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const rows: Record<string, string[] | undefined> = {};
+  for (const line of result.stdout.split('\n')) {
+    const protocol = /^(TLSv1\.[0-3])\s+(enabled|disabled)/.exec(line);
+    if (protocol?.[1]) {
+      const version = SSLSCAN_VERSION[protocol[1]] ?? protocol[1];
+      rows[version] = protocol[2] === 'enabled' ? (rows[version] ?? []) : undefined;
+    }
+    const cipher = /^(?:Preferred|Accepted)\s+(TLSv1\.[0-3])\s+\d+ bits\s+(\S+)/.exec(line);
+    if (cipher?.[1] && cipher[2]) {
+      const version = SSLSCAN_VERSION[cipher[1]] ?? cipher[1];
+      rows[version] = [...(rows[version] ?? []), cipher[2]];
+    }
+  }
+  return rows;
+}
+
+function ourRows(json: CheckJson): Record<string, string[] | undefined> {
+  const versions = json.targets[0]?.facts?.tls?.versions ?? {};
+  return Object.fromEntries(
+    Object.entries(versions).map(([v, scan]) => [
+      v,
+      scan.accepted ? [...scan.ciphers].sort() : undefined,
+    ]),
+  );
+}
+
+/** The protocol-version and cipher rows of the check equal sslscan's for the same target. */
+export async function assertAgreesWithSslscan(
+  json: CheckJson,
+  port: number,
+  starttls: boolean,
+): Promise<void> {
+  const theirs = await sslscan(port, starttls);
+  const sorted = Object.fromEntries(
+    ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'].map((v) => [
+      v,
+      theirs[v] ? [...(theirs[v] ?? [])].sort() : undefined,
+    ]),
+  );
+  assert.deepEqual(ourRows(json), sorted);
 }

@@ -25,6 +25,7 @@ function assertNoStack(text: string): void {
 describe('check: bad targets', () => {
   let http: HttpServer;
   let midHandshake: Server;
+  let silent: Server;
   let pki: TestPki;
   let cluster: Cluster;
   before(async () => {
@@ -39,7 +40,14 @@ describe('check: bad targets', () => {
       socket.on('error', () => {});
     });
     midHandshake.listen(0, '127.0.0.1');
-    await Promise.all([once(http, 'listening'), once(midHandshake, 'listening')]);
+    // Accepts connections and never says a word.
+    silent = createServer((socket) => socket.on('error', () => {}));
+    silent.listen(0, '127.0.0.1');
+    await Promise.all([
+      once(http, 'listening'),
+      once(midHandshake, 'listening'),
+      once(silent, 'listening'),
+    ]);
     pki = await createTestPki();
     cluster = await startCluster({
       ssl: { certFile: pki.serverCert, keyFile: pki.serverKey },
@@ -50,6 +58,7 @@ describe('check: bad targets', () => {
   after(async () => {
     http?.close();
     midHandshake?.close();
+    silent?.close();
     await cluster?.stop();
     await pki?.cleanup();
   });
@@ -80,7 +89,20 @@ describe('check: bad targets', () => {
     assert.equal(result.code, UNREACHABLE);
     assert.match(
       result.stderr,
-      /does not answer as a PostgreSQL server: answered "HTTP\/1\.1 400 Bad Request"/,
+      /could not check 127\.0\.0\.1:\d+: it does not answer as a PostgreSQL server \(SSLRequest: answered "HTTP\/1\.1 400 Bad Request"; direct TLS: /,
+    );
+    assertNoStack(result.stdout + result.stderr);
+  });
+
+  it('a server that never answers: each probe ends at --timeout, exit 4', async () => {
+    const port = listeningPort(silent);
+    const result = await runCheck(['--timeout', '1', `host=127.0.0.1 port=${port}`]);
+    assert.equal(result.code, UNREACHABLE);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `could not check 127\\.0\\.0\\.1:${port}: it does not answer as a PostgreSQL server \\(SSLRequest: the probe of 127\\.0\\.0\\.1:${port} did not finish within 1 s; direct TLS: the TLS handshake did not finish within 1 s\\)`,
+      ),
     );
     assertNoStack(result.stdout + result.stderr);
   });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  assertAgreesWithSslscan,
   type CheckFinding,
   type CheckJson,
   findingsOf,
@@ -20,69 +21,7 @@ import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
-import { run } from '../helpers/run.js';
 import { type Stunnel, startStunnel } from '../helpers/stunnel.js';
-
-const SSLSCAN_VERSION: Record<string, string> = {
-  'TLSv1.0': 'TLSv1',
-  'TLSv1.1': 'TLSv1.1',
-  'TLSv1.2': 'TLSv1.2',
-  'TLSv1.3': 'TLSv1.3',
-};
-
-/** sslscan's protocol and cipher rows: version → accepted suites (undefined when disabled). */
-async function sslscan(
-  port: number,
-  starttls: boolean,
-): Promise<Record<string, string[] | undefined>> {
-  const result = await run(
-    'sslscan',
-    ['--no-colour', ...(starttls ? ['--starttls-psql'] : []), `127.0.0.1:${port}`],
-    {
-      timeoutMs: 300_000,
-    },
-  );
-  assert.equal(result.code, 0, result.stderr);
-  const rows: Record<string, string[] | undefined> = {};
-  for (const line of result.stdout.split('\n')) {
-    const protocol = /^(TLSv1\.[0-3])\s+(enabled|disabled)/.exec(line);
-    if (protocol?.[1]) {
-      const version = SSLSCAN_VERSION[protocol[1]] ?? protocol[1];
-      rows[version] = protocol[2] === 'enabled' ? (rows[version] ?? []) : undefined;
-    }
-    const cipher = /^(?:Preferred|Accepted)\s+(TLSv1\.[0-3])\s+\d+ bits\s+(\S+)/.exec(line);
-    if (cipher?.[1] && cipher[2]) {
-      const version = SSLSCAN_VERSION[cipher[1]] ?? cipher[1];
-      rows[version] = [...(rows[version] ?? []), cipher[2]];
-    }
-  }
-  return rows;
-}
-
-function ourRows(json: CheckJson): Record<string, string[] | undefined> {
-  const versions = json.targets[0]?.facts?.tls?.versions ?? {};
-  return Object.fromEntries(
-    Object.entries(versions).map(([v, scan]) => [
-      v,
-      scan.accepted ? [...scan.ciphers].sort() : undefined,
-    ]),
-  );
-}
-
-async function assertAgreesWithSslscan(
-  json: CheckJson,
-  port: number,
-  starttls: boolean,
-): Promise<void> {
-  const theirs = await sslscan(port, starttls);
-  const sorted = Object.fromEntries(
-    ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'].map((v) => [
-      v,
-      theirs[v] ? [...(theirs[v] ?? [])].sort() : undefined,
-    ]),
-  );
-  assert.deepEqual(ourRows(json), sorted);
-}
 
 function assertOne(findings: CheckFinding[], id: string, severity: string): void {
   const rows = findings.filter((f) => f.id === id).map((f) => `${f.severity} ${f.title}`);

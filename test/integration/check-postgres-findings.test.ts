@@ -3,10 +3,20 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { CaStore } from '../../src/ca/ca-store.js';
-import { type CheckFinding, findingsOf, runCheck, runCheckJson } from '../helpers/check-cli.js';
+import {
+  assertAgreesWithSslscan,
+  type CheckFinding,
+  checkEnv,
+  findingsOf,
+  runCheck,
+  runCheckJson,
+} from '../helpers/check-cli.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
+import { cliArgs, PROJECT_ROOT } from '../helpers/pgtunnel-process.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
+import { run } from '../helpers/run.js';
 
 const DAY_MS = 86_400_000;
 
@@ -33,9 +43,28 @@ describe('check: PostgreSQL 15 with ssl = off and a trust rule for TCP', () => {
     await cluster?.stop();
   });
 
-  it('reports no TLS, plaintext authentication and the trust rule, each with its fix', async () => {
-    const { result, findings } = await runCheckJson([
-      `host=127.0.0.1 port=${cluster.port} user=postgres dbname=postgres`,
+  it('reports no TLS, plaintext authentication, the trust rule and open plaintext sessions, each with its fix', async () => {
+    // A session open over TCP without TLS while the check runs.
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: cluster.port,
+      user: 'postgres',
+      database: 'postgres',
+      application_name: 'app',
+    });
+    await client.connect();
+    let json: Awaited<ReturnType<typeof runCheckJson>>;
+    try {
+      json = await runCheckJson([
+        `host=127.0.0.1 port=${cluster.port} user=postgres dbname=postgres`,
+      ]);
+    } finally {
+      await client.end();
+    }
+    const { result, findings } = json;
+    assertFixed(findings, 'sessions-without-tls', 'warn', /sslmode=verify-full/);
+    assert.deepEqual(findingsOf(findings, 'sessions-without-tls')[0]?.details, [
+      '1 × postgres@postgres from 127.0.0.1',
     ]);
     assert.equal(result.code, 1, result.stderr);
     assertFixed(findings, 'sslrequest', 'fail', /ssl = on/);
@@ -47,6 +76,26 @@ describe('check: PostgreSQL 15 with ssl = off and a trust rule for TCP', () => {
     assert.match(trust[0]?.fix ?? '', /pg_hba\.conf line 2: replace trust with scram-sha-256/);
     assertFixed(findings, 'hba-without-tls', 'warn', /hostssl instead of host/);
     assert.equal(findingsOf(findings, 'tls-version').length, 0, 'no TLS rows without TLS');
+  });
+
+  it('shows a progress line on standard error when it is a terminal', async () => {
+    // script(1) gives the command a pseudo-terminal; its output is both streams.
+    const command = [process.execPath, ...cliArgs(['check', `host=127.0.0.1 port=${cluster.port}`])]
+      .map((word) => `'${word}'`)
+      .join(' ');
+    const result = await run('script', ['-qec', command, '/dev/null'], {
+      cwd: PROJECT_ROOT,
+      env: checkEnv(),
+      timeoutMs: 300_000,
+    });
+    const erase = '\r\x1b[K';
+    const progress = result.stdout.split(erase).slice(1);
+    assert.match(progress[0] ?? '', /^checking 127\.0\.0\.1:\d+: 1 probe done \(negotiation\)$/);
+    assert.match(
+      progress.at(-1) ?? '',
+      /^pgtunnel check 127\.0\.0\.1:\d+/,
+      'erased before the report',
+    );
   });
 
   it('prints the human report with why and fix lines, and no progress line without a terminal', async () => {
@@ -119,7 +168,14 @@ describe('check: PostgreSQL 15 with TLS 1.0 and weak ciphers allowed', () => {
     ]);
   });
 
-  it('exits 0 with --fail-on fail only when nothing fails, and 2 for a bad --fail-on', async () => {
+  it('finds the same versions and suites as sslscan --starttls-psql', async () => {
+    const { json } = await runCheckJson([
+      `host=localhost port=${cluster.port} sslrootcert=${pki.caBundle}`,
+    ]);
+    await assertAgreesWithSslscan(json, cluster.port, true);
+  });
+
+  it('a bad --fail-on is a usage error (exit 2)', async () => {
     const usage = await runCheck(['--fail-on', 'sometimes', `host=localhost port=${cluster.port}`]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--fail-on must be info, warn or fail, not "sometimes"/);

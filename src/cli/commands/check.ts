@@ -95,7 +95,7 @@ function progressLine(enabled: boolean) {
   return {
     probe(target: CheckTarget, phase: string) {
       done++;
-      write(`checking ${target.label}: ${done} probes done (${phase})`);
+      write(`checking ${target.label}: ${done} probe${done === 1 ? '' : 's'} done (${phase})`);
     },
     clear() {
       write('');
