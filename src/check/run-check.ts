@@ -88,7 +88,18 @@ export async function checkTarget(target: CheckTarget, options: RunOptions): Pro
           : undefined;
   if (route) facts.tls = await scanTls(ctx, route, probe, user, database, facts, options.now);
   if (target.user) {
-    facts.database = await probe('login', () => probeDatabase(ctx, sslRequest.answer === 'S'));
+    facts.database =
+      route === 'direct' && sslRequest.answer !== 'S'
+        ? {
+            login: {
+              ok: false,
+              error:
+                'this endpoint takes only direct TLS, which the login checks do not use: check the PostgreSQL server behind it for its settings, rules and sessions',
+            },
+            settings: {},
+            notes: [],
+          }
+        : await probe('login', () => probeDatabase(ctx, sslRequest.answer === 'S'));
   }
   return facts;
 }

@@ -157,6 +157,28 @@ describe('check: bad targets', () => {
     assert.equal(findingsOf(findings, 'hba-ok', 'ok').length, 1);
   });
 
+  it('several targets: each is reported, and one unreachable makes the status 4', async () => {
+    const closed = await freePort();
+    const { result, json } = await runCheckJson([
+      `host=localhost port=${cluster.port} sslrootcert=${pki.caBundle}`,
+      `host=127.0.0.1 port=${closed}`,
+    ]);
+    assert.equal(result.code, UNREACHABLE);
+    assert.equal(json.exitStatus, UNREACHABLE);
+    assert.deepEqual(
+      json.targets.map((t) => [t.target, t.reachable, t.error ?? '']),
+      [
+        [`localhost:${cluster.port}`, true, ''],
+        [
+          `127.0.0.1:${closed}`,
+          false,
+          `connection to server at "127.0.0.1", port ${closed} failed: Connection refused`,
+        ],
+      ],
+    );
+    assert.ok((json.targets[0]?.findings.length ?? 0) > 10);
+  });
+
   it('a bad connection string is a usage error (exit 2)', async () => {
     const result = await runCheck(['host=localhost sslmode=sometimes']);
     assert.equal(result.code, 2);
