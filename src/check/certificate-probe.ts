@@ -83,13 +83,7 @@ export async function probeCertificate(
   version: TlsVersion,
   now: Date = new Date(),
 ): Promise<CertificateProbeResult> {
-  let trust: ReturnType<typeof trustStore>;
-  try {
-    trust = trustStore(ctx.target.sslrootcert);
-  } catch (error) {
-    trust = { store: 'sslrootcert', pem: '' };
-    void error;
-  }
+  const trust = trustStore(ctx.target.sslrootcert);
   const verified = await handshake(
     ctx,
     route,

@@ -7,7 +7,7 @@ const env = { HOME: '/nonexistent' };
 describe('checkTargetsFrom', () => {
   it('reads a connection string with its TLS settings', () => {
     const [target] = checkTargetsFrom(
-      'host=db.example.com port=6432 sslrootcert=/ca.crt sslmode=verify-full',
+      'host=db.example.com port=6432 sslrootcert=/dev/null sslmode=verify-full',
       { env },
     );
     assert.deepEqual(target, {
@@ -16,7 +16,7 @@ describe('checkTargetsFrom', () => {
       port: 6432,
       names: ['db.example.com'],
       servername: 'db.example.com',
-      sslrootcert: '/ca.crt',
+      sslrootcert: '/dev/null',
       sslnegotiation: 'postgres',
       sslmode: 'verify-full',
       dbname: 'postgres',
@@ -44,7 +44,7 @@ describe('checkTargetsFrom', () => {
         PGPORT: '5999',
         PGUSER: 'monitor',
         PGPASSWORD: 'pw',
-        PGSSLROOTCERT: '/r.crt',
+        PGSSLROOTCERT: '/dev/null',
       },
     });
     assert.equal(target?.address, '10.0.0.5');
@@ -52,7 +52,7 @@ describe('checkTargetsFrom', () => {
     assert.deepEqual(target?.names, ['db.internal']);
     assert.equal(target?.user, 'monitor');
     assert.equal(target?.password, 'pw');
-    assert.equal(target?.sslrootcert, '/r.crt');
+    assert.equal(target?.sslrootcert, '/dev/null');
   });
 
   it('a bare host name is a target; extra names are checked too; no SNI for an IP address', () => {
@@ -70,6 +70,11 @@ describe('checkTargetsFrom', () => {
     assert.throws(() => checkTargetsFrom('host=db sslmode=maybe', { env }), {
       code: 'ERR_USAGE',
       message: 'invalid target "host=db sslmode=maybe": invalid sslmode value: "maybe"',
+    });
+    assert.throws(() => checkTargetsFrom('host=db sslrootcert=/nonexistent/root.crt', { env }), {
+      code: 'ERR_USAGE',
+      message:
+        'invalid target "host=db sslrootcert=/nonexistent/root.crt": sslrootcert "/nonexistent/root.crt": no such file',
     });
     assert.throws(
       () => checkTargetsFrom('service=nowhere', { env: { ...env, PGSYSCONFDIR: '/nonexistent' } }),

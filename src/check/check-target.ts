@@ -1,6 +1,6 @@
 // The servers `pgtunnel check` audits: libpq connection strings or URIs, completed with the
 // PG* environment variables and service files exactly as `connect` reads them.
-import { readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { PgTunnelError } from '../errors.js';
@@ -39,6 +39,17 @@ export interface CheckTarget {
 
 function usage(message: string): PgTunnelError {
   return new PgTunnelError('ERR_USAGE', message);
+}
+
+/** A file the checks will read must be readable now, not fail half-way through. */
+function readable(file: string, keyword: string, text: string): void {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (error) {
+    const reason =
+      (error as { code?: string }).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw usage(`invalid target "${text}": ${keyword} "${file}": ${reason}`);
+  }
 }
 
 function isIpLiteral(host: string): boolean {
@@ -114,6 +125,10 @@ export function checkTargetsFrom(
     };
     if (upstream.host && !isIpLiteral(upstream.host) && upstream.sslsni !== false) {
       target.servername = upstream.host;
+    }
+    for (const keyword of ['sslrootcert', 'sslcert', 'sslkey'] as const) {
+      const file = upstream[keyword];
+      if (file && !(keyword === 'sslrootcert' && file === 'system')) readable(file, keyword, text);
     }
     if (upstream.sslrootcert) target.sslrootcert = upstream.sslrootcert;
     if (upstream.sslcert) target.sslcert = upstream.sslcert;

@@ -106,6 +106,16 @@ export async function checkTarget(target: CheckTarget, options: RunOptions): Pro
 
 type Probe = <T>(phase: string, task: () => Promise<T>) => Promise<T>;
 
+/** A probe whose connection failed answers `fallback` (with the reason) instead of failing the target. */
+async function orElse<T>(task: Promise<T>, fallback: (reason: string) => T): Promise<T> {
+  try {
+    return await task;
+  } catch (error) {
+    if (error instanceof ProbeFailure) return fallback(error.message);
+    throw error;
+  }
+}
+
 async function scanTls(
   ctx: ProbeContext,
   route: TlsRoute,
@@ -143,10 +153,27 @@ async function scanTls(
       ),
     ),
     legacy
-      ? probe('renegotiation', () => probeRenegotiation(ctx, route))
+      ? orElse(
+          probe('renegotiation', () => probeRenegotiation(ctx, route)),
+          (detail) => ({
+            answer: 'unknown' as const,
+            detail,
+          }),
+        )
       : Promise.resolve({ answer: 'refused' as const, detail: 'TLS 1.3 only: no renegotiation' }),
-    probe('resumption', () => probeResumption(ctx, route, best, user)),
-    probe('certificate', () => probeCertificate(ctx, route, best, now)),
+    orElse(
+      probe('resumption', () => probeResumption(ctx, route, best, user)),
+      (detail) => ({
+        answer: 'unknown' as const,
+        detail,
+      }),
+    ),
+    orElse(
+      probe('certificate', () => probeCertificate(ctx, route, best, now)),
+      (detail) => ({
+        clientCertificate: { caNames: [], detail },
+      }),
+    ),
     probe('startup over TLS', () => probeTlsStartup(ctx, route, best, user, database)),
   ]);
   tls.groups = groups;

@@ -9,7 +9,7 @@ import { readUntil } from '../net/read-bytes.js';
 import { ALPN_POSTGRESQL } from '../protocol/codes.js';
 import { encodeStartupMessage } from '../protocol/frontend.js';
 import type { Answer, TlsFacts, TlsVersion, VersionScan } from './facts.js';
-import { handshake, type ProbeContext, type TlsRoute } from './probe-connection.js';
+import { handshake, type ProbeContext, ProbeFailure, type TlsRoute } from './probe-connection.js';
 
 /** Every TLS 1.2-and-older suite OpenSSL can offer, weakest included. */
 const ALL_LEGACY_SUITES = 'ALL:COMPLEMENTOFALL';
@@ -73,6 +73,20 @@ interface Attempt {
 }
 
 async function attempt(
+  ctx: ProbeContext,
+  route: TlsRoute,
+  options: ConnectionOptions,
+): Promise<Attempt> {
+  try {
+    return await handshakeOnce(ctx, route, options);
+  } catch (error) {
+    // A connection that fails or times out is an answer too: this handshake did not happen.
+    if (error instanceof ProbeFailure) return { ok: false, error: error.message };
+    throw error;
+  }
+}
+
+function handshakeOnce(
   ctx: ProbeContext,
   route: TlsRoute,
   options: ConnectionOptions,

@@ -112,7 +112,7 @@ async function runCheck(texts: string[], options: CheckOptions): Promise<void> {
   const concurrency = Math.floor(positive(options.concurrency, '--concurrency'));
   const targets = texts.flatMap((text) => checkTargetsFrom(text, { extraNames: options.name }));
   const limit = createLimit(concurrency);
-  const progress = progressLine(process.stderr.isTTY === true && !options.json);
+  const progress = progressLine(process.stderr.isTTY === true);
 
   const results: TargetResult[] = await Promise.all(
     targets.map(async (target): Promise<TargetResult> => {
