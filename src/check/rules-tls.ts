@@ -227,7 +227,7 @@ export function keyExchangeRules(facts: TargetFacts): Finding[] {
       severity: 'warn',
       title: 'client-initiated renegotiation allowed (TLS 1.2)',
       why: 'each renegotiation costs the server a full handshake: one client can keep its CPU busy',
-      fix: 'use a TLS terminator that refuses it (PostgreSQL, pgtunnel serve and stunnel 5 do), or keep OpenSSL up to date',
+      fix: 'terminate TLS where client renegotiation is refused (PostgreSQL refuses it); a Node.js server such as pgtunnel serve allows tls.CLIENT_RENEG_LIMIT (3) per connection every 10 minutes',
     });
   } else {
     out.push({

@@ -116,7 +116,7 @@ describe('check: a TLS 1.2 endpoint that renegotiates, resumes and asks for a cl
       );
       return found[0];
     };
-    assert.match(one('renegotiation', 'warn')?.fix ?? '', /refuses it/);
+    assert.match(one('renegotiation', 'warn')?.fix ?? '', /PostgreSQL refuses it/);
     assert.equal(
       one('session-resumption', 'info')?.title,
       'session resumption works (faster reconnects)',
