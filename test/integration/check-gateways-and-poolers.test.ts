@@ -169,7 +169,7 @@ describe('check: PgBouncer with TLS', () => {
   after(async () => {
     if (bouncer && bouncer.exitCode === null) {
       const exited = once(bouncer, 'exit');
-      bouncer.kill('SIGINT');
+      bouncer.kill('SIGTERM');
       await exited;
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
