@@ -86,7 +86,10 @@ export async function checkTarget(target: CheckTarget, options: RunOptions): Pro
         : sslRequest.answer === 'S'
           ? 'sslrequest'
           : undefined;
-  if (route) facts.tls = await scanTls(ctx, route, probe, user, database, facts, options.now);
+  if (route)
+    facts.tls = await scanTls(ctx, route, probe, user, database, facts, options.now, (phase) =>
+      options.onProbe?.(target, phase),
+    );
   if (target.user) {
     facts.database =
       route === 'direct' && sslRequest.answer !== 'S'
@@ -124,10 +127,13 @@ async function scanTls(
   database: string,
   facts: TargetFacts,
   now: Date | undefined,
+  onHandshake: (phase: string) => void,
 ): Promise<TlsFacts> {
   const scans = await Promise.all(
     TLS_VERSIONS.map((version) =>
-      probe(`${version} cipher scan`, () => scanVersion(ctx, route, version)),
+      probe(`${version} cipher scan`, () =>
+        scanVersion(ctx, route, version, () => onHandshake(`${version} cipher scan`)),
+      ),
     ),
   );
   const versions = Object.fromEntries(TLS_VERSIONS.map((v, i) => [v, scans[i]])) as Record<

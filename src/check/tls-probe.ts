@@ -120,14 +120,9 @@ export async function scanVersion(
   while (accepted.length < MAX_SUITES_PER_VERSION) {
     const ciphers = cipherStringFor(version, accepted);
     if (ciphers === undefined) break;
-    let result: Attempt;
-    try {
-      result = await attempt(ctx, route, { minVersion: version, maxVersion: version, ciphers });
-    } catch (error) {
-      // Node refuses a cipher string that leaves nothing to offer: the scan is complete.
-      if ((error as { code?: string }).code === 'ERR_SSL_NO_CIPHER_MATCH') break;
-      throw error;
-    }
+    // When the exclusions leave nothing to offer, Node refuses the cipher string: that
+    // attempt fails like a refused handshake and ends the scan.
+    const result = await attempt(ctx, route, { minVersion: version, maxVersion: version, ciphers });
     onHandshake();
     if (!result.ok || result.version !== version || !result.cipher) {
       if (accepted.length === 0)
