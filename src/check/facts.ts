@@ -130,7 +130,6 @@ export interface DatabaseFacts {
     | { ok: false; error: string };
   settings: Record<string, string | undefined>;
   hbaRules?: HbaRuleRow[];
-  hbaError?: string;
   md5Roles?: string[];
   sessions?: SessionRow[];
   /** Why a part could not be read (e.g. permission denied). */

@@ -147,10 +147,8 @@ function ruleText(rule: HbaRuleRow): string {
 export function hbaRules(facts: TargetFacts): Finding[] {
   const db = facts.database;
   if (!db?.login.ok) return [];
-  if (!db.hbaRules)
-    return db.hbaError
-      ? [{ id: 'hba-unread', category: 'pg_hba', severity: 'info', title: db.hbaError }]
-      : [];
+  // Not readable with this login: the settings section says why (a `not-read` note).
+  if (!db.hbaRules) return [];
   const out: Finding[] = [];
   for (const rule of db.hbaRules) {
     if (rule.error) {
