@@ -54,6 +54,7 @@ describe('check: bad targets', () => {
       hba: 'local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n',
     });
     await cluster.sql("ALTER ROLE postgres PASSWORD 'right-password'");
+    await cluster.sql("CREATE ROLE monitor LOGIN PASSWORD 'monitor-password'");
   });
   after(async () => {
     http?.close();
@@ -155,6 +156,41 @@ describe('check: bad targets', () => {
       /logged in as "postgres" \(superuser\)/,
     );
     assert.equal(findingsOf(findings, 'hba-ok', 'ok').length, 1);
+  });
+
+  it('a login without privileges: the parts it cannot read are named, with the privilege needed', async () => {
+    const { result, findings } = await runCheckJson(
+      [
+        `host=localhost port=${cluster.port} user=monitor dbname=postgres sslrootcert=${pki.caBundle}`,
+      ],
+      { PGPASSWORD: 'monitor-password' },
+    );
+    assert.equal(
+      result.code,
+      0,
+      JSON.stringify(
+        findings.filter((f) => f.severity === 'fail'),
+        null,
+        1,
+      ),
+    );
+    assert.match(
+      findingsOf(findings, 'login', 'info')[0]?.title ?? '',
+      /^logged in as "monitor", server 15/,
+    );
+    const notes = findingsOf(findings, 'not-read', 'info').map((f) => f.title);
+    assert.ok(
+      notes.some((n) =>
+        /^pg_hba_file_rules not read: permission denied .*needs a superuser/.test(n),
+      ),
+      notes.join('\n'),
+    );
+    assert.ok(
+      notes.some((n) => /^password hashes not read: permission denied .*needs a superuser/.test(n)),
+      notes.join('\n'),
+    );
+    assert.equal(findingsOf(findings, 'hba-ok').length, 0);
+    assert.equal(findingsOf(findings, 'setting-ssl', 'ok').length, 1);
   });
 
   it('several targets: each is reported, and one unreachable makes the status 4', async () => {
