@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CertificateInfo, TargetFacts, TlsFacts } from './facts.js';
 import { evaluate } from './rules.js';
-import { cidr } from './rules-server.js';
+import { cidr } from './rules-database.js';
 
 const LEAF: CertificateInfo = {
   subject: 'CN=db.example.com',

@@ -1,21 +1,10 @@
 // All rules in report order: each turns the facts about one target into findings.
 import type { TargetFacts } from './facts.js';
 import type { Finding } from './findings.js';
-import {
-  authenticationRules,
-  hbaRules,
-  roleRules,
-  sessionRules,
-  settingsRules,
-} from './rules-server.js';
-import {
-  certificateRules,
-  cipherRules,
-  clientCertificateRules,
-  keyExchangeRules,
-  negotiationRules,
-  protocolRules,
-} from './rules-tls.js';
+import { authenticationRules } from './rules-authentication.js';
+import { certificateRules, clientCertificateRules } from './rules-certificate.js';
+import { hbaRules, roleRules, sessionRules, settingsRules } from './rules-database.js';
+import { cipherRules, keyExchangeRules, negotiationRules, protocolRules } from './rules-tls.js';
 
 export const RULES: ReadonlyArray<(facts: TargetFacts) => Finding[]> = [
   negotiationRules,
