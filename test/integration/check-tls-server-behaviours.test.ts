@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { CaStore } from '../../src/ca/ca-store.js';
 import { encodeBackendError } from '../../src/protocol/backend-error.js';
-import { findingsOf, runCheckJson } from '../helpers/check-cli.js';
+import { findingsOf, runCheck, runCheckJson } from '../helpers/check-cli.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
 
 const DAY_MS = 86_400_000;
@@ -130,6 +130,13 @@ describe('check: a TLS 1.2 endpoint that renegotiates, resumes and asks for a cl
     assert.equal(one('tls-version', 'info')?.title, 'TLSv1.3 not accepted');
     assert.equal(one('plaintext-startup', 'ok')?.severity, 'ok');
     assert.equal(one('certificate-trust', 'ok')?.severity, 'ok');
+    const warnings = await runCheck([
+      '--fail-on',
+      'warn',
+      `host=localhost port=${port} sslrootcert=${pki.caBundle}`,
+    ]);
+    assert.equal(warnings.code, 1, 'warnings reach --fail-on warn');
+    assert.match(warnings.stdout, /WARN {2}client-initiated renegotiation allowed \(TLS 1\.2\)/);
     assert.equal(
       one('client-certificate-request', 'info')?.title,
       'the server does not ask for a client certificate (cert authentication and clientcert= are not possible)',
