@@ -127,7 +127,8 @@ export interface SessionRow {
 export interface DatabaseFacts {
   login:
     | { ok: true; user: string; superuser: boolean; serverVersion: string }
-    | { ok: false; error: string };
+    /** `skipped`: the login was not attempted (e.g. a direct-TLS-only endpoint). */
+    | { ok: false; error: string; skipped?: boolean };
   settings: Record<string, string | undefined>;
   hbaRules?: HbaRuleRow[];
   md5Roles?: string[];

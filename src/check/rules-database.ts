@@ -95,6 +95,16 @@ const VERSION_RANK: Record<string, number> = { TLSv1: 0, 'TLSv1.1': 1, 'TLSv1.2'
 export function settingsRules(facts: TargetFacts): Finding[] {
   const db = facts.database;
   if (!db) return [];
+  if (!db.login.ok && db.login.skipped) {
+    return [
+      {
+        id: 'login',
+        category: 'settings',
+        severity: 'info',
+        title: `not logged in: ${db.login.error}`,
+      },
+    ];
+  }
   if (!db.login.ok) {
     return [
       {

@@ -358,6 +358,17 @@ const TABLE: Array<[string, Change, string[]]> = [
     ['login:fail'],
   ],
   [
+    'login skipped (direct-TLS-only endpoint) is not a problem',
+    (f) => {
+      f.database = {
+        login: { ok: false, skipped: true, error: 'direct TLS only' },
+        settings: {},
+        notes: [],
+      };
+    },
+    [],
+  ],
+  [
     'ssl = off',
     (f) => {
       db(f).settings.ssl = 'off';

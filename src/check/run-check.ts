@@ -96,6 +96,7 @@ export async function checkTarget(target: CheckTarget, options: RunOptions): Pro
         ? {
             login: {
               ok: false,
+              skipped: true,
               error:
                 'this endpoint takes only direct TLS, which the login checks do not use: check the PostgreSQL server behind it for its settings, rules and sessions',
             },
