@@ -117,8 +117,9 @@ export async function probeCertificate(
       : { caNames: [], detail: fromOpenssl.error };
   if (!verified) return { clientCertificate };
 
+  // Unreadable blocks are skipped; with none left, Node's view of the chain is used.
   const sent =
-    'report' in fromOpenssl ? fromOpenssl.report.chain.map((pem) => new X509Certificate(pem)) : [];
+    'report' in fromOpenssl ? certificatesFromPem(fromOpenssl.report.chain.join('')) : [];
   const chain = sent.length > 0 ? sent : verified.chain;
   const leaf = chain[0];
   if (!leaf) return { clientCertificate };
