@@ -3,11 +3,11 @@
 // SCRAM there through the gateway's SCRAM proxy (auth_user = a superuser the server trusts),
 // with channel_binding=prefer and =require, and a Node client.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { clientBinary, embeddedPostgres } from '../../src/demo/postgres-binaries.js';
+import { spawn } from '../helpers/children.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
