@@ -104,9 +104,7 @@ describe('client-refusal', () => {
     assert.equal((await tlsBytes).length, 0);
 
     const silent = await refusedClient(200);
-    const started = Date.now();
     assert.equal((await received(silent)).length, 0);
-    assert.ok(Date.now() - started < 2_000);
   });
 
   it('answers a malformed first packet with the FATAL too', async () => {
