@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the unit tests (src/**/*.test.ts), the integration tests (test/integration/**/*.test.ts),
-# both (all), the memory soak (soak: test/soak/**/*.test.ts), or the files given.
+# both (all), the memory soak (soak: test/soak/**/*.test.ts, with longer time limits), or the
+# files given.
 # Node 20's `node --test` neither finds .ts files nor expands quoted globs, so the list is built
 # here, and an empty list is an error rather than a silent pass.
 #
@@ -14,6 +15,9 @@
 # - at the end, however it ends (pass, fail, time limit, Ctrl-C, SIGTERM), stops whatever is still
 #   running, fails if the tests had left any process or temp directory behind, and removes the
 #   root.
+# The braces make bash read the whole script before running it, so that editing or checking out
+# this file during a run cannot change what the run does.
+{
 set -euo pipefail
 shopt -s globstar nullglob
 cd "$(dirname "$0")/.."
@@ -24,7 +28,10 @@ files=()
 case "$kind" in
   unit) files=(src/**/*.test.ts) ;;
   integration) files=(test/integration/**/*.test.ts) ;;
-  soak) files=(test/soak/**/*.test.ts) ;;
+  soak)
+    files=(test/soak/**/*.test.ts)
+    : "${TEST_TIMEOUT_MS:=840000}" "${TEST_RUN_TIMEOUT_S:=900}"
+    ;;
   all) files=(src/**/*.test.ts test/integration/**/*.test.ts) ;;
   *) files=("$kind" "$@") ;;
 esac
@@ -82,7 +89,8 @@ trap 'on_signal INT' INT
 trap 'on_signal TERM' TERM
 trap 'on_signal HUP' HUP
 
-# A nested run (the runner's own cut-off test) reuses the build its outer run just made.
+# When the caller has just built (scripts/test.sh, or the outer run of the runner's own cut-off
+# test), PGTUNNEL_TEST_CLI names that build and it is used as it is.
 if [ -z "${PGTUNNEL_TEST_CLI:-}" ]; then
   rm -rf dist
   if ! npm run --silent build; then
@@ -114,3 +122,4 @@ if [ -n "$interrupted" ]; then
 fi
 [ "$status" -ne 124 ] || echo "run-tests: FAIL: the overall time limit (${TEST_RUN_TIMEOUT_S:-1500} s) was reached" >&2
 finish "$status"
+}
