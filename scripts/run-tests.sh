@@ -90,9 +90,12 @@ trap 'on_signal TERM' TERM
 trap 'on_signal HUP' HUP
 
 # When the caller has just built (scripts/test.sh, or the outer run of the runner's own cut-off
-# test), PGTUNNEL_TEST_CLI names that build and it is used as it is.
-if [ -z "${PGTUNNEL_TEST_CLI:-}" ]; then
-  rm -rf dist
+# test), PGTUNNEL_TEST_CLI names that build; it is used only if no source or build setting is
+# newer than it, else the run builds again.
+built="${PGTUNNEL_TEST_CLI:-}"
+if [ -z "$built" ] || [ ! -f "$built" ] ||
+  [ -n "$(find src package.json package-lock.json tsconfig.json tsconfig.build.json \
+    -newer "$built" \( -name '*.ts' ! -name '*.test.ts' -o -name '*.json' \) -print -quit)" ]; then
   if ! npm run --silent build; then
     echo "run-tests: npm run build failed" >&2
     finish 1
