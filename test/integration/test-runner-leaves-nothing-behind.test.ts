@@ -119,7 +119,7 @@ async function runUntilCutOffWhenUp(variable: string, firstLimit: number): Promi
 
 describe('scripts/run-tests.sh leaves nothing behind', () => {
   it('when a file is cut off by the per-file time limit (TEST_TIMEOUT_MS)', async () => {
-    const outcome = await runUntilCutOffWhenUp('TEST_TIMEOUT_MS', 15_000);
+    const outcome = await runUntilCutOffWhenUp('TEST_TIMEOUT_MS', 8_000);
     assert.notEqual(outcome.code, 0);
     assert.match(outcome.output, /test timed out after \d+ms/);
     // The file stopped its own children on SIGTERM; the runner found nothing to clean.
@@ -127,7 +127,7 @@ describe('scripts/run-tests.sh leaves nothing behind', () => {
   });
 
   it('when the run reaches the overall time limit (TEST_RUN_TIMEOUT_S)', async () => {
-    const outcome = await runUntilCutOffWhenUp('TEST_RUN_TIMEOUT_S', 15);
+    const outcome = await runUntilCutOffWhenUp('TEST_RUN_TIMEOUT_S', 8);
     assert.equal(outcome.code, 124);
     assert.match(outcome.output, /the overall time limit \(\d+ s\) was reached/);
     assert.doesNotMatch(outcome.output, /left behind|FAIL: the tests left/);
