@@ -5,7 +5,6 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import { replicationMode } from '../hba/match.js';
 import { UpstreamError } from '../libpq/upstream-error.js';
@@ -17,44 +16,14 @@ import {
 } from '../libpq/upstream-session.js';
 import type { Logger } from '../log.js';
 import { pump } from '../net/pump.js';
-import { fatal } from '../protocol/backend-error.js';
 import { SqlState } from '../protocol/codes.js';
-import { requestedDatabase, StartupPacketError } from '../protocol/startup-packet.js';
+import { requestedDatabase } from '../protocol/startup-packet.js';
+import { ConnectionEnded, endWithReply, Refusal, refuse } from '../startup/refusal.js';
 import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
-import type { TlsAcceptor } from '../tls/tls-acceptor.js';
-import type { AccessPolicy } from './access-policy.js';
-import { IncompletePacketError } from './first-packet-reader.js';
+import type { ConnectionEnvironment } from './generation.js';
 import { negotiate } from './negotiation.js';
-import { ConnectionEnded, endGracefully, Refusal, refuse } from './refusal.js';
 import { scramProxySetup } from './scram/scram-proxy.js';
-import type { SessionRegistry } from './session-registry.js';
 import { relayStartup } from './startup-relay.js';
-
-/** The configuration a connection runs under; a reload makes a new one, open sessions keep theirs. */
-export interface GatewayGeneration {
-  readonly settings: Settings;
-  /** Undefined when ssl is off. */
-  readonly tls: TlsAcceptor | undefined;
-  readonly access: AccessPolicy;
-  /** The servers of `upstream`, in libpq's order; a session goes to the first that accepts. */
-  readonly upstreams: readonly UpstreamTarget[];
-}
-
-export interface ConnectionEnvironment {
-  current(): GatewayGeneration;
-  readonly registry: SessionRegistry;
-  readonly logger: Logger;
-  isShuttingDown(): boolean;
-  readonly events: GatewayEvents;
-}
-
-/** Observability hooks (metrics); every call is cheap and optional work. */
-export interface GatewayEvents {
-  connectionRefused(reason: string): void;
-  sessionStarted(tls: boolean): void;
-  sessionEnded(bytesIn: number, bytesOut: number): void;
-  tlsHandshakeFailed(): void;
-}
 
 export async function handleClientConnection(
   socket: Socket,
@@ -83,22 +52,16 @@ export async function handleClientConnection(
   // The stream the client is reached on: the socket, then the TLS socket once negotiated.
   const current = { stream: socket as Duplex };
   try {
-    const negotiated = await negotiate(
-      socket,
-      transport,
-      generation,
-      record,
-      log,
-      current,
-      env.events,
-    );
-    const client = negotiated.stream;
-    const startup = negotiated.startup;
-    if (startup.kind === 'cancel') {
-      await forwardCancel(generation.upstreams, startup.processId, startup.secretKey, log);
+    const negotiated = await negotiate(socket, transport, generation, record, log, env.events);
+    if (negotiated.kind === 'cancel') {
+      await forwardCancel(generation.upstreams, negotiated.processId, negotiated.secretKey, log);
+      negotiated.stream.destroy();
       throw new ConnectionEnded();
     }
-    if (startup.kind !== 'startup') throw new ConnectionEnded();
+    if (negotiated.kind !== 'startup') throw new ConnectionEnded();
+    const client = negotiated.stream;
+    current.stream = client;
+    const startup = negotiated.startup;
     const tlsSocket = negotiated.tls;
     const user = startup.parameters.get('user') ?? '';
     const database = requestedDatabase(startup.parameters);
@@ -166,7 +129,7 @@ export async function handleClientConnection(
     record.sockets.add(upstream.socket);
     record.upstream = upstream.describe;
     upstream.socket.on('error', () => {});
-    if (negotiated.extra.length > 0) upstream.socket.write(negotiated.extra);
+    if (negotiated.rest.length > 0) upstream.socket.write(negotiated.rest);
 
     const outcome = await relayStartup(client, upstream.socket, upstream.firstBytes, {
       passThroughAuth: decision.passThroughAuth,
@@ -186,7 +149,7 @@ export async function handleClientConnection(
     if (!outcome.ok) {
       env.events.connectionRefused('authentication_failed');
       log.info({ user, database, reason: outcome.reason }, 'connection not established');
-      await endGracefully(client);
+      await endWithReply(client);
       throw new ConnectionEnded();
     }
     clearTimeout(deadline);
@@ -230,13 +193,9 @@ export async function handleClientConnection(
     }
     env.events.sessionEnded(upstream.socket.bytesWritten, upstream.socket.bytesRead);
   } catch (error) {
-    if (error instanceof StartupPacketError) {
-      env.events.connectionRefused('protocol_violation');
-      log.info({ client: record.clientAddress }, error.message);
-      await endGracefully(current.stream, fatal(error.sqlstate, error.message));
-    } else if (error instanceof Refusal) {
-      await endGracefully(current.stream, error.reply);
-    } else if (!(error instanceof ConnectionEnded) && !(error instanceof IncompletePacketError)) {
+    if (error instanceof Refusal) {
+      await endWithReply(current.stream, error.reply);
+    } else if (!(error instanceof ConnectionEnded)) {
       log.info({ client: record.clientAddress, err: describeError(error) }, 'connection closed');
     }
   } finally {

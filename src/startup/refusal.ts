@@ -1,7 +1,9 @@
-// How a connection ends when the gateway refuses it: with the ErrorResponse PostgreSQL would
-// send (Refusal), or quietly (ConnectionEnded), and always without waiting on the peer.
+// How a connection ends when pgtunnel refuses it: with the ErrorResponse PostgreSQL would send,
+// then a close that never waits on the peer. Every listener (serve, connect, the ssh refusal
+// path) ends a refused client through endWithReply.
 import type { Duplex } from 'node:stream';
 import { fatal } from '../protocol/backend-error.js';
+import type { SqlStateCode } from '../protocol/codes.js';
 
 /** A refusal that has already been (or needs no) reply; ends the connection quietly. */
 export class ConnectionEnded extends Error {}
@@ -15,26 +17,35 @@ export class Refusal extends Error {
 
 export function refuse(sqlstate: string, message: string, detail?: string, hint?: string): never {
   throw new Refusal(
-    fatal(sqlstate as Parameters<typeof fatal>[0], message, {
+    fatal(sqlstate as SqlStateCode, message, {
       ...(detail === undefined ? {} : { detail }),
       ...(hint === undefined ? {} : { hint }),
     }),
   );
 }
 
-/** Writes an optional final message, then closes without waiting for the peer. */
-export function endGracefully(stream: Duplex, finalMessage?: Buffer): Promise<void> {
+/** How long a refused client has to take the reply before the socket is destroyed. */
+const REPLY_GRACE_MS = 1000;
+
+/**
+ * Writes `reply` (a FATAL, or nothing), ends the stream and destroys it once the bytes are out.
+ * What the client still sends is read and dropped: unread bytes would make the kernel answer
+ * with a reset, which can discard the reply before the client reads it. Never rejects.
+ */
+export function endWithReply(stream: Duplex, reply?: Buffer): Promise<void> {
   return new Promise((resolve) => {
     if (stream.destroyed || !stream.writable) {
       stream.destroy();
       resolve();
       return;
     }
+    stream.on('error', () => {});
+    stream.resume();
     const timer = setTimeout(() => {
       stream.destroy();
       resolve();
-    }, 1000);
-    stream.end(finalMessage ?? Buffer.alloc(0), () => {
+    }, REPLY_GRACE_MS);
+    stream.end(reply ?? Buffer.alloc(0), () => {
       clearTimeout(timer);
       // Give the kernel a moment to send the bytes before the reset a destroy may cause.
       setImmediate(() => {
