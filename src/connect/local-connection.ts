@@ -5,12 +5,9 @@
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { describeError } from '../errors.js';
+import { sendCancelToEach } from '../libpq/cancel.js';
 import { UpstreamError } from '../libpq/upstream-error.js';
-import {
-  openFirstUpstreamSession,
-  sendCancelToEach,
-  type UpstreamSession,
-} from '../libpq/upstream-session.js';
+import { openFirstUpstreamSession, type UpstreamSession } from '../libpq/upstream-session.js';
 import type { UpstreamTarget } from '../libpq/upstream-target.js';
 import type { TlsEnvironment } from '../libpq/upstream-tls.js';
 import type { Logger } from '../log.js';

@@ -7,10 +7,10 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { describeError } from '../errors.js';
 import { replicationMode } from '../hba/match.js';
+import { sendCancelToEach } from '../libpq/cancel.js';
 import { UpstreamError } from '../libpq/upstream-error.js';
 import {
   openFirstUpstreamSession,
-  sendCancelToEach,
   type UpstreamSession,
   type UpstreamTarget,
 } from '../libpq/upstream-session.js';

@@ -1,7 +1,8 @@
 // Replays every row of test/fixtures/startup/negotiation.eval on real sockets against
-// PostgreSQL 18 and against `pgtunnel serve` in front of it: where the table claims
-// PostgreSQL's behaviour both must answer alike; where it says `pg:`, PostgreSQL must do what
-// the row says it does, so every deliberate difference is known and still true.
+// PostgreSQL 18, `pgtunnel serve` in front of it, and the local side of `pgtunnel connect`:
+// where the table claims PostgreSQL's behaviour all answer alike; where it says `pg:`,
+// PostgreSQL must do what the row says it does, so every deliberate difference is known and
+// still true. (connect's unix listener is not replayed: it serves local TLS on every listener.)
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -19,6 +20,8 @@ import {
   type TableContext,
   type TableRow,
 } from '../helpers/negotiation-table.js';
+import { type PgtunnelProcess, startPgtunnel } from '../helpers/pgtunnel-process.js';
+import { freePort } from '../helpers/ports.js';
 
 const HBA = 'local all all trust\nhost all all 127.0.0.1/32 trust\n';
 
@@ -161,6 +164,20 @@ const onTheWire = (replies: string[]) => replies.map((r) => (r === 'cancel' ? 'c
 
 describe('startup negotiation: the table against PostgreSQL 18 and pgtunnel serve', () => {
   let env: GatewayEnv;
+  let connect: PgtunnelProcess | undefined;
+  let connectPort = 0;
+  const startConnect = async (localTls: boolean) => {
+    await connect?.stop();
+    connectPort = await freePort();
+    const { pki, cluster } = env;
+    connect = await startPgtunnel([
+      'connect',
+      '--listen',
+      `127.0.0.1:${connectPort}`,
+      ...(localTls ? ['--local-ssl-cert', pki.serverCert, '--local-ssl-key', pki.serverKey] : []),
+      `host=127.0.0.1 port=${cluster.port} sslmode=disable`,
+    ]);
+  };
   const rows = readNegotiationTable();
   const endpoints = (context: TableContext) => {
     const { cluster, port, dir } = env;
@@ -183,14 +200,19 @@ describe('startup negotiation: the table against PostgreSQL 18 and pgtunnel serv
     });
     const { serverCert, serverKey } = env.pki;
     await env.cluster.setSsl({ certFile: serverCert, keyFile: serverKey });
+    await startConnect(true);
   });
   after(async () => {
+    await connect?.stop();
     await env?.close();
   });
 
   const check = async (row: TableRow) => {
     const { postgres, gateway } = endpoints(row.context);
     assert.deepEqual(await replay(gateway, row), onTheWire(row.replies), 'pgtunnel serve');
+    if (row.context !== 'unix') {
+      assert.deepEqual(await replay(connectPort, row), onTheWire(row.replies), 'pgtunnel connect');
+    }
     const theirs = row.postgres ?? row;
     assert.deepEqual(await replay(postgres, theirs), onTheWire(theirs.replies), 'PostgreSQL 18');
   };
@@ -203,6 +225,7 @@ describe('startup negotiation: the table against PostgreSQL 18 and pgtunnel serv
     before(async () => {
       await env.cluster.setSsl(undefined);
       await env.restart(['--ssl', 'off']);
+      await startConnect(false);
     });
     for (const row of rows.filter((r) => r.context === 'tcp')) {
       it(describeRow(row), () => check(row));
