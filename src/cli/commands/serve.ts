@@ -17,9 +17,9 @@ import {
   superviseWorkers,
 } from '../../gateway/supervisor.js';
 import { createLogger, type Logger } from '../../log.js';
-import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
 import { ExitCode, exitWithError } from '../exit.js';
+import { checkPidFile, removePidFile, writePidFile } from '../pid-file.js';
 import { inetdLogger, runInetdGateway, runRawServe } from './serve-modes.js';
 
 /** Short flags borrowed from the `postgres` binary. */
