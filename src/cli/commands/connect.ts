@@ -123,7 +123,7 @@ function loadSpecs(
     const file = parseTunnelFile(text, options.config);
     if (file.tunnels.length === 0) {
       throw new ConfigError(
-        'ERR_CONFIG_INVALID',
+        'ERR_CONFIG_MISSING',
         `"${options.config}" defines no tunnel: add a [name] section with accept and connect`,
       );
     }
@@ -175,7 +175,7 @@ function assignActivatedSockets(
     const owner = named ?? (specs.length === 1 ? specs[0] : undefined);
     if (!owner) {
       throw new ConfigError(
-        'ERR_CONFIG_INVALID',
+        'ERR_INHERITED_SOCKET',
         `inherited socket fd ${socket.fd} is named "${socket.name}", which is no tunnel: set FileDescriptorName= in the .socket unit to one of ${specs.map((s) => s.name).join(', ')}`,
       );
     }

@@ -39,7 +39,7 @@ export async function runInetdGateway(config: LoadedConfig, logger: Logger): Pro
   const connection = stdioConnection();
   if (!(connection instanceof Socket)) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_INHERITED_SOCKET',
       '--inetd needs a socket on standard input, as inetd, xinetd or systemd (Accept=yes) provide; use --raw --inetd for a pipe',
     );
   }
@@ -90,7 +90,7 @@ export async function runRawServe(
   }
   if (raw.listen.length === 0 && options.fds.length === 0) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_MISSING',
       'serve --raw has nowhere to listen: set listen_addresses (unix_socket_directories do not apply to raw TLS)',
     );
   }

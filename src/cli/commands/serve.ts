@@ -141,7 +141,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     config = load();
     if (config.settings.upstream === '') {
       throw new ConfigError(
-        'ERR_CONFIG_INVALID',
+        'ERR_CONFIG_MISSING',
         "upstream is not set: give the PostgreSQL server as a libpq connection string, e.g. --upstream 'host=/var/run/postgresql port=5432' or upstream = '...' in the configuration file",
       );
     }
