@@ -2,27 +2,6 @@
 // then a close that never waits on the peer. Every listener (serve, connect, the ssh refusal
 // path) ends a refused client through endWithReply.
 import type { Duplex } from 'node:stream';
-import { fatal } from '../protocol/backend-error.js';
-import type { SqlStateCode } from '../protocol/codes.js';
-
-/** A refusal that has already been (or needs no) reply; ends the connection quietly. */
-export class ConnectionEnded extends Error {}
-
-/** A FATAL to send before closing; thrown to leave the step sequence. */
-export class Refusal extends Error {
-  constructor(readonly reply: Buffer) {
-    super('refused');
-  }
-}
-
-export function refuse(sqlstate: string, message: string, detail?: string, hint?: string): never {
-  throw new Refusal(
-    fatal(sqlstate as SqlStateCode, message, {
-      ...(detail === undefined ? {} : { detail }),
-      ...(hint === undefined ? {} : { hint }),
-    }),
-  );
-}
 
 /** How long a refused client has to take the reply before the socket is destroyed. */
 const REPLY_GRACE_MS = 1000;
