@@ -2,6 +2,7 @@
 // (answering SSLRequest/GSSENCRequest with 'N', or with TLS when the tunnel serves it), pass
 // a CancelRequest on, or open the upstream session with libpq semantics and pump bytes. Any
 // upstream failure reaches the client as a FATAL ErrorResponse, never as a bare close.
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { describeError } from '../errors.js';
@@ -90,7 +91,8 @@ export async function handleLocalConnection(
     context.startupTimeoutMs ?? 60_000,
   );
   timer.unref();
-  const localTls = context.localTls;
+  // As PostgreSQL, no TLS over a unix socket (a socket without a remote address).
+  const localTls = isUnixSocket(client) ? undefined : context.localTls;
   const outcome = await negotiateStartup(client, {
     tlsAvailable: localTls !== undefined,
     ...(localTls
@@ -192,4 +194,8 @@ async function forwardCancel(
   } catch (error) {
     log.warn({ err: describeError(error) }, 'could not forward cancel request');
   }
+}
+
+function isUnixSocket(stream: Duplex): boolean {
+  return stream instanceof Socket && stream.remoteAddress === undefined && !stream.destroyed;
 }

@@ -2,10 +2,11 @@
 // PostgreSQL 18, `pgtunnel serve` in front of it, and the local side of `pgtunnel connect`:
 // where the table claims PostgreSQL's behaviour all answer alike; where it says `pg:`,
 // PostgreSQL must do what the row says it does, so every deliberate difference is known and
-// still true. (connect's unix listener is not replayed: it serves local TLS on every listener.)
+// still true.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
@@ -166,6 +167,7 @@ describe('startup negotiation: the table against PostgreSQL 18 and pgtunnel serv
   let env: GatewayEnv;
   let connect: PgtunnelProcess | undefined;
   let connectPort = 0;
+  const connectDir = mkdtempSync(join(tmpdir(), 'pgtunnel-negotiation-'));
   const startConnect = async (localTls: boolean) => {
     await connect?.stop();
     connectPort = await freePort();
@@ -174,6 +176,8 @@ describe('startup negotiation: the table against PostgreSQL 18 and pgtunnel serv
       'connect',
       '--listen',
       `127.0.0.1:${connectPort}`,
+      '--listen',
+      `${connectDir}:${connectPort}`,
       ...(localTls ? ['--local-ssl-cert', pki.serverCert, '--local-ssl-key', pki.serverKey] : []),
       `host=127.0.0.1 port=${cluster.port} sslmode=disable`,
     ]);
@@ -205,14 +209,15 @@ describe('startup negotiation: the table against PostgreSQL 18 and pgtunnel serv
   after(async () => {
     await connect?.stop();
     await env?.close();
+    rmSync(connectDir, { recursive: true, force: true });
   });
 
   const check = async (row: TableRow) => {
     const { postgres, gateway } = endpoints(row.context);
     assert.deepEqual(await replay(gateway, row), onTheWire(row.replies), 'pgtunnel serve');
-    if (row.context !== 'unix') {
-      assert.deepEqual(await replay(connectPort, row), onTheWire(row.replies), 'pgtunnel connect');
-    }
+    const local =
+      row.context === 'unix' ? join(connectDir, `.s.PGSQL.${connectPort}`) : connectPort;
+    assert.deepEqual(await replay(local, row), onTheWire(row.replies), 'pgtunnel connect');
     const theirs = row.postgres ?? row;
     assert.deepEqual(await replay(postgres, theirs), onTheWire(theirs.replies), 'PostgreSQL 18');
   };
