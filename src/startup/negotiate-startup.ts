@@ -57,7 +57,8 @@ export async function negotiateStartup(
   socket: Duplex,
   options: StartupOptions,
 ): Promise<StartupOutcome> {
-  const context = { tlsAvailable: options.tlsAvailable && options.startTls !== undefined };
+  const startTls = options.tlsAvailable ? options.startTls : undefined;
+  const context = { tlsAvailable: startTls !== undefined };
   let stream: Duplex = socket;
   let tls: TLSSocket | undefined;
   let buffered: Buffer = Buffer.alloc(0);
@@ -97,8 +98,9 @@ export async function negotiateStartup(
           stream.unshift(buffered);
           buffered = Buffer.alloc(0);
         }
+        if (!startTls) throw new Error('the startup engine asked for TLS where none is offered');
         try {
-          tls = await (options.startTls as (raw: Duplex) => Promise<TLSSocket>)(stream);
+          tls = await startTls(stream);
         } catch (error) {
           stream.destroy();
           return {
