@@ -3,7 +3,9 @@
 // per transaction (-C), and COPY of about 1 GB out of the server; for one worker process and
 // for one per core. Also samples the gateway's memory. Goals: -S >= 0.8, -C >= 0.8,
 // COPY >= 0.9 of direct TLS. BENCH_SECONDS, BENCH_COPY_ROWS and BENCH_WORKERS adjust it.
-// First, the CLI's start-up time (bench/startup.ts); BENCH_ONLY=startup stops after it.
+// First, the CLI's start-up time (bench/startup.ts; BENCH_ONLY=startup stops after it), then how
+// long the tests' throw-away PKI takes to make per key type (speed is measured here, never
+// asserted in a test).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
   for (const line of measureStartup(join(PROJECT_ROOT, 'dist', 'cli', 'main.js'))) log(line);
   log('');
   if (process.env.BENCH_ONLY === 'startup') return;
+  await measureTestPki();
   const pki = await createTestPki();
   const cluster = await startCluster({
     ssl: { certFile: pki.serverCert, keyFile: pki.serverKey },
@@ -163,6 +166,20 @@ async function main(): Promise<void> {
     await cluster.stop();
     await pki.cleanup();
   }
+}
+
+/** Time to make the tests' PKI (two CA levels, server, CRLs, an untrusted CA) per key type. */
+async function measureTestPki(): Promise<void> {
+  log('| test PKI (createTestPki) | time |');
+  log('|---|---:|');
+  for (const keyType of ['ecdsa-p256', 'rsa2048', 'ed25519'] as const) {
+    const started = performance.now();
+    const made = await createTestPki({ keyType });
+    const ms = performance.now() - started;
+    await made.cleanup();
+    log(`| ${keyType} | ${ms.toFixed(0)} ms |`);
+  }
+  log('');
 }
 
 function log(line: string): void {

@@ -40,6 +40,11 @@ export const COMMANDS: readonly CommandEntry[] = [
       'a small certificate authority for PostgreSQL, libpq and pgtunnel (see docs/ca.md)',
     load: () => import('./commands/ca.js').then((m) => m.registerCa),
   },
+  {
+    name: 'check',
+    description: 'Audit the TLS and security settings of PostgreSQL servers, gateways and poolers',
+    load: () => import('./commands/check.js').then((m) => m.registerCheck),
+  },
 ];
 
 /** The command named on this command line (`pgtunnel NAME …` or `pgtunnel help NAME`), if any. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { PgTunnelError } from '../../errors.js';
-import { defaultPidFile } from '../../net/default-pid-file.js';
+import { defaultPidFile } from '../default-pid-file.js';
 import { exitWithError } from '../exit.js';
 
 interface ReloadOptions {
