@@ -210,6 +210,10 @@ export async function superviseWorkers(
     if (slot.state !== 'starting') return;
     slot.state = 'serving';
     handoff.add(slot.worker);
+    logger.debug(
+      { worker: slot.worker.process.pid, generation: slot.generation },
+      'worker serves connections',
+    );
     if (stopping) leave(slot, stopping);
   };
 

@@ -1,6 +1,13 @@
-// The admin endpoint's view of a gateway with workers: which worker processes serve, and which
-// configuration generation each one serves. Tests wait on it instead of sleeping.
+// A gateway with several workers, seen as the tests need it: the admin endpoint's view (which
+// worker processes serve, and which configuration generation each one serves; tests wait on
+// it instead of sleeping), its worker processes, and the certificate it serves.
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { type GatewayEnv, startGatewayEnv } from './gateway-env.js';
+import { presentedSerial } from './peer-certificate.js';
+import { freePort } from './ports.js';
+import { run } from './run.js';
 
 export interface WorkerStatus {
   state: string;
@@ -43,4 +50,87 @@ export function allWorkersServe(count: number, gone: readonly number[] = []) {
       )
     );
   };
+}
+
+/** The worker processes of the gateway whose primary is `pid`. */
+export async function childPids(pid: number): Promise<number[]> {
+  const result = await run('pgrep', ['-P', String(pid)]);
+  return result.stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map(Number);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Kills one worker and resolves with the pid of its replacement as soon as it is forked. */
+export async function killAndCatchReplacement(primary: number): Promise<number> {
+  const before = await childPids(primary);
+  const victim = before[0];
+  if (victim === undefined) throw new Error('no worker to kill');
+  process.kill(victim, 'SIGKILL');
+  for (;;) {
+    const fresh = (await childPids(primary)).find((pid) => !before.includes(pid));
+    if (fresh !== undefined) return fresh;
+    await delay(5);
+  }
+}
+
+export interface WorkersGateway {
+  env: GatewayEnv;
+  adminPort: number;
+  /** The certificate and key files the configuration file names (replace them to reload). */
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * A gateway with `workers` workers, the admin endpoint, and its certificate in files of its
+ * own; resolves once every worker serves.
+ */
+export async function startWorkersGateway(
+  workers: number,
+  options: { serveArgs?: string[]; upstreamExtra?: string } = {},
+): Promise<WorkersGateway> {
+  const adminPort = await freePort();
+  let certFile = '';
+  let keyFile = '';
+  const env = await startGatewayEnv({
+    serveArgs: [
+      '--workers',
+      String(workers),
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+      ...(options.serveArgs ?? []),
+    ],
+    ...(options.upstreamExtra
+      ? {
+          upstream: (cluster) =>
+            `host=${cluster.socketDir} port=${cluster.port} ${options.upstreamExtra}`,
+        }
+      : {}),
+    configFile: ({ pki, dir }) => {
+      certFile = join(dir, 'server.crt');
+      keyFile = join(dir, 'server.key');
+      copyFileSync(pki.serverCert, certFile);
+      copyFileSync(pki.serverKey, keyFile);
+      return "ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n";
+    },
+  });
+  await waitForStatus(adminPort, allWorkersServe(workers));
+  return { env, adminPort, certFile, keyFile };
+}
+
+/** The serial numbers of the certificates `count` handshakes were shown. */
+export async function servedSerials(env: GatewayEnv, count: number): Promise<string[]> {
+  const serials = new Set<string>();
+  for (let i = 0; i < count; i++) serials.add(await presentedSerial(env.port, env.pki.caBundle));
+  return [...serials];
 }
