@@ -60,7 +60,7 @@ export const SETTINGS = {
     parse: (v) => parseInteger(v, 1, 262_143),
     context: 'reload',
     description:
-      'Client connections per worker process beyond which new ones get "too many clients".',
+      'Client connections per worker process beyond which new ones get "too many clients"; connections go to the workers in turn.',
   }),
   authentication_timeout: def({
     default: '60s',

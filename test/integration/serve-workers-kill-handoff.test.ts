@@ -1,6 +1,7 @@
-// Connections opened in a loop while a worker is killed with SIGKILL each get an answer from
-// the gateway: none is handed to the dead worker and left hanging (node:cluster's round-robin
-// hand-off used to forget such a connection, which then waited for ever in CLOSE-WAIT).
+// Connections opened in a loop while a worker is killed with SIGKILL each end with a definite
+// result while the gateway runs: an answer, or a close (the killed worker's own connections).
+// None is handed to the dead worker and left hanging: node:cluster's round-robin hand-off used
+// to forget such a connection, which then waited in CLOSE-WAIT until the gateway exited.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -27,9 +28,10 @@ describe('serve: connections across a SIGKILL of a worker', () => {
 
   it('answers every connection; none hangs', async () => {
     const { env, adminPort } = gateway;
-    /** SSLRequest; resolves when the connection ends, saying whether the gateway answered. */
+    let stopping = false;
+    /** SSLRequest; resolves when the connection ends: answered, closed, or left hanging. */
     const open = () =>
-      new Promise<{ replied: boolean }>((resolve) => {
+      new Promise<'answered' | 'closed' | 'hung'>((resolve) => {
         let replied = false;
         const socket: Socket = connect({ port: env.port, host: '127.0.0.1' }, () =>
           socket.write(encodeSslRequest()),
@@ -39,9 +41,11 @@ describe('serve: connections across a SIGKILL of a worker', () => {
           socket.destroy();
         });
         socket.on('error', () => {});
-        socket.once('close', () => resolve({ replied }));
+        // Closed without an answer before the gateway was told to stop: a definite error. A
+        // connection still open then was hanging: only the gateway's exit ends it.
+        socket.once('close', () => resolve(replied ? 'answered' : stopping ? 'hung' : 'closed'));
       });
-    const results: Array<Promise<{ replied: boolean }>> = [];
+    const results: Array<Promise<'answered' | 'closed' | 'hung'>> = [];
     for (let round = 0; round < 3; round++) {
       await waitForStatus(adminPort, allWorkersServe(WORKERS));
       const [victim] = await childPids(env.gateway.child.pid ?? 0);
@@ -51,11 +55,18 @@ describe('serve: connections across a SIGKILL of a worker', () => {
         await nextTurn();
       }
     }
-    // Ending the gateway ends every connection; one that was never answered shows up here.
+    // During a smart shutdown the workers still answer every connection they hold (57P03 for
+    // new ones), so a connection that ends unanswered from here on was hanging.
     await waitForStatus(adminPort, allWorkersServe(WORKERS));
+    stopping = true;
     await env.gateway.stop('SIGTERM');
     const outcomes = await Promise.all(results);
-    const unanswered = outcomes.filter((outcome) => !outcome.replied).length;
-    assert.equal(unanswered, 0, `${unanswered} of ${outcomes.length} connections got no answer`);
+    const count = (kind: string) => outcomes.filter((outcome) => outcome === kind).length;
+    assert.equal(
+      count('hung'),
+      0,
+      `${count('hung')} of ${outcomes.length} connections hung (${count('answered')} answered, ${count('closed')} closed)`,
+    );
+    assert.ok(count('answered') > outcomes.length / 2, `only ${count('answered')} answered`);
   });
 });
