@@ -153,6 +153,13 @@ export const SETTINGS = {
     context: 'reload',
     description: 'Shell command printing the key passphrase; %p is replaced by a prompt.',
   }),
+  ssl_ticket_key_rotation: def({
+    default: '1h',
+    parse: (v) => parseDuration(v, 's', 1000, 7 * 86_400_000),
+    context: 'restart',
+    description:
+      'How often the TLS session-ticket keys are replaced; tickets under the previous key still resume.',
+  }),
   ssl_passphrase_command_supports_reload: def({
     default: 'off',
     parse: parseBoolean,

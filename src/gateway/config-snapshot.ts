@@ -9,6 +9,7 @@ import type { Settings } from '../config/settings.js';
 import { fileSystemReader, type LoadedHba, loadHba } from '../hba/load.js';
 import type { ConfigReader } from '../hba/tokenize.js';
 import { loadServerTls } from '../tls/server-tls.js';
+import type { TicketKeys } from '../tls/ticket-keys.js';
 import { TlsAcceptor } from '../tls/tls-acceptor.js';
 import { builtInAccessPolicy } from './access-policy.js';
 import type { GatewayGeneration } from './client-connection.js';
@@ -79,10 +80,13 @@ export async function loadSnapshot(
 /** Builds the serving generation from a snapshot; no file is read. */
 export function generationFrom(
   snapshot: ConfigSnapshot,
-  ticketKeys: Buffer | undefined,
+  ticketKeys: TicketKeys | undefined,
 ): GatewayGeneration {
   const tls = snapshot.tls
-    ? new TlsAcceptor({ ...snapshot.tls, ...(ticketKeys ? { ticketKeys } : {}) })
+    ? new TlsAcceptor(
+        { ...snapshot.tls, ...(ticketKeys ? { ticketKeys: ticketKeys.current } : {}) },
+        ticketKeys?.previous ? [ticketKeys.previous] : [],
+      )
     : undefined;
   return {
     settings: snapshot.settings,

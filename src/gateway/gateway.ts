@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { SETTINGS, type SettingName, type Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { TicketKeys } from '../tls/ticket-keys.js';
 import {
   type ConnectionEnvironment,
   type GatewayEvents,
@@ -25,7 +26,7 @@ export interface GatewayStartOptions {
   snapshot: ConfigSnapshot;
   logger: Logger;
   /** Shared by all workers so TLS session tickets resume across them. */
-  ticketKeys?: Buffer | undefined;
+  ticketKeys?: TicketKeys | undefined;
   events?: GatewayEvents | undefined;
   /**
    * Where connections come from: the configured addresses (default), sockets inherited from
@@ -61,7 +62,7 @@ export class Gateway {
     private snapshot: ConfigSnapshot,
     private generation: GatewayGeneration,
     private readonly logger: Logger,
-    private ticketKeys: Buffer | undefined,
+    private ticketKeys: TicketKeys | undefined,
     private readonly events: GatewayEvents,
   ) {}
 
@@ -192,9 +193,11 @@ export class Gateway {
   }
 
   /** New TLS session-ticket keys; handshakes from now on use them. */
-  setTicketKeys(keys: Buffer): void {
+  setTicketKeys(keys: TicketKeys): void {
+    if (keys.rotation === this.ticketKeys?.rotation) return;
     this.ticketKeys = keys;
     this.generation = generationFrom(this.snapshot, keys);
+    this.logger.debug({ rotation: keys.rotation }, 'TLS session-ticket keys rotated');
   }
   /**
    * `smart`: refuse new sessions, let open ones finish up to shutdown_timeout. `fast`: stop

@@ -7,12 +7,12 @@
 // workers share TLS session-ticket keys (sent over IPC, never through the environment), so a
 // client resumes its session whichever worker it reaches.
 import cluster, { type Worker } from 'node:cluster';
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { LoadedConfig } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { newTicketKeys, rotateTicketKeys, type TicketKeys } from '../tls/ticket-keys.js';
 import type { GatewayEvents } from './client-connection.js';
 import { type ConfigSnapshot, loadSnapshot, snapshotWarnings } from './config-snapshot.js';
 import {
@@ -86,13 +86,20 @@ export async function serveInProcess(
   logger: Logger,
   serving: ServingOptions = {},
 ): Promise<ServeController> {
+  let ticketKeys = newTicketKeys();
   const gateway = await Gateway.start({
     snapshot: initial,
     logger,
+    ticketKeys,
     events: serving.events,
     ...(serving.listenFds?.length ? { listen: { fds: serving.listenFds } } : {}),
   });
   serving.onStart?.(gateway);
+  const rotation = setInterval(() => {
+    ticketKeys = rotateTicketKeys(ticketKeys);
+    gateway.setTicketKeys(ticketKeys);
+  }, initial.settings.ssl_ticket_key_rotation);
+  rotation.unref();
   return {
     addresses: () => gateway.addresses(),
     async reload() {
@@ -104,7 +111,10 @@ export async function serveInProcess(
       const result = gateway.reload(next.snapshot);
       return result.ok ? { ok: true } : { ok: false, error: result.error };
     },
-    shutdown: (mode) => gateway.shutdown(mode),
+    shutdown: (mode) => {
+      clearInterval(rotation);
+      return gateway.shutdown(mode);
+    },
     current: () => gateway.currentSnapshot,
   };
 }
@@ -115,6 +125,8 @@ interface WorkerSlot {
   state: 'starting' | 'serving' | 'leaving';
   /** The generation it serves (after `ready` or a `committed`). */
   generation: number | undefined;
+  /** It was sent `start`: later ticket keys go to it too. */
+  started: boolean;
 }
 
 /** The primary: listens, forks `count` workers and waits until each serves. */
@@ -125,7 +137,7 @@ export async function superviseWorkers(
   logger: Logger,
 ): Promise<ServeController> {
   let current = initial;
-  const ticketKeys = randomBytes(48);
+  let ticketKeys: TicketKeys = newTicketKeys();
   let stopping: 'smart' | 'fast' | undefined;
   const slots = new Map<Worker, WorkerSlot>();
   const handoff = new ConnectionHandoff(logger);
@@ -225,7 +237,12 @@ export async function superviseWorkers(
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const worker = cluster.fork();
-      const slot: WorkerSlot = { worker, state: 'starting', generation: undefined };
+      const slot: WorkerSlot = {
+        worker,
+        state: 'starting',
+        generation: undefined,
+        started: false,
+      };
       slots.set(worker, slot);
       worker.on('message', (message: ToPrimary | HandoffTakenMessage) => {
         switch (message?.type) {
@@ -234,7 +251,10 @@ export async function superviseWorkers(
             break;
           case 'pgtunnel:hello':
             if (stopping) leave(slot, stopping);
-            else send(slot, { type: 'pgtunnel:start', snapshot: current, ticketKeys });
+            else {
+              slot.started = true;
+              send(slot, { type: 'pgtunnel:start', snapshot: current, ticketKeys });
+            }
             break;
           case 'pgtunnel:ready':
             slot.generation = message.generation;
@@ -263,9 +283,18 @@ export async function superviseWorkers(
       });
     });
 
+  const rotation = setInterval(() => {
+    ticketKeys = rotateTicketKeys(ticketKeys);
+    logger.debug({ rotation: ticketKeys.rotation }, 'TLS session-ticket keys rotated');
+    for (const slot of slots.values())
+      if (slot.started) send(slot, { type: 'pgtunnel:ticket-keys', ticketKeys });
+  }, initial.settings.ssl_ticket_key_rotation);
+  rotation.unref();
+
   try {
     await Promise.all(Array.from({ length: count }, fork));
   } catch (error) {
+    clearInterval(rotation);
     stopping = 'fast';
     for (const worker of slots.keys()) worker.process.kill('SIGKILL');
     await closeListeners(listeners);
@@ -326,6 +355,7 @@ export async function superviseWorkers(
       const escalate = stopping === 'smart' && mode === 'fast';
       if (stopping && !escalate) return shutdownDone ?? Promise.resolve();
       stopping = mode;
+      clearInterval(rotation);
       for (const slot of slots.values()) {
         // A worker that has not said hello yet is told when it does.
         if (slot.state !== 'starting' || slot.generation !== undefined) leave(slot, mode);
@@ -373,6 +403,7 @@ export async function runWorker(
   process.on('SIGTERM', () => {});
   process.on('SIGHUP', () => {});
   let gateway: Gateway | undefined;
+  let latestKeys: TicketKeys | undefined;
   const prepared = new Map<number, PreparedGeneration>();
   await new Promise<void>((resolve) => {
     process.on('message', (message: ToWorker | HandoffMessage, handle?: unknown) => {
@@ -415,6 +446,7 @@ export async function runWorker(
           prepared.delete(message.generation);
           return;
         case 'pgtunnel:ticket-keys':
+          latestKeys = message.ticketKeys;
           gateway?.setTicketKeys(message.ticketKeys);
           return;
         case 'pgtunnel:shutdown':
@@ -426,16 +458,18 @@ export async function runWorker(
     send({ type: 'pgtunnel:hello' });
   });
 
-  async function start(snapshot: ConfigSnapshot, ticketKeys: Buffer): Promise<boolean> {
+  async function start(snapshot: ConfigSnapshot, ticketKeys: TicketKeys): Promise<boolean> {
     try {
       const { logger, serving } = await servingFor(snapshot.settings);
       gateway = await Gateway.start({
         snapshot,
         logger,
-        ticketKeys,
+        ticketKeys: latestKeys ?? ticketKeys,
         events: serving.events,
         listen: 'none',
       });
+      // Keys rotated while the gateway started.
+      if (latestKeys) gateway.setTicketKeys(latestKeys);
       serving.onStart?.(gateway);
     } catch (error) {
       send({ type: 'pgtunnel:start-failed', error: describeError(error) });
