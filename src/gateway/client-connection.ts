@@ -213,6 +213,7 @@ export async function handleClientConnection(
         'connection authorized',
       );
     }
+    env.registry.relaying(record, client, upstream.socket, outcome.remainder);
     if (outcome.remainder.length > 0) client.write(outcome.remainder);
     const started = Date.now();
     await pump(client, upstream.socket);

@@ -206,7 +206,7 @@ export class Gateway {
   async shutdown(mode: 'smart' | 'fast'): Promise<void> {
     if (this.shuttingDown) {
       // A second, fast request during a smart shutdown closes what is still open.
-      if (mode === 'fast') this.registry.closeAll();
+      if (mode === 'fast') await this.registry.terminateAll();
       return;
     }
     this.shuttingDown = true;
@@ -214,7 +214,7 @@ export class Gateway {
     // system is shutting down" (57P03) as from PostgreSQL, not a refused connection.
     const closing = mode === 'fast' ? closeListeners(this.listeners) : undefined;
     if (mode === 'fast') {
-      const closed = this.registry.closeAll();
+      const closed = await this.registry.terminateAll();
       if (closed > 0)
         this.logger.info({ sessions: closed }, 'terminating sessions (fast shutdown)');
     } else {
