@@ -205,15 +205,18 @@ export class Gateway {
    */
   async shutdown(mode: 'smart' | 'fast'): Promise<void> {
     if (this.shuttingDown) {
-      // A second, fast request during a smart shutdown closes what is still open.
-      if (mode === 'fast') await this.registry.terminateAll();
+      // A second, fast request during a smart shutdown stops accepting and closes what is open.
+      if (mode === 'fast') {
+        this.stopAccepting();
+        await this.registry.terminateAll();
+      }
       return;
     }
     this.shuttingDown = true;
     // In a smart shutdown the listeners stay open, so that a new client hears "the database
     // system is shutting down" (57P03) as from PostgreSQL, not a refused connection.
-    const closing = mode === 'fast' ? closeListeners(this.listeners) : undefined;
     if (mode === 'fast') {
+      this.stopAccepting();
       const closed = await this.registry.terminateAll();
       if (closed > 0)
         this.logger.info({ sessions: closed }, 'terminating sessions (fast shutdown)');
@@ -232,7 +235,18 @@ export class Gateway {
         );
       }
     }
-    await (closing ?? closeListeners(this.listeners));
+    const closing = this.stopAccepting();
+    // Connections that arrived while the last sessions were told to go.
+    await this.registry.terminateAll();
+    await closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  /** Closes the listeners (once); resolves when their connections are gone. */
+  private stopAccepting(): Promise<void> {
+    this.closing ??= closeListeners(this.listeners);
+    return this.closing;
   }
 }
 

@@ -349,6 +349,11 @@ export async function superviseWorkers(
             if (await committed) slot.generation = snapshot.generation;
           }),
       );
+      // A worker that began serving while this reload was prepared catches up now.
+      for (const slot of slots.values()) {
+        if (slot.state === 'serving' && slot.generation !== current.generation)
+          await bringUpToDate(slot, current);
+      }
       return { ok: true };
     },
     shutdown(mode) {
