@@ -1,5 +1,5 @@
-// Runs the gateway on several cores with node:cluster. The primary owns signals, the
-// configuration and the listening sockets (TCP and unix alike, created once); it accepts each
+// Runs the gateway in one process, or on several cores with node:cluster (the workers' side is
+// worker.ts). The primary owns signals, the configuration and the listening sockets (TCP and unix alike, created once); it accepts each
 // connection and hands it to a worker (connection-handoff.ts). It reads and checks every file
 // once per load and sends workers the result, in two steps — prepare everywhere, then commit
 // everywhere — so a generation is served by all workers or by none. A worker that starts gets
@@ -17,17 +17,10 @@ import type { GatewayEvents } from './client-connection.js';
 import { type ConfigSnapshot, loadSnapshot, snapshotWarnings } from './config-snapshot.js';
 import {
   ConnectionHandoff,
-  HANDOFF,
   HANDOFF_TAKEN,
-  type HandoffMessage,
   type HandoffTakenMessage,
 } from './connection-handoff.js';
-import {
-  Gateway,
-  type PreparedGeneration,
-  pinRestartSettings,
-  warnRestartNeeded,
-} from './gateway.js';
+import { Gateway, pinRestartSettings, warnRestartNeeded } from './gateway.js';
 import { closeListeners, openListeners } from './listeners.js';
 import type { ToPrimary, ToWorker } from './worker-messages.js';
 
@@ -395,92 +388,4 @@ export async function superviseWorkers(
       return shutdownDone;
     },
   };
-}
-
-/** A worker: waits for its configuration, then serves what the primary hands it. */
-export async function runWorker(
-  servingFor: (settings: Settings) => Promise<{ logger: Logger; serving: ServingOptions }>,
-): Promise<void> {
-  const send = (message: ToPrimary | HandoffTakenMessage) =>
-    process.send?.(message, undefined, undefined, () => {});
-  // Signals go to the primary, which tells workers what to do.
-  process.on('SIGINT', () => {});
-  process.on('SIGTERM', () => {});
-  process.on('SIGHUP', () => {});
-  let gateway: Gateway | undefined;
-  let latestKeys: TicketKeys | undefined;
-  const prepared = new Map<number, PreparedGeneration>();
-  await new Promise<void>((resolve) => {
-    process.on('message', (message: ToWorker | HandoffMessage, handle?: unknown) => {
-      switch (message?.type) {
-        case HANDOFF: {
-          const socket = handle as Socket | undefined;
-          send({ type: HANDOFF_TAKEN, id: message.id });
-          if (!socket) return;
-          if (gateway) gateway.serve(socket, message.transport);
-          else socket.destroy();
-          return;
-        }
-        case 'pgtunnel:start':
-          start(message.snapshot, message.ticketKeys).then((started) => {
-            if (!started) resolve();
-          });
-          return;
-        case 'pgtunnel:prepare': {
-          if (!gateway) return;
-          const result = gateway.prepare(message.snapshot);
-          if (result.ok) prepared.set(message.snapshot.generation, result.prepared);
-          send({
-            type: 'pgtunnel:prepared',
-            generation: message.snapshot.generation,
-            ok: result.ok,
-            ...(result.ok ? {} : { error: result.error }),
-          });
-          return;
-        }
-        case 'pgtunnel:commit': {
-          const next = prepared.get(message.generation);
-          prepared.clear();
-          if (gateway && next) {
-            gateway.commit(next);
-            send({ type: 'pgtunnel:committed', generation: message.generation });
-          }
-          return;
-        }
-        case 'pgtunnel:abort':
-          prepared.delete(message.generation);
-          return;
-        case 'pgtunnel:ticket-keys':
-          latestKeys = message.ticketKeys;
-          gateway?.setTicketKeys(message.ticketKeys);
-          return;
-        case 'pgtunnel:shutdown':
-          if (!gateway) resolve();
-          else gateway.shutdown(message.mode).then(resolve);
-          return;
-      }
-    });
-    send({ type: 'pgtunnel:hello' });
-  });
-
-  async function start(snapshot: ConfigSnapshot, ticketKeys: TicketKeys): Promise<boolean> {
-    try {
-      const { logger, serving } = await servingFor(snapshot.settings);
-      gateway = await Gateway.start({
-        snapshot,
-        logger,
-        ticketKeys: latestKeys ?? ticketKeys,
-        events: serving.events,
-        listen: 'none',
-      });
-      // Keys rotated while the gateway started.
-      if (latestKeys) gateway.setTicketKeys(latestKeys);
-      serving.onStart?.(gateway);
-    } catch (error) {
-      send({ type: 'pgtunnel:start-failed', error: describeError(error) });
-      return false;
-    }
-    send({ type: 'pgtunnel:ready', generation: snapshot.generation });
-    return true;
-  }
 }

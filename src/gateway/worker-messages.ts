@@ -22,10 +22,3 @@ export type ToPrimary =
   | { type: 'pgtunnel:start-failed'; error: string }
   | { type: 'pgtunnel:prepared'; generation: number; ok: boolean; error?: string }
   | { type: 'pgtunnel:committed'; generation: number };
-
-export function isMessage<T extends { type: string }>(
-  message: unknown,
-  type: T['type'],
-): message is T {
-  return typeof message === 'object' && message !== null && (message as T).type === type;
-}

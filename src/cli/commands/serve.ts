@@ -16,11 +16,11 @@ import {
 } from '../../gateway/config-snapshot.js';
 import { watchFiles } from '../../gateway/file-watch.js';
 import {
-  runWorker,
   type ServeController,
   serveInProcess,
   superviseWorkers,
 } from '../../gateway/supervisor.js';
+import { runWorker } from '../../gateway/worker.js';
 import { createLogger, type Logger } from '../../log.js';
 import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
