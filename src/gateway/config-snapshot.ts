@@ -12,8 +12,8 @@ import { loadServerTls } from '../tls/server-tls.js';
 import type { TicketKeys } from '../tls/ticket-keys.js';
 import { TlsAcceptor } from '../tls/tls-acceptor.js';
 import { builtInAccessPolicy } from './access-policy.js';
-import type { GatewayGeneration } from './client-connection.js';
 import { type WatchList, watchList } from './file-watch.js';
+import type { GatewayGeneration } from './generation.js';
 import { hbaPolicy } from './hba-policy.js';
 import { upstreamTargets } from './upstream-target.js';
 

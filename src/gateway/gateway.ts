@@ -7,13 +7,9 @@ import { SETTINGS, type SettingName, type Settings } from '../config/settings.js
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { TicketKeys } from '../tls/ticket-keys.js';
-import {
-  type ConnectionEnvironment,
-  type GatewayEvents,
-  type GatewayGeneration,
-  handleClientConnection,
-} from './client-connection.js';
+import { handleClientConnection } from './client-connection.js';
 import { type ConfigSnapshot, generationFrom, snapshotWarnings } from './config-snapshot.js';
+import type { ConnectionEnvironment, GatewayEvents, GatewayGeneration } from './generation.js';
 import {
   closeListeners,
   type OpenListener,

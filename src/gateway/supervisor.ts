@@ -13,7 +13,6 @@ import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { newTicketKeys, rotateTicketKeys, type TicketKeys } from '../tls/ticket-keys.js';
-import type { GatewayEvents } from './client-connection.js';
 import { type ConfigSnapshot, loadSnapshot, snapshotWarnings } from './config-snapshot.js';
 import {
   ConnectionHandoff,
@@ -21,6 +20,7 @@ import {
   type HandoffTakenMessage,
 } from './connection-handoff.js';
 import { Gateway, pinRestartSettings, warnRestartNeeded } from './gateway.js';
+import type { GatewayEvents } from './generation.js';
 import { closeListeners, openListeners } from './listeners.js';
 import type { ToPrimary, ToWorker } from './worker-messages.js';
 
