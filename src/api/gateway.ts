@@ -2,6 +2,7 @@
 import { loadConfig, type Override } from '../config/load.js';
 import type { SettingName } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
+import { loadSnapshot } from '../gateway/config-snapshot.js';
 import { Gateway } from '../gateway/gateway.js';
 import { type Logger, silentLogger } from '../log.js';
 import { pickFreePort } from '../net/free-port.js';
@@ -56,7 +57,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     );
   }
   const logger = options.logger ?? silentLogger;
-  const gateway = await Gateway.start({ config, logger });
+  const snapshot = await loadSnapshot(config, { generation: 1, isReload: false });
+  const gateway = await Gateway.start({ snapshot, logger });
+  let generation = snapshot.generation;
   const addresses = gateway.addresses();
   const tcp = addresses.find((address) => !address.startsWith('/'));
   const { host, port } = tcp ? splitHostPort(tcp) : { host: '', port: 0 };
@@ -65,13 +68,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     port,
     addresses,
     async reload() {
-      let next: ReturnType<typeof load>;
+      let next: Awaited<ReturnType<typeof loadSnapshot>>;
       try {
-        next = load();
+        next = await loadSnapshot(load(), { generation: generation + 1, isReload: true });
       } catch (error) {
         return { ok: false, error: (error as Error).message };
       }
-      const result = await gateway.reload(next);
+      const result = gateway.reload(next);
+      if (result.ok) generation = next.generation;
       return result.ok ? { ok: true } : { ok: false, error: result.error };
     },
     close: () => gateway.shutdown('fast'),

@@ -5,17 +5,22 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
 import type { ServeAdmin } from '../../admin/serve-admin.js';
+import { maskPasswords } from '../../admin/serve-status.js';
 import { type LoadedConfig, loadConfig, type Override } from '../../config/load.js';
 import { SETTINGS, type SettingName } from '../../config/settings.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { watchFiles, watchList } from '../../gateway/file-watch.js';
-import { buildGeneration } from '../../gateway/gateway.js';
 import {
-  runWorker,
+  type ConfigSnapshot,
+  loadSnapshot,
+  snapshotWarnings,
+} from '../../gateway/config-snapshot.js';
+import { watchFiles } from '../../gateway/file-watch.js';
+import {
   type ServeController,
   serveInProcess,
   superviseWorkers,
 } from '../../gateway/supervisor.js';
+import { runWorker } from '../../gateway/worker.js';
 import { createLogger, type Logger } from '../../log.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
 import { writeDefaultPidFile } from '../default-pid-file.js';
@@ -115,17 +120,16 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     configFile === undefined && !overrides.some((o) => o.name === 'upstream');
 
   if (cluster.isWorker) {
-    const workerOverrides = JSON.parse(process.env.PGTUNNEL_OVERRIDES ?? '[]') as Override[];
-    const load = () => loadConfig({ configFile, overrides: workerOverrides });
-    const settings = load().settings;
-    const logger = createLogger({ level: settings.log_min_messages });
-    // The admin endpoint runs in the primary; workers keep metrics and answer its requests.
-    // Like the demo, its code (prom-client) is loaded only when it is on.
-    const serving =
-      settings.admin_listen === ''
-        ? {}
-        : (await import('../../admin/serve-admin.js')).workerAdminHooks();
-    await runWorker(load, logger, serving);
+    // A worker reads no file: the primary sends it the loaded configuration over IPC.
+    await runWorker(async (settings) => ({
+      logger: createLogger({ level: settings.log_min_messages }),
+      // The admin endpoint runs in the primary; workers keep metrics and answer its requests.
+      // Like the demo, its code (prom-client) is loaded only when it is on.
+      serving:
+        settings.admin_listen === ''
+          ? {}
+          : (await import('../../admin/serve-admin.js')).workerAdminHooks(),
+    }));
     process.exit(ExitCode.OK);
   }
 
@@ -140,7 +144,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   const load = () => loadConfig({ configFile, overrides });
 
   let config: LoadedConfig;
-  let policyWarnings: readonly string[];
+  let snapshot: ConfigSnapshot | undefined;
   let admin: ServeAdmin | undefined;
   try {
     config = load();
@@ -156,9 +160,9 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     }
     // Load every file (certificates, keys, rules) before binding anything. Raw mode has no
     // rules and its upstream is an address, checked when the raw server loads.
-    policyWarnings = options.raw
-      ? []
-      : ((await buildGeneration(config.settings, { isReload: false })).access.warnings ?? []);
+    snapshot = options.raw
+      ? undefined
+      : await loadSnapshot(config, { generation: 1, isReload: false });
   } catch (error) {
     await demo?.cleanup();
     throw error;
@@ -166,7 +170,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   const logger = options.inetd
     ? inetdLogger(config.settings)
     : createLogger({ level: config.settings.log_min_messages });
-  for (const warning of policyWarnings) logger.warn({}, warning);
+  for (const warning of snapshot ? snapshotWarnings(snapshot) : []) logger.warn({}, warning);
 
   if (options.check) {
     const { checkServe } = await import('./serve-check.js');
@@ -183,7 +187,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   // systemd socket activation: listen on the inherited sockets, in this one process.
   const listenFds = activatedSockets().map((socket) => socket.fd);
   forgetActivationEnvironment();
-  if (options.raw) {
+  if (options.raw || !snapshot) {
     await runRawServe(config, logger, { inetd: options.inetd === true, fds: listenFds });
     return;
   }
@@ -200,11 +204,16 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   let controller: ServeController;
   try {
     if (workers === 1) {
-      controller = await serveInProcess(load, logger, { ...admin?.inProcessHooks(), listenFds });
+      controller = await serveInProcess(load, snapshot, logger, {
+        ...admin?.inProcessHooks(),
+        listenFds,
+      });
     } else {
-      process.env.PGTUNNEL_OVERRIDES = JSON.stringify(overrides);
-      cluster.setupPrimary({ args: process.argv.slice(2) });
-      controller = await superviseWorkers(workers, load, logger);
+      // Workers get the configuration over IPC (v8 serialization keeps its Buffers and
+      // RegExps), so neither -c values nor anything else secret is in their arguments or
+      // environment.
+      cluster.setupPrimary({ args: ['serve'], serialization: 'advanced' });
+      controller = await superviseWorkers(workers, load, snapshot, logger);
     }
   } catch (error) {
     await demo?.cleanup();
@@ -223,12 +232,16 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   // without pid_file, a PID file per port where `pgtunnel reload` looks by default
   else removeDefaultPidFile = writeDefaultPidFile(config.settings.port, logger);
   logger.info(
-    { addresses: controller.addresses(), workers, upstream: config.settings.upstream },
+    {
+      addresses: controller.addresses(),
+      workers,
+      upstream: maskPasswords(config.settings.upstream),
+    },
     'ready to accept connections',
   );
   if (demo) console.log(await demo.banner(controller.addresses(), load().settings.port));
 
-  installSignalHandlers(controller, logger, config, load, async () => {
+  installSignalHandlers(controller, logger, config, async () => {
     if (pidFile !== '') removePidFile(pidFile);
     removeDefaultPidFile();
     await admin?.close();
@@ -240,7 +253,6 @@ function installSignalHandlers(
   controller: ServeController,
   logger: Logger,
   config: LoadedConfig,
-  load: () => LoadedConfig,
   cleanup: () => Promise<void>,
 ): void {
   let reloading = Promise.resolve();
@@ -253,8 +265,9 @@ function installSignalHandlers(
   process.on('SIGHUP', reload);
   let stopWatching = () => {};
   if (config.settings.watch_files) {
+    // The list comes from the load in effect: a reload does not read everything twice.
     stopWatching = watchFiles(
-      () => watchList(load()),
+      () => controller.current().watch,
       () => {
         reload();
         return reloading;
