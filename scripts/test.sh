@@ -14,6 +14,8 @@ have psql || need_pkgs+=(postgresql-client)
 have ssh || need_pkgs+=(openssh-client)
 have stunnel4 || need_pkgs+=(stunnel4)
 have openssl || need_pkgs+=(openssl)
+[ -x /usr/sbin/pgbouncer ] || need_pkgs+=(pgbouncer)
+have sslscan || need_pkgs+=(sslscan)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   echo "test: installing Debian packages: ${need_pkgs[*]}"
   sudo_cmd=()

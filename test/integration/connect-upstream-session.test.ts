@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sendCancelRequest } from '../../src/libpq/cancel.js';
 import { resolveConnInfo } from '../../src/libpq/conninfo.js';
 import type { SslMode } from '../../src/libpq/sslmode.js';
 import { UpstreamError } from '../../src/libpq/upstream-error.js';
 import {
   openFirstUpstreamSession,
   openUpstreamSession,
-  sendCancelRequest,
   targetsFromConnInfo,
   type UpstreamSession,
   type UpstreamTarget,
