@@ -22,6 +22,7 @@ import {
   openActivatedListeners,
   openListeners,
 } from './listeners.js';
+import { withProxyHeader } from './proxy-header.js';
 import { SessionRegistry } from './session-registry.js';
 import { upstreamTargets } from './upstream-target.js';
 
@@ -100,7 +101,7 @@ export class Gateway {
       events: gateway.events,
     };
     const onConnection = (socket: Socket, transport: 'tcp' | 'local') => {
-      handleClientConnection(socket, transport, env).catch((error: unknown) => {
+      withProxyHeader(socket, transport, env, handleClientConnection).catch((error: unknown) => {
         options.logger.error(
           { err: describeError(error) },
           'unexpected error in a client connection',
