@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   connect: () => import('./commands/connect.js').then((m) => m.registerConnect),
   ssh: () => import('./commands/ssh.js').then((m) => m.registerSsh),
   ca: () => import('./commands/ca.js').then((m) => m.registerCa),
+  probe: () => import('./commands/probe.js').then((m) => m.registerProbe),
 };
 
 async function main(): Promise<void> {

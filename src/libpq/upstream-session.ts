@@ -561,3 +561,43 @@ export async function openRawTlsConnection(
   }
   throw combine(failures);
 }
+
+/** How long a probe waits per address when the target sets no timeout. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Connects to `target` as libpq would and negotiates TLS (SSLRequest or direct, the sslmode's
+ * verification), then stops before any StartupMessage: a credential-less check that the
+ * server answers TLS with an acceptable certificate. Tries each address; resolves with the
+ * first TLS socket (paused; the caller closes it) and the address it reached.
+ */
+export async function openTlsTransport(
+  target: UpstreamTarget,
+  options: UpstreamSessionOptions = {},
+): Promise<{ socket: TLSSocket; address: string }> {
+  const addresses = await resolveAddresses(target, options.signal);
+  const bounded = { ...target, connectTimeoutMs: target.connectTimeoutMs ?? PROBE_TIMEOUT_MS };
+  const failures: UpstreamError[] = [];
+  for (const address of addresses) {
+    const prefix = serverPrefix(address, { host: target.host, hostaddrGiven: !!target.hostaddr });
+    try {
+      const connected = await withDeadline(bounded, options.signal, (signal) =>
+        connectTransport(bounded, address, 'tls', signal, options.tlsEnvironment),
+      );
+      if (!connected.tls) {
+        connected.socket.destroy();
+        throw new UpstreamError(
+          'ERR_UPSTREAM_SSL_REFUSED',
+          'server does not support SSL, but SSL was required',
+        );
+      }
+      return { socket: connected.socket as TLSSocket, address: formatSocketAddress(address) };
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      const failure = error instanceof TlsStageFailure ? error.failure : error;
+      if (!(failure instanceof UpstreamError)) throw failure;
+      failures.push(withPrefix(prefix, failure, []));
+    }
+  }
+  throw combine(failures);
+}
