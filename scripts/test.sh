@@ -14,6 +14,8 @@ have ssh || need_pkgs+=(openssh-client)
 have stunnel4 || need_pkgs+=(stunnel4)
 have openssl || need_pkgs+=(openssl)
 [ -x /usr/sbin/haproxy ] || need_pkgs+=(haproxy)
+have setpriv || need_pkgs+=(util-linux)
+have ip || need_pkgs+=(iproute2)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   echo "test: installing Debian packages: ${need_pkgs[*]}"
   sudo_cmd=()
