@@ -75,6 +75,13 @@ export const SETTINGS = {
     context: 'reload',
     description: 'On SIGTERM, how long open sessions may finish before they are closed.',
   }),
+  shutdown_delay: def({
+    default: '0',
+    parse: (v) => parseDuration(v, 's', 0, 3_600_000),
+    context: 'reload',
+    description:
+      'On SIGTERM, keep accepting new connections this long while /ready answers 503, so a load balancer takes the gateway out before its listener closes; then shutdown_timeout applies.',
+  }),
   ssl: def({
     default: 'on',
     parse: parseBoolean,

@@ -129,6 +129,9 @@ export class Gateway {
     return gateway;
   }
 
+  /** Set while a smart shutdown waits out shutdown_delay; a fast shutdown ends the wait. */
+  private delayedStop: { mode: 'smart' | 'fast'; wake(): void } | undefined;
+
   private handleConnection: ((socket: Socket, transport: 'tcp' | 'local') => void) | undefined;
 
   /** Serves one connection handed over from outside (inetd mode); resolves when it ends. */
@@ -188,8 +191,35 @@ export class Gateway {
   }
 
   /** `smart`: stop accepting, let sessions finish up to shutdown_timeout. `fast`: close them now. */
-  async shutdown(mode: 'smart' | 'fast'): Promise<void> {
+  async shutdown(requested: 'smart' | 'fast'): Promise<void> {
+    if (this.delayedStop) {
+      // A smart shutdown is waiting out shutdown_delay: a fast one takes over at once.
+      if (requested === 'fast') {
+        this.delayedStop.mode = 'fast';
+        this.delayedStop.wake();
+      }
+      return;
+    }
     if (this.shuttingDown) return;
+    let mode = requested;
+    if (mode === 'smart' && this.settings.shutdown_delay > 0) {
+      // /ready already says 503: keep accepting while balancers take this instance out.
+      this.logger.info(
+        { delayMs: this.settings.shutdown_delay },
+        'not ready; still accepting connections for shutdown_delay',
+      );
+      const stop: { mode: 'smart' | 'fast'; wake(): void } = { mode, wake() {} };
+      this.delayedStop = stop;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.settings.shutdown_delay);
+        stop.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.delayedStop = undefined;
+      mode = stop.mode;
+    }
     this.shuttingDown = true;
     const closing = closeListeners(this.listeners);
     if (mode === 'fast') {
