@@ -182,6 +182,13 @@ export const SETTINGS = {
     description:
       "Comma-separated addresses or CIDR ranges of the balancers allowed to send a PROXY header, e.g. '10.0.0.0/8, 127.0.0.1'; a header from any other address is refused.",
   }),
+  upstream_proxy_protocol: def({
+    default: 'off',
+    parse: (v) => parseEnum(v, ['off', 'v2'] as const),
+    context: 'reload',
+    description:
+      "'v2' sends a PROXY protocol v2 header on each TCP connection to the upstream (and each forwarded cancel request) with the client's address and, for TLS clients, the TLS version and client certificate CN: for a chain of gateways, the next one with proxy_protocol on.",
+  }),
   hba_file: def({
     default: '',
     parse: text,

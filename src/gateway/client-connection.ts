@@ -13,6 +13,7 @@ import {
   openFirstUpstreamSession,
   sendCancelToEach,
   type UpstreamSession,
+  type UpstreamSessionOptions,
   type UpstreamTarget,
 } from '../libpq/upstream-session.js';
 import type { Logger } from '../log.js';
@@ -29,6 +30,7 @@ import { ConnectionEnded, endGracefully, Refusal, refuse } from './refusal.js';
 import { scramProxySetup } from './scram/scram-proxy.js';
 import type { SessionRegistry } from './session-registry.js';
 import { relayStartup } from './startup-relay.js';
+import { upstreamProxyHeader } from './upstream-proxy-header.js';
 
 /** The configuration a connection runs under; a reload makes a new one, open sessions keep theirs. */
 export interface GatewayGeneration {
@@ -95,7 +97,9 @@ export async function handleClientConnection(
     const client = negotiated.stream;
     const startup = negotiated.startup;
     if (startup.kind === 'cancel') {
-      await forwardCancel(generation.upstreams, startup.processId, startup.secretKey, log);
+      await forwardCancel(generation.upstreams, startup.processId, startup.secretKey, log, {
+        preamble: upstreamProxyHeader(settings, record, socket),
+      });
       throw new ConnectionEnded();
     }
     if (startup.kind !== 'startup') throw new ConnectionEnded();
@@ -146,6 +150,7 @@ export async function handleClientConnection(
     try {
       upstream = await openFirstUpstreamSession(generation.upstreams, negotiated.packet, {
         signal: abandon.signal,
+        preamble: upstreamProxyHeader(settings, record, socket),
       });
     } catch (error) {
       if (abandon.signal.aborted) throw new ConnectionEnded();
@@ -250,9 +255,10 @@ async function forwardCancel(
   processId: number,
   secretKey: Buffer,
   log: Logger,
+  options: UpstreamSessionOptions,
 ) {
   try {
-    await sendCancelToEach(targets, processId, secretKey);
+    await sendCancelToEach(targets, processId, secretKey, options);
     log.debug({ processId }, 'cancel request forwarded');
   } catch (error) {
     log.warn({ err: describeError(error) }, 'could not forward a cancel request');

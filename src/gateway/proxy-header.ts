@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
-import { type Cidr, inAnyRange, parseCidr } from '../hba/cidr.js';
+import { type Cidr, inAnyRange, parseCidr, unmappedAddress as unmapped } from '../hba/cidr.js';
 import type { Logger } from '../log.js';
 import { StreamEndedError } from '../net/read-bytes.js';
 import { fatal } from '../protocol/backend-error.js';
@@ -223,10 +223,4 @@ function decodeSafely(bytes: Buffer): ProxyHeaderDecode['status'] | 'error' {
   } catch {
     return 'error';
   }
-}
-
-/** IPv4-mapped IPv6 (::ffff:127.0.0.1) as the IPv4 address, as logs and hba show it. */
-function unmapped(address: string | undefined): string | undefined {
-  if (address?.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
-  return address;
 }

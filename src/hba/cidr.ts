@@ -35,3 +35,9 @@ export function inAnyRange(address: string | undefined, ranges: readonly Cidr[])
   const ip = address === undefined ? undefined : clientAddress(address);
   return ip !== undefined && ranges.some((range) => inRange(ip, range.network, range.mask));
 }
+
+/** A socket-reported address with IPv4-mapped IPv6 (::ffff:10.0.0.1) shown as IPv4. */
+export function unmappedAddress(address: string | undefined): string | undefined {
+  const ip = address === undefined ? undefined : clientAddress(address);
+  return ip ? formatIp(ip) : address;
+}

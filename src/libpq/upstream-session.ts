@@ -46,6 +46,11 @@ export interface UpstreamSessionOptions {
   signal?: AbortSignal;
   /** Where ~/.postgresql and the system CA store are looked up (tests). */
   tlsEnvironment?: TlsEnvironment;
+  /**
+   * Bytes written first on every TCP connection to the server, before any PostgreSQL packet:
+   * the gateway's PROXY protocol header (upstream_proxy_protocol).
+   */
+  preamble?: Buffer | undefined;
 }
 
 /** Thrown inside one attempt when the TLS stage failed and libpq's rules allow a fallback. */
@@ -160,9 +165,21 @@ async function connectTransport(
   address: SocketAddress,
   method: Method,
   signal: AbortSignal,
-  tlsEnvironment: TlsEnvironment | undefined,
+  options: Pick<UpstreamSessionOptions, 'tlsEnvironment' | 'preamble'>,
 ): Promise<Connected> {
   const socket = await dialAddress(target, address, signal);
+  if (options.preamble && address.kind === 'tcp') {
+    try {
+      await writeAll(socket, options.preamble);
+    } catch (error) {
+      socket.destroy();
+      throw new UpstreamError(
+        'ERR_UPSTREAM_CONNECT',
+        `could not send PROXY protocol header: ${systemErrorText(error)}`,
+        { cause: error },
+      );
+    }
+  }
   if (method === 'plaintext') return { socket, tls: false, refused: false };
 
   const rule = SSLMODE_RULES[target.sslmode];
@@ -218,7 +235,7 @@ async function connectTransport(
     }
     let tlsSocket: TLSSocket;
     try {
-      const setup = prepareUpstreamTls(target, tlsEnvironment);
+      const setup = prepareUpstreamTls(target, options.tlsEnvironment);
       tlsSocket = await startUpstreamTls(socket, target, setup, signal);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
@@ -285,7 +302,7 @@ async function openOnAddress(
     for (;;) {
       let connected: Connected;
       try {
-        connected = await connectTransport(target, address, method, signal, options.tlsEnvironment);
+        connected = await connectTransport(target, address, method, signal, options);
       } catch (error) {
         if (error === signal.reason && options.signal?.aborted) throw error;
         if (error instanceof TlsStageFailure && canFallBack && rule.fallback) {
@@ -470,25 +487,13 @@ export async function sendCancelRequest(
           address.kind === 'unix' || rule.first === 'plaintext' ? 'plaintext' : 'tls';
         let connected: Connected;
         try {
-          connected = await connectTransport(
-            target,
-            address,
-            method,
-            signal,
-            options.tlsEnvironment,
-          );
+          connected = await connectTransport(target, address, method, signal, options);
         } catch (error) {
           if (!(error instanceof TlsStageFailure) || rule.fallback !== 'plaintext') {
             throw error instanceof TlsStageFailure ? error.failure : error;
           }
           method = 'plaintext';
-          connected = await connectTransport(
-            target,
-            address,
-            method,
-            signal,
-            options.tlsEnvironment,
-          );
+          connected = await connectTransport(target, address, method, signal, options);
         }
         const { socket } = connected;
         try {
@@ -582,7 +587,7 @@ export async function openTlsTransport(
     const prefix = serverPrefix(address, { host: target.host, hostaddrGiven: !!target.hostaddr });
     try {
       const connected = await withDeadline(bounded, options.signal, (signal) =>
-        connectTransport(bounded, address, 'tls', signal, options.tlsEnvironment),
+        connectTransport(bounded, address, 'tls', signal, options),
       );
       if (!connected.tls) {
         connected.socket.destroy();
