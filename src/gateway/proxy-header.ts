@@ -19,14 +19,6 @@ import {
 import type { ConnectionEnvironment, GatewayEvents } from './client-connection.js';
 import { endGracefully } from './refusal.js';
 
-/** The balancer a client came through, for sockets whose peer a PROXY header replaced. */
-const balancers = new WeakMap<Socket, string>();
-
-/** The address of the balancer that sent this socket's PROXY header, if one did. */
-export function proxiedBy(socket: Socket): string | undefined {
-  return balancers.get(socket);
-}
-
 const compiledRanges = new WeakMap<readonly string[], Cidr[]>();
 
 function trustedRanges(settings: Settings): Cidr[] {
@@ -125,7 +117,7 @@ export async function acceptProxyHeader(
   const rest = received.subarray(decoded.length);
   const { header } = decoded;
   if (header.command === 'proxy' && header.source) {
-    adoptClient(socket, header, peer);
+    adoptClient(socket, header);
     log.debug(
       { client: header.source.address, balancer: peer, version: header.version },
       'PROXY protocol header accepted',
@@ -159,13 +151,12 @@ export async function withProxyHeader(
 }
 
 /** The rest of the gateway reads the client from the socket: point it at the header's source. */
-function adoptClient(socket: Socket, header: ProxyHeader, balancer: string | undefined): void {
+function adoptClient(socket: Socket, header: ProxyHeader): void {
   const source = header.source!;
   const family = source.address.includes(':') ? 'IPv6' : 'IPv4';
   Object.defineProperty(socket, 'remoteAddress', { value: source.address, configurable: true });
   Object.defineProperty(socket, 'remotePort', { value: source.port, configurable: true });
   Object.defineProperty(socket, 'remoteFamily', { value: family, configurable: true });
-  if (balancer !== undefined) balancers.set(socket, balancer);
 }
 
 /**
