@@ -68,7 +68,7 @@ describe('serve: rolling restart of three gateways behind HAProxy under pgbench 
           `proxy_protocol_trusted = '127.0.0.2'`,
           `admin_listen = '127.0.0.1:${adminPort}'`,
           // Long enough for a health check every 100 ms to see /ready turn 503 on a busy machine.
-          `shutdown_delay = 3s`,
+          `shutdown_delay = 5s`,
           `shutdown_timeout = 30s`,
           `workers = 1`,
           '',
@@ -125,6 +125,21 @@ describe('serve: rolling restart of three gateways behind HAProxy under pgbench 
     }).finally(() => {
       benchDone = true;
     });
+
+    // The restarts begin once pgbench is running (its setup connection made, sessions flowing).
+    const accepted = async () => {
+      let total = 0;
+      for (const gw of gateways) {
+        const text = await (await fetch(`http://127.0.0.1:${gw.adminPort}/metrics`)).text();
+        for (const line of text.split('\n')) {
+          if (line.startsWith('pgtunnel_connections_accepted_total{')) {
+            total += Number(line.slice(line.lastIndexOf(' ') + 1));
+          }
+        }
+      }
+      return total;
+    };
+    while ((await accepted()) < 20 && !benchDone) await new Promise((r) => setTimeout(r, 100));
 
     const restarts: string[] = [];
     for (const gw of gateways) {
