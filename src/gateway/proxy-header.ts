@@ -16,8 +16,8 @@ import {
   type ProxyHeaderDecode,
   ProxyHeaderError,
 } from '../protocol/proxy-header.js';
-import type { ConnectionEnvironment, GatewayEvents } from './client-connection.js';
-import { endGracefully } from './refusal.js';
+import { endWithReply } from '../startup/refusal.js';
+import type { ConnectionEnvironment, GatewayEvents } from './generation.js';
 
 const compiledRanges = new WeakMap<readonly string[], Cidr[]>();
 
@@ -55,7 +55,7 @@ export async function acceptProxyHeader(
   const refuseWith = async (reason: string, reply: Buffer) => {
     events.connectionRefused('proxy_protocol');
     log.warn({ client: peer, proxy_protocol: settings.proxy_protocol, trusted }, reason);
-    await endGracefully(socket, reply);
+    await endWithReply(socket, reply);
     return false;
   };
 
