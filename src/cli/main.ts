@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   ssh: () => import('./commands/ssh.js').then((m) => m.registerSsh),
   ca: () => import('./commands/ca.js').then((m) => m.registerCa),
   probe: () => import('./commands/probe.js').then((m) => m.registerProbe),
+  check: () => import('./commands/check.js').then((m) => m.registerCheck),
 };
 
 async function main(): Promise<void> {
