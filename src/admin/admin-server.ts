@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { describeError, PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatSocketAddress, type SocketAddress } from '../net/address.js';
+import type { Readiness } from './readiness.js';
 import type { ServeState } from './serve-status.js';
 
 /** What the routes report; supplied by serve-admin.ts. */
@@ -13,6 +14,7 @@ export interface AdminRoutes {
   state(): ServeState;
   status(): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
+  ready?(): Readiness;
 }
 
 /** A running admin endpoint. */
@@ -109,6 +111,11 @@ async function handle(
       const state = routes.state();
       if (state === 'stopping') send(response, 503, 'text/plain; charset=utf-8', 'stopping\n');
       else send(response, 200, 'text/plain; charset=utf-8', 'ok\n');
+      return;
+    }
+    case '/ready': {
+      const { ready, reason } = routes.ready?.() ?? { ready: false, reason: 'starting' };
+      send(response, ready ? 200 : 503, 'text/plain; charset=utf-8', `${reason}\n`);
       return;
     }
     case '/status': {

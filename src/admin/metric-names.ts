@@ -30,6 +30,8 @@ export const REFUSAL_REASONS = {
   authentication_failed:
     'authentication did not complete (refused by the server, or the client left during it)',
   protocol_violation: 'the client broke the startup protocol (a malformed or unsupported packet)',
+  proxy_protocol:
+    'a PROXY protocol header was missing, malformed, or sent from an address not in proxy_protocol_trusted',
 } as const;
 
 export type RefusalReason = keyof typeof REFUSAL_REASONS;

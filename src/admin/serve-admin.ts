@@ -12,6 +12,7 @@ import type { SocketAddress } from '../net/address.js';
 import { adminListenAddress } from './admin-address.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { GatewayMetrics, ReloadMetrics } from './metrics.js';
+import { readiness } from './readiness.js';
 import { ServeStatus } from './serve-status.js';
 import { type SessionView, sessionView } from './session-view.js';
 import {
@@ -120,6 +121,7 @@ export class ServeAdmin {
       this.address,
       {
         state: () => this.status.state,
+        ready: () => readiness(this.status.state, controller.addresses().length),
         status: () => this.statusDocument(controller, options.workers),
         metrics: async () => {
           const own = await this.registry.metrics();

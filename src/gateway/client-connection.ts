@@ -25,6 +25,7 @@ import { negotiate } from './negotiation.js';
 import { scramProxySetup } from './scram/scram-proxy.js';
 import type { SessionRecord } from './session-registry.js';
 import { relayStartup } from './startup-relay.js';
+import { upstreamProxyHeader } from './upstream-proxy-header.js';
 
 /** What one connection runs with; passed to every step. */
 interface Connection {
@@ -199,6 +200,7 @@ async function openUpstream(conn: Connection, negotiated: Startup): Promise<Step
   try {
     upstream = await openFirstUpstreamSession(conn.generation.upstreams, negotiated.packet, {
       signal: conn.abandon,
+      preamble: upstreamProxyHeader(conn.generation.settings, record, conn.socket),
     });
   } catch (error) {
     if (conn.abandon.aborted) return { ok: false, stop: END };
@@ -319,7 +321,9 @@ async function relay(
 
 async function forwardCancel(conn: Connection, processId: number, secretKey: Buffer) {
   try {
-    await sendCancelToEach(conn.generation.upstreams, processId, secretKey);
+    await sendCancelToEach(conn.generation.upstreams, processId, secretKey, {
+      preamble: upstreamProxyHeader(conn.generation.settings, conn.record, conn.socket),
+    });
     conn.log.debug({ processId }, 'cancel request forwarded');
   } catch (error) {
     conn.log.warn({ err: describeError(error) }, 'could not forward a cancel request');
