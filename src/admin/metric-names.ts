@@ -30,6 +30,8 @@ export const REFUSAL_REASONS = {
   authentication_failed:
     'authentication did not complete (refused by the server, or the client left during it)',
   protocol_violation: 'the client broke the startup protocol (a malformed or unsupported packet)',
+  forged_setting:
+    'the client sent a pgtunnel.* setting itself (only the gateway may report the client leg)',
 } as const;
 
 export type RefusalReason = keyof typeof REFUSAL_REASONS;

@@ -24,6 +24,11 @@ import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { AccessPolicy } from './access-policy.js';
 import { IncompletePacketError } from './first-packet-reader.js';
+import {
+  findForgedSetting,
+  refuseForgedSetting,
+  serverStartupPacket,
+} from './client-leg-parameters.js';
 import { negotiate } from './negotiation.js';
 import { ConnectionEnded, endGracefully, Refusal, refuse } from './refusal.js';
 import { scramProxySetup } from './scram/scram-proxy.js';
@@ -123,6 +128,17 @@ export async function handleClientConnection(
         'Valid values are: "false", 0, "true", 1, "database".',
       );
     }
+    const forged = settings.client_leg_parameters
+      ? findForgedSetting(startup.parameters)
+      : undefined;
+    if (forged) {
+      env.events.connectionRefused('forged_setting');
+      log.info(
+        { client: record.clientAddress, setting: forged.name },
+        'client sent a pgtunnel.* setting itself',
+      );
+      refuseForgedSetting(forged);
+    }
     const decision = generation.access.decide({
       transport,
       address: transport === 'tcp' ? normalizeAddress(socket.remoteAddress) : undefined,
@@ -144,7 +160,13 @@ export async function handleClientConnection(
     record.state = 'authenticating';
     let upstream: UpstreamSession;
     try {
-      upstream = await openFirstUpstreamSession(generation.upstreams, negotiated.packet, {
+      const packet = serverStartupPacket(
+        negotiated.packet,
+        startup.parameters,
+        record,
+        settings.client_leg_parameters,
+      );
+      upstream = await openFirstUpstreamSession(generation.upstreams, packet, {
         signal: abandon.signal,
       });
     } catch (error) {
