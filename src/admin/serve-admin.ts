@@ -47,6 +47,7 @@ export function workerAdminHooks(): ServingHooks {
     events,
     onStart(started) {
       gateway = started;
+      events.observeCertificates(() => started.certificates);
     },
   };
 }
@@ -93,10 +94,12 @@ export class ServeAdmin {
 
   /** For workers = 1: pass these to the in-process gateway. */
   inProcessHooks(): ServingHooks {
+    const events = new GatewayMetrics(this.registry);
     return {
-      events: new GatewayMetrics(this.registry),
+      events,
       onStart: (gateway) => {
         this.inProcessGateway = gateway;
+        events.observeCertificates(() => gateway.certificates);
       },
     };
   }

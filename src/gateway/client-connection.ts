@@ -20,6 +20,8 @@ import { pump } from '../net/pump.js';
 import { fatal } from '../protocol/backend-error.js';
 import { SqlState } from '../protocol/codes.js';
 import { requestedDatabase, StartupPacketError } from '../protocol/startup-packet.js';
+import type { CertificateEntry } from '../tls/certificate-inventory.js';
+import type { HandshakeFailureReason } from '../tls/handshake-failure.js';
 import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { AccessPolicy } from './access-policy.js';
@@ -43,6 +45,8 @@ export interface GatewayGeneration {
   readonly access: AccessPolicy;
   /** The servers of `upstream`, in libpq's order; a session goes to the first that accepts. */
   readonly upstreams: readonly UpstreamTarget[];
+  /** The served certificate, CAs and CRLs in effect, with their expiry (metrics, console). */
+  readonly certificates?: readonly CertificateEntry[];
 }
 
 export interface ConnectionEnvironment {
@@ -58,7 +62,7 @@ export interface GatewayEvents {
   connectionRefused(reason: string): void;
   sessionStarted(tls: boolean): void;
   sessionEnded(bytesIn: number, bytesOut: number): void;
-  tlsHandshakeFailed(): void;
+  tlsHandshakeFailed(reason: HandshakeFailureReason): void;
 }
 
 export async function handleClientConnection(

@@ -6,6 +6,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { SETTINGS, type SettingName, type Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { type CertificateEntry, certificateInventory } from '../tls/certificate-inventory.js';
 import { loadServerTls } from '../tls/server-tls.js';
 import { TlsAcceptor } from '../tls/tls-acceptor.js';
 import { builtInAccessPolicy } from './access-policy.js';
@@ -23,6 +24,7 @@ import {
   openListeners,
 } from './listeners.js';
 import { SessionRegistry } from './session-registry.js';
+import { warnAboutExpiry } from './expiry-warning.js';
 import { upstreamTargets } from './upstream-target.js';
 
 export interface GatewayStartOptions {
@@ -62,7 +64,13 @@ export async function buildGeneration(
           ssl: settings.ssl,
           clientCertificates: settings.ssl && settings.ssl_ca_file !== '',
         });
-  return { settings, tls, access, upstreams: upstreamTargets(settings.upstream) };
+  return {
+    settings,
+    tls,
+    access,
+    upstreams: upstreamTargets(settings.upstream),
+    certificates: certificateInventory(settings),
+  };
 }
 
 export class Gateway {
@@ -108,6 +116,7 @@ export class Gateway {
         socket.destroy();
       });
     };
+    warnAboutExpiry(generation, options.logger);
     gateway.handleConnection = onConnection;
     const listen = options.listen ?? 'configured';
     if (listen === 'none') return gateway;
@@ -140,6 +149,11 @@ export class Gateway {
 
   get settings(): Settings {
     return this.generation.settings;
+  }
+
+  /** The certificates and CRLs the current generation serves and trusts. */
+  get certificates(): readonly CertificateEntry[] {
+    return this.generation.certificates ?? [];
   }
 
   addresses(): string[] {
@@ -183,6 +197,7 @@ export class Gateway {
     this.lastReload = { at: new Date(), ok: true };
     for (const warning of generation.access.warnings ?? []) this.logger.warn({}, warning);
     this.logger.info({}, 'configuration reloaded');
+    warnAboutExpiry(generation, this.logger);
     return { ok: true, restartNeeded };
   }
 

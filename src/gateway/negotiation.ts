@@ -16,6 +16,7 @@ import { describeTlsSession } from '../tls/peer-identity.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { GatewayEvents, GatewayGeneration } from './client-connection.js';
 import { IncompletePacketError, readFirstPacket } from './first-packet-reader.js';
+import { reportHandshakeFailure, reportUnverifiedClientCertificate } from './handshake-report.js';
 import { ConnectionEnded, refuse } from './refusal.js';
 import type { SessionRecord } from './session-registry.js';
 
@@ -57,7 +58,7 @@ export async function negotiate(
     }
     socket.unshift(initial);
     initial = Buffer.alloc(0);
-    tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record, events);
+    tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record, events, log);
     stream = tlsSocket;
     current.stream = stream;
     sslDone = true;
@@ -83,7 +84,7 @@ export async function negotiate(
         continue;
       }
       socket.write('S');
-      tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record, events);
+      tlsSocket = await acceptTls(generation.tls, socket, generation.settings, record, events, log);
       stream = tlsSocket;
       current.stream = stream;
       continue;
@@ -114,18 +115,20 @@ async function acceptTls(
   settings: Settings,
   record: SessionRecord,
   events: GatewayEvents,
+  log: Logger,
 ): Promise<TLSSocket> {
   let tlsSocket: TLSSocket;
   try {
     tlsSocket = await acceptor.accept(socket, settings.authentication_timeout);
   } catch (error) {
     // Failed, timed out, or the client left during the handshake (e.g. it rejected our certificate).
-    events.tlsHandshakeFailed();
+    reportHandshakeFailure(error, record, log, events);
     throw error;
   }
   tlsSocket.on('error', () => {});
   tlsSocket.setNoDelay(true);
   record.tls = describeTlsSession(tlsSocket);
+  reportUnverifiedClientCertificate(record.tls, record, log, events);
   record.sockets.add(tlsSocket as unknown as Socket);
   return tlsSocket;
 }
