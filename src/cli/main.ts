@@ -3,6 +3,7 @@
 // This directory is the only code that ends the process.
 import type { Command } from 'commander';
 import { Command as Program } from 'commander';
+import { PGTUNNEL_VERSION } from '../version.js';
 import { ExitCode, exitWithError } from './exit.js';
 
 type Register = (program: Command) => void;
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   const program = new Program()
     .name('pgtunnel')
     .description('Encrypt and authenticate PostgreSQL sessions')
-    .version('0.1.0')
+    .version(PGTUNNEL_VERSION)
     .showHelpAfterError()
     // commander has printed the message; a usage error exits 2 (as documented), help and
     // --version 0. Set before the commands are registered so that they inherit it.

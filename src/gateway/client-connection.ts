@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { adminConsoleLogin, runAdminConsole } from '../admin/console/console-entry.js';
 import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import { replicationMode } from '../hba/match.js';
@@ -25,12 +26,12 @@ import type { HandshakeFailureReason } from '../tls/handshake-failure.js';
 import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { AccessPolicy } from './access-policy.js';
-import { IncompletePacketError } from './first-packet-reader.js';
 import {
   findForgedSetting,
   refuseForgedSetting,
   serverStartupPacket,
 } from './client-leg-parameters.js';
+import { IncompletePacketError } from './first-packet-reader.js';
 import { negotiate } from './negotiation.js';
 import { ConnectionEnded, endGracefully, Refusal, refuse } from './refusal.js';
 import { scramProxySetup } from './scram/scram-proxy.js';
@@ -161,15 +162,14 @@ export async function handleClientConnection(
       refuse(decision.sqlstate, decision.message, decision.detail);
     }
 
+    const adminConsole = adminConsoleLogin(database, user, settings);
     record.state = 'authenticating';
     let upstream: UpstreamSession;
     try {
-      const packet = serverStartupPacket(
-        negotiated.packet,
-        startup.parameters,
-        record,
-        settings.client_leg_parameters,
-      );
+      const packet = serverStartupPacket(negotiated.packet, startup.parameters, record, {
+        report: settings.client_leg_parameters,
+        database: adminConsole?.authDatabase,
+      });
       upstream = await openFirstUpstreamSession(generation.upstreams, packet, {
         signal: abandon.signal,
       });
@@ -216,6 +216,10 @@ export async function handleClientConnection(
       throw new ConnectionEnded();
     }
     clearTimeout(deadline);
+    if (adminConsole) {
+      await runAdminConsole(client, upstream.socket, record, env, log);
+      throw new ConnectionEnded();
+    }
     record.state = 'active';
     record.backendPid = outcome.backendKey?.processId;
     env.events.sessionStarted(tlsSocket !== undefined);

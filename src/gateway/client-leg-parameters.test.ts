@@ -2,10 +2,9 @@
 // set a run-time parameter through `options` (PostgreSQL's pg_split_opts and getopt rules).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeStartupPacket } from '../protocol/startup-packet.js';
 import { encodeStartupMessage } from '../protocol/frontend.js';
+import { decodeStartupPacket } from '../protocol/startup-packet.js';
 import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
-import { Refusal } from './refusal.js';
 import {
   clientLegValues,
   findForgedSetting,
@@ -14,6 +13,7 @@ import {
   settingsInOptions,
   splitOptions,
 } from './client-leg-parameters.js';
+import { Refusal } from './refusal.js';
 
 describe('splitOptions (pg_split_opts)', () => {
   const cases: Array<[string, string[]]> = [
@@ -155,7 +155,7 @@ describe('clientLegValues and serverStartupPacket', () => {
         ['database', 'db'],
       ]),
       facts,
-      true,
+      { report: true },
     );
     const decoded = decodeStartupPacket(rewritten);
     assert.equal(decoded.kind, 'startup');
@@ -164,6 +164,23 @@ describe('clientLegValues and serverStartupPacket', () => {
     assert.deepEqual([...decoded.parameters.keys()].slice(0, 2), ['user', 'database']);
     assert.equal(decoded.parameters.get('pgtunnel.ssl_version'), 'TLSv1.3');
     assert.equal(decoded.parameters.get('pgtunnel.client_port'), '5');
-    assert.equal(serverStartupPacket(packet, new Map(), facts, false), packet);
+    assert.equal(serverStartupPacket(packet, new Map(), facts, { report: false }), packet);
+    const console = decodeStartupPacket(
+      serverStartupPacket(
+        packet,
+        new Map([
+          ['user', 'alice'],
+          ['database', 'pgtunnel'],
+        ]),
+        facts,
+        {
+          report: false,
+          database: 'postgres',
+        },
+      ),
+    );
+    assert.ok(console.kind === 'startup');
+    assert.equal(console.parameters.get('database'), 'postgres');
+    assert.equal(console.parameters.get('pgtunnel.ssl'), undefined);
   });
 });

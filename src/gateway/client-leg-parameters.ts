@@ -144,20 +144,22 @@ export function withClientLegSettings(
 }
 
 /**
- * The StartupMessage to send upstream: the client's packet unchanged when reporting is off,
- * otherwise re-encoded (same protocol version) with the `pgtunnel.*` settings added.
+ * The StartupMessage to send upstream: the client's packet unchanged when reporting is off and
+ * no database is substituted, otherwise re-encoded (same protocol version) with the
+ * `pgtunnel.*` settings added and `database` replaced by `database` when given (the admin
+ * console authenticates against a real database).
  */
 export function serverStartupPacket(
   clientPacket: Buffer,
   parameters: ReadonlyMap<string, string>,
   facts: ClientLegFacts,
-  enabled: boolean,
+  options: { report: boolean; database?: string | undefined },
 ): Buffer {
-  if (!enabled) return clientPacket;
-  return encodeStartupMessage(
-    withClientLegSettings(parameters, facts),
-    clientPacket.readUInt32BE(4),
-  );
+  if (!options.report && options.database === undefined) return clientPacket;
+  const sent = new Map(parameters);
+  if (options.database !== undefined) sent.set('database', options.database);
+  const list = options.report ? withClientLegSettings(sent, facts) : [...sent];
+  return encodeStartupMessage(list, clientPacket.readUInt32BE(4));
 }
 
 /** Refuses a client that sets a `pgtunnel.` setting itself, as PostgreSQL refuses a protected one. */

@@ -16,6 +16,7 @@ import {
   type GatewayGeneration,
   handleClientConnection,
 } from './client-connection.js';
+import { warnAboutExpiry } from './expiry-warning.js';
 import { loadHbaPolicy } from './hba-policy.js';
 import {
   closeListeners,
@@ -24,7 +25,6 @@ import {
   openListeners,
 } from './listeners.js';
 import { SessionRegistry } from './session-registry.js';
-import { warnAboutExpiry } from './expiry-warning.js';
 import { upstreamTargets } from './upstream-target.js';
 
 export interface GatewayStartOptions {

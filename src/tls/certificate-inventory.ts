@@ -3,7 +3,7 @@
 // once when a generation loads, so metrics, the status page and the console describe what is
 // in effect, not what is on disk now.
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { x509 } from '../ca/x509.js';
 import type { Settings } from '../config/settings.js';

@@ -120,7 +120,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     // Like the demo, its code (prom-client) is loaded only when it is on.
     const serving =
       settings.admin_listen === ''
-        ? {}
+        ? (await import('../../admin/console/console-link.js')).workerConsoleHooks()
         : (await import('../../admin/serve-admin.js')).workerAdminHooks();
     await runWorker(load, logger, serving);
     process.exit(ExitCode.OK);
@@ -207,6 +207,13 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
       throw error;
     }
   }
+  // The admin console (virtual database pgtunnel) asks this process for sessions and reloads.
+  const consoleLink = await import('../../admin/console/console-link.js');
+  const served = controller;
+  consoleLink.serveConsoleRequests({
+    reload: () => served.reload(),
+    sessions: workers > 1 ? consoleLink.allWorkerSessions : undefined,
+  });
   if (pidFile !== '') writePidFile(pidFile);
   logger.info(
     { addresses: controller.addresses(), workers, upstream: config.settings.upstream },
