@@ -15,10 +15,14 @@ export interface ReloadRecord {
   error?: string;
 }
 
+/** How many reloads the status page lists. */
+export const RELOAD_HISTORY_LENGTH = 20;
+
 export class ServeStatus {
   readonly startedAt: Date;
   private current: ServeState = 'listening';
   private last: ReloadRecord | undefined;
+  private readonly history: ReloadRecord[] = [];
 
   /** `onReload` is told each outcome, e.g. to count it in metrics. */
   constructor(
@@ -34,6 +38,11 @@ export class ServeStatus {
 
   get lastReload(): ReloadRecord | undefined {
     return this.last;
+  }
+
+  /** The last reloads, oldest first (at most RELOAD_HISTORY_LENGTH). */
+  get reloadHistory(): readonly ReloadRecord[] {
+    return this.history;
   }
 
   /** Returns a controller that does what `controller` does and records it here. */
@@ -65,6 +74,8 @@ export class ServeStatus {
     const record: ReloadRecord = { at: new Date(), ok: result.ok };
     if (!result.ok) record.error = maskPasswords(result.error ?? 'reload failed');
     this.last = record;
+    this.history.push(record);
+    if (this.history.length > RELOAD_HISTORY_LENGTH) this.history.shift();
     this.onReload(record);
   }
 }
