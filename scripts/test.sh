@@ -13,6 +13,7 @@ have psql || need_pkgs+=(postgresql-client)
 have ssh || need_pkgs+=(openssh-client)
 have stunnel4 || need_pkgs+=(stunnel4)
 have openssl || need_pkgs+=(openssl)
+have chromium || need_pkgs+=(chromium)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   echo "test: installing Debian packages: ${need_pkgs[*]}"
   sudo_cmd=()
