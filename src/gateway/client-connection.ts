@@ -32,6 +32,7 @@ import {
   serverStartupPacket,
 } from './client-leg-parameters.js';
 import { IncompletePacketError } from './first-packet-reader.js';
+import { reportUnverifiedClientCertificate } from './handshake-report.js';
 import { negotiate } from './negotiation.js';
 import { ConnectionEnded, endGracefully, Refusal, refuse } from './refusal.js';
 import { scramProxySetup } from './scram/scram-proxy.js';
@@ -101,6 +102,13 @@ export async function handleClientConnection(
       log,
       current,
       env.events,
+    );
+    reportUnverifiedClientCertificate(
+      record.tls,
+      record,
+      log,
+      env.events,
+      generation.certificates ?? [],
     );
     const client = negotiated.stream;
     const startup = negotiated.startup;

@@ -2,6 +2,7 @@
 // certificate that does not verify is counted here too: PostgreSQL fails the handshake for it,
 // while the gateway completes it only to send a readable FATAL afterwards.
 import type { Logger } from '../log.js';
+import type { CertificateEntry } from '../tls/certificate-inventory.js';
 import { handshakeFailureReason, verifyErrorReason } from '../tls/handshake-failure.js';
 import type { TlsSessionInfo } from '../tls/peer-identity.js';
 import type { GatewayEvents } from './client-connection.js';
@@ -28,13 +29,17 @@ export function reportHandshakeFailure(
 
 /** After a completed handshake: reports a presented client certificate that did not verify. */
 export function reportUnverifiedClientCertificate(
-  tls: TlsSessionInfo,
+  tls: TlsSessionInfo | undefined,
   record: SessionRecord,
   log: Logger,
   events: GatewayEvents,
+  certificates: readonly CertificateEntry[],
 ): void {
-  if (!tls.client.presented || tls.client.verified) return;
-  const reason = verifyErrorReason(tls.client.verifyError);
+  if (!tls?.client.presented || tls.client.verified) return;
+  const issuerKnown = certificates.some(
+    (entry) => entry.kind === 'ca' && entry.subject === tls.client.issuerDn,
+  );
+  const reason = verifyErrorReason(tls.client.verifyError, issuerKnown);
   events.tlsHandshakeFailed(reason);
   log.info(
     {

@@ -16,7 +16,7 @@ import { describeTlsSession } from '../tls/peer-identity.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { GatewayEvents, GatewayGeneration } from './client-connection.js';
 import { IncompletePacketError, readFirstPacket } from './first-packet-reader.js';
-import { reportHandshakeFailure, reportUnverifiedClientCertificate } from './handshake-report.js';
+import { reportHandshakeFailure } from './handshake-report.js';
 import { ConnectionEnded, refuse } from './refusal.js';
 import type { SessionRecord } from './session-registry.js';
 
@@ -128,7 +128,6 @@ async function acceptTls(
   tlsSocket.on('error', () => {});
   tlsSocket.setNoDelay(true);
   record.tls = describeTlsSession(tlsSocket);
-  reportUnverifiedClientCertificate(record.tls, record, log, events);
   record.sockets.add(tlsSocket as unknown as Socket);
   return tlsSocket;
 }

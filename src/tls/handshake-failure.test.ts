@@ -66,8 +66,11 @@ describe('verifyErrorReason', () => {
     ['CERT_REVOKED', 'revoked'],
     ['CERT_SIGNATURE_FAILURE', 'bad_certificate'],
     [undefined, 'bad_certificate'],
+    ['UNABLE_TO_GET_CRL', 'crl_missing'],
   ];
   for (const [code, reason] of cases) {
     it(`${code} → ${reason}`, () => assert.equal(verifyErrorReason(code), reason));
   }
+  it('UNABLE_TO_GET_CRL for an issuer outside ssl_ca_file is an unknown CA', () =>
+    assert.equal(verifyErrorReason('UNABLE_TO_GET_CRL', false), 'unknown_ca'));
 });

@@ -8,6 +8,8 @@ export const HANDSHAKE_FAILURE_REASONS = {
     "a certificate is signed by a CA the other side does not trust: the client's certificate against ssl_ca_file, or the gateway's certificate as the client's TLS alert reports",
   expired: 'a certificate is outside its validity period (expired or not yet valid)',
   revoked: "the client's certificate is revoked by a CRL",
+  crl_missing:
+    "no CRL is loaded for a CA of the client's chain (OpenSSL checks every level once CRLs are configured)",
   bad_certificate: 'a certificate was refused for another reason (see the log line)',
   no_shared_cipher: 'client and gateway have no cipher suite or signature algorithm in common',
   protocol_version:
@@ -30,8 +32,16 @@ const VERIFY_CODES: ReadonlyArray<[RegExp, HandshakeFailureReason]> = [
   [/CERT_REVOKED/, 'revoked'],
 ];
 
-/** The reason for a client certificate that did not verify (node:tls `authorizationError`). */
-export function verifyErrorReason(code: string | undefined): HandshakeFailureReason {
+/**
+ * The reason for a client certificate that did not verify (node:tls `authorizationError`).
+ * With CRLs configured OpenSSL reports UNABLE_TO_GET_CRL for a chain from an unknown CA too,
+ * so `issuerKnown` (the certificate's issuer is a CA of ssl_ca_file) tells the two apart.
+ */
+export function verifyErrorReason(
+  code: string | undefined,
+  issuerKnown = true,
+): HandshakeFailureReason {
+  if (code === 'UNABLE_TO_GET_CRL') return issuerKnown ? 'crl_missing' : 'unknown_ca';
   for (const [pattern, reason] of VERIFY_CODES) if (pattern.test(code ?? '')) return reason;
   return 'bad_certificate';
 }
