@@ -262,3 +262,64 @@ describe('serve: the client leg told to the server, and the admin console', () =
     assert.equal(out, 'from-client|t');
   });
 });
+
+describe('serve: the admin console with two workers', () => {
+  let env: GatewayEnv;
+  const open: pg.Client[] = [];
+
+  before(async () => {
+    env = await startGatewayEnv({ serveArgs: ['--workers', '2', '--admin-users', 'postgres'] });
+  });
+  after(async () => {
+    await Promise.all(open.splice(0).map((client) => client.end().catch(() => {})));
+    await env?.close();
+  });
+
+  it('SHOW SSL and SHOW SESSIONS list the sessions of every worker; RELOAD reloads them all', async () => {
+    const pids: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const client = new pg.Client({
+        host: 'localhost',
+        port: env.port,
+        user: 'postgres',
+        database: 'postgres',
+        ssl: { ca: readFileSync(env.pki.caBundle), servername: 'localhost' },
+      });
+      client.on('error', () => {});
+      await client.connect();
+      open.push(client);
+      pids.push(Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid));
+    }
+    const console = (sql: string) =>
+      psqlOk({
+        conninfo: env.conninfo('dbname=pgtunnel'),
+        args: ['-X', '-A', '-t', '-F', '|', '-c', sql],
+      });
+    const ssl = await console('SHOW SSL');
+    for (const pid of pids) assert.match(ssl, new RegExp(`^${pid}\\|`, 'm'), `backend ${pid}`);
+    const sessions = (await console('SHOW SESSIONS')).split('\n');
+    const workers = new Set(
+      sessions
+        .filter((line) => line.split('|')[6] === 'postgres')
+        .map((line) => line.split('|')[1]),
+    );
+    assert.equal(workers.size, 2, `sessions in both workers:\n${sessions.join('\n')}`);
+
+    const reloadsBefore = env.gateway
+      .logs()
+      .filter((r) => r.msg === 'configuration reloaded').length;
+    assert.equal(await console('RELOAD'), 'RELOAD');
+    // Each worker logs its reload before the main process answers RELOAD; the lines may
+    // reach this process a little after psql's output.
+    const reloads = () => env.gateway.logs().filter((r) => r.msg === 'configuration reloaded');
+    while (reloads().length - reloadsBefore < 2) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(
+      new Set(
+        reloads()
+          .slice(reloadsBefore)
+          .map((r) => r.pid),
+      ).size,
+      2,
+    );
+  });
+});
