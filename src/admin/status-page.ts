@@ -58,7 +58,7 @@ function sessionsSection(status: StatusDocument): string {
     s.backend_start,
     s.pid,
   ]);
-  return `<h2>Open sessions (${status.sessions.length})</h2>\n${table(
+  return `<h2>Open sessions (${status.sessions.length})</h2>\n<div class="wide">${table(
     'sessions',
     [
       'client',
@@ -78,7 +78,7 @@ function sessionsSection(status: StatusDocument): string {
     ],
     rows,
     'No open sessions.',
-  )}`;
+  )}</div>`;
 }
 
 function breakdownSection(status: StatusDocument): string {
@@ -147,7 +147,7 @@ function refusalChart(buckets: RefusalBuckets): string {
         `<tr><td><span class="swatch" style="background:${CHART_COLORS[r % CHART_COLORS.length]}"></span>${escapeHtml(reason)}</td><td>${values.reduce((a, b) => a + b, 0)}</td></tr>`,
     )
     .join('\n');
-  const svg = `<svg id="refusal-chart" role="img" aria-label="refusals per minute over the last hour" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg"><rect width="${width}" height="${height}" fill="#f7f7f7"/>${bars.join('')}<text x="4" y="12" font-size="10">max ${max}/min</text></svg>`;
+  const svg = `<svg id="refusal-chart" role="img" aria-label="refusals per minute over the last hour" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg"><rect width="${width}" height="${height}" fill="#f7f7f7"/>${bars.join('')}<text x="4" y="12" font-size="10">max ${max}/min</text><text x="4" y="${height - 3}" font-size="10">60 min ago</text><text x="${width - 4}" y="${height - 3}" font-size="10" text-anchor="end">now</text></svg>`;
   const summary =
     reasons.length === 0
       ? '<p class="empty" id="refusals-empty">No refusals in the last hour.</p>'
@@ -160,7 +160,7 @@ h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.4em 0}th,td{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
 th{background:#eee}td{font-family:ui-monospace,monospace;font-size:12px}
 .warning{background:#fff3cd;border:1px solid #e0a800;padding:.5em 1em;margin:.5em 0}
-.meta{color:#555}.empty{color:#777}.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em}`;
+.wide{overflow-x:auto}.meta{color:#555}.empty{color:#777}.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em}`;
 
 export function renderStatusPage(model: StatusPageModel): string {
   const { status } = model;
