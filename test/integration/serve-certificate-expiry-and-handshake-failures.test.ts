@@ -202,7 +202,25 @@ describe('serve: certificate expiry and handshake failures as metrics', () => {
     });
   });
 
-  it('counts plaintext after SSLRequest as not_tls and an old TLS version as protocol_version', async () => {
+  /** SSLRequest, then a TLS handshake with `options` that the gateway is expected to refuse. */
+  const tlsAttempt = async (options: { maxVersion: 'TLSv1.2'; ciphers: string }) => {
+    const socket = await openRaw(env.port);
+    socket.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]));
+    await new Promise((resolve) => socket.once('data', resolve));
+    await new Promise<void>((resolve) => {
+      const tls = tlsConnect({
+        socket,
+        servername: 'localhost',
+        rejectUnauthorized: false,
+        ...options,
+      });
+      tls.once('error', () => resolve());
+      tls.once('secureConnect', () => resolve());
+    });
+    socket.destroy();
+  };
+
+  it('counts plaintext after SSLRequest (not_tls), no common cipher and an old TLS version', async () => {
     const sslRequest = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
     await expectFailure('not_tls', async () => {
       const raw = await openRaw(env.port);
@@ -212,6 +230,10 @@ describe('serve: certificate expiry and handshake failures as metrics', () => {
       raw.write(encodeStartupMessage([['user', 'postgres']]));
       await closed;
     });
+    // The server's key is ECDSA: a TLS 1.2 client offering only RSA-authenticated suites.
+    await expectFailure('no_shared_cipher', () =>
+      tlsAttempt({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }),
+    );
     await expectFailure('protocol_version', async () => {
       const socket = await openRaw(env.port);
       socket.write(sslRequest);
