@@ -33,12 +33,12 @@ describe('serve: the client leg told to the server, and the admin console', () =
       configFile: ({ pki, dir }) => {
         writeFileSync(
           join(dir, 'pg_hba.conf'),
-          'hostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 trust\n',
+          'hostssl pgtunnel dave 127.0.0.1/32 reject\nhostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 trust\n',
         );
         return [
           `ssl_ca_file = '${pki.caBundle}'`,
           "hba_file = 'pg_hba.conf'",
-          "admin_users = 'postgres, watcher'",
+          "admin_users = 'postgres, watcher, carol, dave'",
           '',
         ].join('\n');
       },
@@ -49,7 +49,9 @@ describe('serve: the client leg told to the server, and the admin console', () =
     aliceSerial = BigInt(
       `0x${new X509Certificate(readFileSync(alice.cert)).serialNumber}`,
     ).toString(10);
-    await env.cluster.sql('CREATE ROLE bob LOGIN; CREATE ROLE watcher LOGIN');
+    await env.cluster.sql(
+      "CREATE ROLE bob LOGIN; CREATE ROLE watcher LOGIN; CREATE ROLE dave LOGIN; SET password_encryption = 'scram-sha-256'; CREATE ROLE carol LOGIN PASSWORD 'carol-secret'",
+    );
   });
   after(async () => {
     await Promise.all(open.splice(0).map((client) => client.end().catch(() => {})));
@@ -173,7 +175,7 @@ describe('serve: the client leg told to the server, and the admin console', () =
     assert.ok(Number(served.split('|')[6]) > 300, served);
     assert.ok(certificates.filter((line) => line.startsWith('ca|')).length >= 2);
     const config = await console('SHOW CONFIG');
-    assert.match(config, /^admin_users\|postgres,watcher\|\|t$/m);
+    assert.match(config, /^admin_users\|postgres,watcher,carol,dave\|\|t$/m);
     assert.match(config, /^port\|\d+\|6432\|f$/m);
     assert.equal(await console('SHOW VERSION'), 'pgtunnel 0.1.0');
     assert.equal(await console('show   version ;'), 'pgtunnel 0.1.0');
@@ -250,6 +252,38 @@ describe('serve: the client leg told to the server, and the admin console', () =
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /permission denied for database "pgtunnel"/);
     assert.match(result.stderr, /User "bob" is not listed in admin_users/);
+  });
+
+  it('the hba rules apply to the console like to any database', async () => {
+    const result = await runPsql({ conninfo: env.conninfo('user=dave dbname=pgtunnel') });
+    assert.notEqual(result.code, 0);
+    assert.match(
+      result.stderr,
+      /pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "dave", database "pgtunnel"/,
+    );
+  });
+
+  it("the upstream server checks a console user's password (SCRAM), as PgBouncer checks its auth source", async () => {
+    await env.cluster.setHba(
+      'local all carol scram-sha-256\nlocal all all trust\nhost all all 127.0.0.1/32 trust\n',
+    );
+    try {
+      const wrong = await runPsql({
+        conninfo: env.conninfo('user=carol dbname=pgtunnel'),
+        env: { PGPASSWORD: 'wrong' },
+        sql: 'SHOW VERSION',
+      });
+      assert.notEqual(wrong.code, 0);
+      assert.match(wrong.stderr, /password authentication failed for user "carol"/);
+      const right = await psqlOk({
+        conninfo: env.conninfo('user=carol dbname=pgtunnel'),
+        env: { PGPASSWORD: 'carol-secret' },
+        sql: 'SHOW VERSION',
+      });
+      assert.equal(right, 'pgtunnel 0.1.0');
+    } finally {
+      await env.cluster.setHba('local all all trust\nhost all all 127.0.0.1/32 trust\n');
+    }
   });
 
   it('with client_leg_parameters = off nothing is added and pgtunnel.* passes through', async () => {
