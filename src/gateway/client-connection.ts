@@ -172,12 +172,12 @@ export async function handleClientConnection(
 
     const adminConsole = adminConsoleLogin(database, user, settings);
     record.state = 'authenticating';
+    const packet = serverStartupPacket(negotiated.packet, startup.parameters, record, {
+      report: settings.client_leg_parameters,
+      database: adminConsole?.authDatabase,
+    });
     let upstream: UpstreamSession;
     try {
-      const packet = serverStartupPacket(negotiated.packet, startup.parameters, record, {
-        report: settings.client_leg_parameters,
-        database: adminConsole?.authDatabase,
-      });
       upstream = await openFirstUpstreamSession(generation.upstreams, packet, {
         signal: abandon.signal,
       });

@@ -183,4 +183,21 @@ describe('clientLegValues and serverStartupPacket', () => {
     assert.equal(console.parameters.get('database'), 'postgres');
     assert.equal(console.parameters.get('pgtunnel.ssl'), undefined);
   });
+
+  it("refuses a packet the additions would push past PostgreSQL's 10000-byte limit", () => {
+    const options = 'x'.repeat(9_800);
+    const parameters = new Map([
+      ['user', 'alice'],
+      ['options', options],
+    ]);
+    const packet = encodeStartupMessage(parameters);
+    assert.ok(packet.length <= 10_000);
+    const facts = { transport: 'tcp' as const, clientAddress: '127.0.0.1', clientPort: 5, tls };
+    assert.throws(
+      () => serverStartupPacket(packet, parameters, facts, { report: true }),
+      (error: unknown) =>
+        error instanceof Refusal && error.reply.includes('invalid length of startup packet'),
+    );
+    assert.equal(serverStartupPacket(packet, parameters, facts, { report: false }), packet);
+  });
 });

@@ -2,7 +2,7 @@
 // to the StartupMessage (PostgreSQL accepts dotted names there, and current_setting() reads
 // them). Pure: parameters in, a decision and the rewritten parameters out. A client must not
 // forge them, so any `pgtunnel.` name it sends, as a parameter or in `options`, is refused.
-import { SqlState } from '../protocol/codes.js';
+import { MAX_STARTUP_PACKET_LENGTH, SqlState } from '../protocol/codes.js';
 import { encodeStartupMessage } from '../protocol/frontend.js';
 import { refuse } from './refusal.js';
 import type { SessionRecord } from './session-registry.js';
@@ -159,7 +159,17 @@ export function serverStartupPacket(
   const sent = new Map(parameters);
   if (options.database !== undefined) sent.set('database', options.database);
   const list = options.report ? withClientLegSettings(sent, facts) : [...sent];
-  return encodeStartupMessage(list, clientPacket.readUInt32BE(4));
+  const packet = encodeStartupMessage(list, clientPacket.readUInt32BE(4));
+  if (packet.length > MAX_STARTUP_PACKET_LENGTH) {
+    // The server would refuse it with a bare "invalid length"; say why here instead.
+    refuse(
+      SqlState.PROTOCOL_VIOLATION,
+      'invalid length of startup packet',
+      `With the gateway's pgtunnel.* settings added the startup packet is ${packet.length} bytes; PostgreSQL accepts at most ${MAX_STARTUP_PACKET_LENGTH}.`,
+      'Send shorter connection parameters (options, application_name), or set client_leg_parameters = off on the gateway.',
+    );
+  }
+  return packet;
 }
 
 /** Refuses a client that sets a `pgtunnel.` setting itself, as PostgreSQL refuses a protected one. */
