@@ -69,7 +69,7 @@ export async function buildGeneration(
     tls,
     access,
     upstreams: upstreamTargets(settings.upstream),
-    certificates: certificateInventory(settings),
+    certificates: await certificateInventory(settings),
   };
 }
 

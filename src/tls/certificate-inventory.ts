@@ -5,7 +5,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { x509 } from '../ca/x509.js';
 import type { Settings } from '../config/settings.js';
 import { certificateNames } from './distinguished-name.js';
 import { splitCrls } from './pem-files.js';
@@ -36,7 +35,9 @@ const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICA
  * Lists what `settings` serve and trust. Call after the TLS options loaded (the files are
  * known to be readable); a part that cannot be read is left out rather than failing the load.
  */
-export function certificateInventory(settings: InventorySettings): CertificateEntry[] {
+export async function certificateInventory(
+  settings: InventorySettings,
+): Promise<CertificateEntry[]> {
   if (!settings.ssl) return [];
   const entries: CertificateEntry[] = [];
   const served = certificatesIn(settings.ssl_cert_file)[0];
@@ -45,7 +46,11 @@ export function certificateInventory(settings: InventorySettings): CertificateEn
     for (const ca of certificatesIn(settings.ssl_ca_file))
       entries.push(entry('ca', settings.ssl_ca_file, ca));
   }
-  for (const file of crlFiles(settings)) {
+  const files = crlFiles(settings);
+  // The X.509 library is loaded only when there are CRLs to read (node:crypto reads no CRL).
+  const { x509 } = files.length > 0 ? await import('../ca/x509.js') : { x509: undefined };
+  for (const file of files) {
+    if (!x509) break;
     for (const pem of splitCrls(readText(file))) {
       try {
         const crl = new x509.X509Crl(x509.PemConverter.decodeFirst(pem));
