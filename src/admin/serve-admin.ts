@@ -4,12 +4,12 @@
 // aggregates metrics with prom-client's AggregatorRegistry and asks workers for sessions.
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { LoadedConfig } from '../config/load.js';
-import type { GatewayEvents } from '../gateway/client-connection.js';
 import type { Gateway } from '../gateway/gateway.js';
+import type { GatewayEvents } from '../gateway/generation.js';
 import type { ServeController } from '../gateway/supervisor.js';
 import type { Logger } from '../log.js';
 import type { SocketAddress } from '../net/address.js';
-import { type CertificateEntry, daysLeft, expiryWarnings } from '../tls/certificate-inventory.js';
+import { type CertificateEntry, expiryWarnings } from '../tls/certificate-inventory.js';
 import { adminListenAddress } from './admin-address.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { parseExposition, type Series } from './exposition.js';
@@ -18,12 +18,16 @@ import { GatewayMetrics, ReloadMetrics } from './metrics.js';
 import { RefusalHistory } from './refusal-history.js';
 import { ServeStatus } from './serve-status.js';
 import { type SessionView, sessionView } from './session-view.js';
-import { renderStatusPage } from './status-page.js';
 import {
-  answerSessionRequests,
-  collectWorkerSessions,
-  type WorkerReport,
-} from './worker-sessions.js';
+  type CertificateStatus,
+  certificatesFromMetrics,
+  type StatusDocument,
+} from './status-document.js';
+import { renderStatusPage } from './status-page.js';
+
+export type { CertificateStatus, StatusDocument };
+
+import { answerSessionRequests, collectWorkerSessions } from './worker-sessions.js';
 
 /** Seconds between automatic reloads of the status page. */
 const STATUS_PAGE_REFRESH_S = 10;
@@ -63,62 +67,6 @@ export function workerAdminHooks(): ServingHooks {
 function listSessions(gateway: Gateway | undefined): SessionView[] {
   if (!gateway) return [];
   return gateway.registry.list().map((record) => sessionView(record, process.pid));
-}
-
-/** The JSON document GET /status returns (documented in docs/metrics.md). */
-export interface StatusDocument {
-  state: string;
-  started_at: string;
-  pid: number;
-  workers: number;
-  listen_addresses: string[];
-  last_reload: { at: string; ok: boolean; error?: string } | null;
-  sessions: SessionView[];
-  /** With workers > 1: each worker's pid and session count, or why it did not answer. */
-  worker_processes?: WorkerReport[];
-  /** E.g. the served certificate expires within ssl_cert_expiry_warning. */
-  warnings: string[];
-  /** The served certificate, CAs and CRLs in effect (from the certificate metrics). */
-  certificates: CertificateStatus[];
-  /** The last reloads, oldest first. */
-  reload_history: Array<{ at: string; ok: boolean; error?: string }>;
-}
-
-/** A certificate or CRL in /status. */
-export interface CertificateStatus {
-  kind: 'served' | 'ca' | 'crl';
-  file: string;
-  /** Subject DN; for a CRL, its issuer. */
-  subject: string;
-  serial: string | null;
-  /** Not-after (a CRL's next update), ISO 8601. */
-  not_after: string;
-  days_left: number;
-}
-
-const CERTIFICATE_METRICS = [
-  ['served', METRICS.serverCertificateNotAfter.name],
-  ['ca', METRICS.caCertificateNotAfter.name],
-  ['crl', METRICS.crlNextUpdate.name],
-] as const;
-
-/** Certificates as the metrics report them, served first, soonest to expire first. */
-export function certificatesFromMetrics(series: readonly Series[], now: Date): CertificateStatus[] {
-  const found: CertificateStatus[] = [];
-  for (const [kind, name] of CERTIFICATE_METRICS) {
-    for (const sample of series.filter((s) => s.name === name)) {
-      const notAfter = new Date(sample.value * 1000);
-      found.push({
-        kind,
-        file: sample.labels.file ?? '',
-        subject: sample.labels.subject ?? sample.labels.issuer ?? '',
-        serial: sample.labels.serial ?? null,
-        not_after: notAfter.toISOString(),
-        days_left: daysLeft(notAfter, now),
-      });
-    }
-  }
-  return found;
 }
 
 /** How often the refusal counters are sampled for the status page's chart. */

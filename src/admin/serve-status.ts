@@ -3,6 +3,9 @@
 // the ServeController the CLI drives, so every reload path (SIGHUP, `pgtunnel reload`, file
 // watching) and every shutdown is seen, in-process and with workers alike.
 import type { ServeController } from '../gateway/supervisor.js';
+import { maskPasswords } from './mask-passwords.js';
+
+export { maskPasswords };
 
 /** What the server is doing, as /status and /health report it. */
 export type ServeState = 'listening' | 'reloading' | 'stopping';
@@ -78,14 +81,4 @@ export class ServeStatus {
     if (this.history.length > RELOAD_HISTORY_LENGTH) this.history.shift();
     this.onReload(record);
   }
-}
-
-/**
- * Masks password values in text that may quote a connection string (an invalid `upstream`
- * value is echoed in its error message): `password=…`, `sslpassword='…'`, `user:…@` in URIs.
- */
-export function maskPasswords(text: string): string {
-  return text
-    .replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&"]+)/gi, '$1[redacted]')
-    .replace(/(:\/\/[^/@\s:]*:)[^@\s/]*@/g, '$1[redacted]@');
 }

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseExposition } from './exposition.js';
 import { RefusalHistory } from './refusal-history.js';
-import type { StatusDocument } from './serve-admin.js';
-import { certificatesFromMetrics } from './serve-admin.js';
 import type { SessionView } from './session-view.js';
+import { certificatesFromMetrics, type StatusDocument } from './status-document.js';
 import { renderStatusPage } from './status-page.js';
 
 const session = (over: Partial<SessionView>): SessionView => ({

@@ -3,7 +3,7 @@
 // history and a chart of refusals over the last hour. One self-contained document: inline CSS
 // and SVG, no script, no external asset; a meta refresh reloads it. Pure: a model in, HTML out.
 import type { RefusalBuckets } from './refusal-history.js';
-import type { StatusDocument } from './serve-admin.js';
+import type { StatusDocument } from './status-document.js';
 
 export interface StatusPageModel {
   status: StatusDocument;

@@ -2,10 +2,17 @@
 // to the StartupMessage (PostgreSQL accepts dotted names there, and current_setting() reads
 // them). Pure: parameters in, a decision and the rewritten parameters out. A client must not
 // forge them, so any `pgtunnel.` name it sends, as a parameter or in `options`, is refused.
-import { MAX_STARTUP_PACKET_LENGTH, SqlState } from '../protocol/codes.js';
+import { MAX_STARTUP_PACKET_LENGTH, SqlState, type SqlStateCode } from '../protocol/codes.js';
 import { encodeStartupMessage } from '../protocol/frontend.js';
-import { refuse } from './refusal.js';
 import type { SessionRecord } from './session-registry.js';
+
+/** A FATAL for the client: what PostgreSQL would say, and why. */
+export interface ClientRefusal {
+  sqlstate: SqlStateCode;
+  message: string;
+  detail?: string;
+  hint?: string;
+}
 
 /** The prefix of every setting the gateway reports; lower case, as GUC names compare. */
 export const CLIENT_LEG_PREFIX = 'pgtunnel.';
@@ -154,7 +161,7 @@ export function serverStartupPacket(
   parameters: ReadonlyMap<string, string>,
   facts: ClientLegFacts,
   options: { report: boolean; database?: string | undefined },
-): Buffer {
+): Buffer | ClientRefusal {
   if (!options.report && options.database === undefined) return clientPacket;
   const sent = new Map(parameters);
   if (options.database !== undefined) sent.set('database', options.database);
@@ -162,22 +169,22 @@ export function serverStartupPacket(
   const packet = encodeStartupMessage(list, clientPacket.readUInt32BE(4));
   if (packet.length > MAX_STARTUP_PACKET_LENGTH) {
     // The server would refuse it with a bare "invalid length"; say why here instead.
-    refuse(
-      SqlState.PROTOCOL_VIOLATION,
-      'invalid length of startup packet',
-      `With the gateway's pgtunnel.* settings added the startup packet is ${packet.length} bytes; PostgreSQL accepts at most ${MAX_STARTUP_PACKET_LENGTH}.`,
-      'Send shorter connection parameters (options, application_name), or set client_leg_parameters = off on the gateway.',
-    );
+    return {
+      sqlstate: SqlState.PROTOCOL_VIOLATION,
+      message: 'invalid length of startup packet',
+      detail: `With the gateway's pgtunnel.* settings added the startup packet is ${packet.length} bytes; PostgreSQL accepts at most ${MAX_STARTUP_PACKET_LENGTH}.`,
+      hint: 'Send shorter connection parameters (options, application_name), or set client_leg_parameters = off on the gateway.',
+    };
   }
   return packet;
 }
 
-/** Refuses a client that sets a `pgtunnel.` setting itself, as PostgreSQL refuses a protected one. */
-export function refuseForgedSetting(forged: ForgedSetting): never {
-  refuse(
-    SqlState.INSUFFICIENT_PRIVILEGE,
-    `permission denied to set parameter "${forged.name}"`,
-    `Settings named "${CLIENT_LEG_PREFIX}*" describe the client's connection and are set only by the gateway (this one came ${forged.via === 'options' ? 'inside "options"' : 'as a startup parameter'}).`,
-    `Remove "${forged.name}" from the connection parameters or PGOPTIONS.`,
-  );
+/** The refusal for a client that sets a `pgtunnel.` setting itself, as PostgreSQL refuses a protected one. */
+export function forgedSettingRefusal(forged: ForgedSetting): ClientRefusal {
+  return {
+    sqlstate: SqlState.INSUFFICIENT_PRIVILEGE,
+    message: `permission denied to set parameter "${forged.name}"`,
+    detail: `Settings named "${CLIENT_LEG_PREFIX}*" describe the client's connection and are set only by the gateway (this one came ${forged.via === 'options' ? 'inside "options"' : 'as a startup parameter'}).`,
+    hint: `Remove "${forged.name}" from the connection parameters or PGOPTIONS.`,
+  };
 }

@@ -2,7 +2,7 @@
 // start and after each reload, so the log says it before clients start refusing it.
 import type { Logger } from '../log.js';
 import { expiryWarnings } from '../tls/certificate-inventory.js';
-import type { GatewayGeneration } from './client-connection.js';
+import type { GatewayGeneration } from './generation.js';
 
 export function warnAboutExpiry(generation: GatewayGeneration, logger: Logger): void {
   const warnings = expiryWarnings(

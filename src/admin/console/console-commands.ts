@@ -5,7 +5,7 @@
 import { SETTINGS, type SettingName, type Settings } from '../../config/settings.js';
 import { SqlState } from '../../protocol/codes.js';
 import { type CertificateEntry, daysLeft } from '../../tls/certificate-inventory.js';
-import { maskPasswords } from '../serve-status.js';
+import { maskPasswords } from '../mask-passwords.js';
 import type { SessionView } from '../session-view.js';
 import type { Cell, Column, ColumnTypeName, ResultSet } from './result-messages.js';
 

@@ -6,8 +6,8 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Settings } from '../../config/settings.js';
-import type { ConnectionEnvironment } from '../../gateway/client-connection.js';
-import { refuse } from '../../gateway/refusal.js';
+import type { ClientRefusal } from '../../gateway/client-leg-parameters.js';
+import type { ConnectionEnvironment } from '../../gateway/generation.js';
 import type { SessionRecord } from '../../gateway/session-registry.js';
 import type { Logger } from '../../log.js';
 import { SqlState } from '../../protocol/codes.js';
@@ -19,28 +19,30 @@ import { ADMIN_CONSOLE_DATABASE, serveConsoleSession } from './console-session.j
 
 export { ADMIN_CONSOLE_DATABASE };
 
+/** Whether a connection asks for the admin console rather than a database. */
+export function isAdminConsole(database: string | undefined): boolean {
+  return database === ADMIN_CONSOLE_DATABASE;
+}
+
 /**
- * For a connection to the console: refuses a user not in admin_users (42501, as PostgreSQL
- * refuses a database without CONNECT privilege) and returns the database to authenticate
- * against; undefined for any other database.
+ * For a connection to the console by a user not in admin_users: the refusal (42501, as
+ * PostgreSQL refuses a database without CONNECT privilege); undefined otherwise.
  */
-export function adminConsoleLogin(
+export function adminConsoleRefusal(
   database: string,
   user: string,
   settings: Settings,
-): { authDatabase: string } | undefined {
-  if (database !== ADMIN_CONSOLE_DATABASE) return undefined;
-  if (!settings.admin_users.includes(user)) {
-    refuse(
-      SqlState.INSUFFICIENT_PRIVILEGE,
-      `permission denied for database "${ADMIN_CONSOLE_DATABASE}"`,
-      `User "${user}" is not listed in admin_users.`,
+): ClientRefusal | undefined {
+  if (!isAdminConsole(database) || settings.admin_users.includes(user)) return undefined;
+  return {
+    sqlstate: SqlState.INSUFFICIENT_PRIVILEGE,
+    message: `permission denied for database "${ADMIN_CONSOLE_DATABASE}"`,
+    detail: `User "${user}" is not listed in admin_users.`,
+    hint:
       settings.admin_users.length === 0
         ? 'The admin console is off: set admin_users to the users allowed in, then reload.'
         : 'Add the user to admin_users and reload, or connect as one of the users listed there.',
-    );
-  }
-  return { authDatabase: settings.auth_dbname };
+  };
 }
 
 /** After the server accepted the login: ends the server session and serves the console. */

@@ -3,7 +3,7 @@
 // the cluster IPC channel (request/response with an id, like worker-sessions.ts); in a single
 // process the main process's own answers are used directly.
 import cluster, { type Worker } from 'node:cluster';
-import type { Gateway } from '../../gateway/gateway.js';
+import type { SessionRecord } from '../../gateway/session-registry.js';
 import { type SessionView, sessionView } from '../session-view.js';
 import { answerSessionRequests, collectWorkerSessions } from '../worker-sessions.js';
 
@@ -125,7 +125,9 @@ export function consoleAuthority(ownSessions: () => SessionView[]): ConsoleAutho
  * In a worker when the admin endpoint is off: still answer the main process's session
  * requests, so SHOW SESSIONS in any worker's console lists every worker's sessions.
  */
-export function workerConsoleHooks(): { onStart(gateway: Gateway): void } {
+export function workerConsoleHooks(): {
+  onStart(gateway: { registry: { list(): SessionRecord[] } }): void;
+} {
   return {
     onStart(gateway) {
       answerSessionRequests(() =>

@@ -11,7 +11,7 @@ import { loadSshConfig } from '../../ssh/ssh-config-file.js';
 import { SUPPORTED_OPTIONS } from '../../ssh/ssh-options.js';
 import { startSshTunnel } from '../../ssh/ssh-tunnel.js';
 import { planTunnel } from '../../ssh/tunnel-plan.js';
-import { ExitCode } from '../exit.js';
+import { runService } from '../service.js';
 
 interface SshFlags {
   localForward?: string[];
@@ -115,46 +115,47 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
     { config: sshConfig, home, localUser: userInfo().username, env: process.env },
   );
 
-  const tunnel = await startSshTunnel({
-    plan,
-    forwards,
-    home,
-    connectWaitMs:
-      seconds(flags.connectWait, profile.connectWaitSeconds, '--connect-wait', 10) * 1000,
-    backoff: {
-      maxMs:
-        seconds(
-          flags.reconnectMaxDelay,
-          profile.reconnectMaxDelaySeconds,
-          '--reconnect-max-delay',
-          30,
-        ) * 1000,
-    },
-    check: flags.check ?? profile.check ?? false,
-    log,
-  });
-
   const via = plan.hops.map((h) => `${h.user}@${h.host}:${h.port}`).join(' -> ');
-  // Check results first: the "listening on" lines mean ready, so they come last.
-  for (const line of tunnel.checks) console.log(`pgtunnel ssh: ${line}`);
-  for (const forward of tunnel.forwards) {
-    const local = forward.address.includes(':') ? `[${forward.address}]` : forward.address;
-    console.log(
-      `pgtunnel ssh: listening on ${local}:${forward.port}, forwarding to ` +
-        `${forward.spec.host}:${forward.spec.hostPort} through ${via}`,
-    );
-  }
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      log.info({ signal }, 'stopping');
-      process.once(signal, () => process.exit(ExitCode.FAILURE)); // a second signal forces it
-      void tunnel.close().then(resolve);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  let tunnel: Awaited<ReturnType<typeof startSshTunnel>> | undefined;
+  await runService({
+    logger: log,
+    start: async () => {
+      const started = await startSshTunnel({
+        plan,
+        forwards,
+        home,
+        connectWaitMs:
+          seconds(flags.connectWait, profile.connectWaitSeconds, '--connect-wait', 10) * 1000,
+        backoff: {
+          maxMs:
+            seconds(
+              flags.reconnectMaxDelay,
+              profile.reconnectMaxDelaySeconds,
+              '--reconnect-max-delay',
+              30,
+            ) * 1000,
+        },
+        check: flags.check ?? profile.check ?? false,
+        log,
+      });
+      tunnel = started;
+      let closing: Promise<void> | undefined;
+      // Forwards have no smart mode: the first signal closes them, a second one exits.
+      return { stop: () => (closing ??= started.close()) };
+    },
+    ready: () => {
+      // Check results first: the "listening on" lines mean ready, so they come last.
+      for (const line of tunnel?.checks ?? []) console.log(`pgtunnel ssh: ${line}`);
+      for (const forward of tunnel?.forwards ?? []) {
+        const local = forward.address.includes(':') ? `[${forward.address}]` : forward.address;
+        console.log(
+          `pgtunnel ssh: listening on ${local}:${forward.port}, forwarding to ` +
+            `${forward.spec.host}:${forward.spec.hostPort} through ${via}`,
+        );
+      }
+    },
+    noReload: 'pgtunnel ssh does not reload; restart it to apply changes',
   });
-  process.exit(ExitCode.OK);
 }
 
 function requireConfig(flags: SshFlags): string {
