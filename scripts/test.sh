@@ -17,6 +17,7 @@ have openssl || need_pkgs+=(openssl)
 [ -x /usr/sbin/haproxy ] || need_pkgs+=(haproxy)
 have setpriv || need_pkgs+=(util-linux)
 have ip || need_pkgs+=(iproute2)
+have chromium || need_pkgs+=(chromium)
 [ -x /usr/sbin/pgbouncer ] || need_pkgs+=(pgbouncer)
 have sslscan || need_pkgs+=(sslscan)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

@@ -251,6 +251,27 @@ export const SETTINGS = {
     description:
       'Reload automatically when certificate, key, CA, CRL, hba or ident files change on disk.',
   }),
+  client_leg_parameters: def({
+    default: 'on',
+    parse: parseBoolean,
+    context: 'reload',
+    description:
+      "Tell the server about the client's connection: add pgtunnel.client_addr, pgtunnel.ssl, pgtunnel.ssl_version, pgtunnel.ssl_client_dn … to each StartupMessage (read with current_setting()), and refuse clients that send pgtunnel.* settings themselves. Turn off for an upstream that refuses unknown startup parameters (PgBouncer without ignore_startup_parameters).",
+  }),
+  ssl_cert_expiry_warning: def({
+    default: '30d',
+    parse: (v) => parseDuration(v, 's', 0, 3_650 * 86_400_000),
+    context: 'reload',
+    description:
+      'Warn (in the log, on /status and the status page) when the served certificate expires within this time.',
+  }),
+  admin_users: def({
+    default: '',
+    parse: list,
+    context: 'reload',
+    description:
+      "Comma-separated users allowed into the admin console: the virtual database 'pgtunnel' (SHOW SESSIONS, SHOW SSL, SHOW CERTIFICATES, SHOW CONFIG, SHOW VERSION, RELOAD). They pass the hba rules and authenticate with the upstream server like any session; see docs/admin-console.md.",
+  }),
   log_connections: def({
     default: 'off',
     parse: parseBoolean,

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { SETTINGS, type SettingName, type Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { CertificateEntry } from '../tls/certificate-inventory.js';
 import type { TicketKeys } from '../tls/ticket-keys.js';
 import { handleClientConnection } from './client-connection.js';
 import { type ConfigSnapshot, generationFrom, snapshotWarnings } from './config-snapshot.js';
@@ -135,6 +136,11 @@ export class Gateway {
   /** The number of the configuration load this gateway serves. */
   get currentSnapshot(): ConfigSnapshot {
     return this.snapshot;
+  }
+
+  /** The certificates and CRLs the current generation serves and trusts. */
+  get certificates(): readonly CertificateEntry[] {
+    return this.generation.certificates ?? [];
   }
 
   addresses(): string[] {
