@@ -101,6 +101,8 @@ describe('serve: PROXY v2 out to the upstream (a chain of gateways)', () => {
       `upstream = 'host=${cluster.socketDir} port=${cluster.port} sslmode=disable'`,
       `proxy_protocol = on`,
       `proxy_protocol_trusted = '127.0.0.1'`,
+      // The inner gateway passes on the client-leg report of the outer one (docs/serve.md).
+      `client_leg_parameters = off`,
       `admin_listen = '127.0.0.1:${bAdmin}'`,
     ]);
     chainB = { port: bPort, adminPort: bAdmin };
