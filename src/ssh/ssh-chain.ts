@@ -28,7 +28,11 @@ export class SshChain extends EventEmitter {
       client.on('error', (error: Ssh2Error) => {
         this.lastError = translateSshError(error, context);
       });
-      client.on('close', () => this.shutdown(this.lastError ?? lostError(context)));
+      // A hop carried inside another hop's channel may report only `end` (the channel's EOF)
+      // and never `close`, and ssh2 stops its keep-alives on `end`: either one means it is gone.
+      const lost = () => this.shutdown(this.lastError ?? lostError(context));
+      client.on('end', lost);
+      client.on('close', lost);
     });
   }
 
@@ -109,7 +113,8 @@ function hopContext(plan: TunnelPlan, index: number): HopContext {
 }
 
 function lostError(context: HopContext): PgTunnelError {
-  return new PgTunnelError('ERR_SSH', `the SSH connection to ${hopName(context.hop)} was closed`);
+  const via = context.via ? ` (through ${hopName(context.via)})` : '';
+  return new PgTunnelError('ERR_SSH', `the SSH connection to ${hopName(context.hop)}${via} ended`);
 }
 
 function connectHop(

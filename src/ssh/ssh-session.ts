@@ -150,7 +150,7 @@ export class SshSession extends EventEmitter {
     this.lastError = reason;
     this.options.log.warn(
       { reason: reason.message },
-      `SSH connection to ${this.options.description} lost; reconnecting`,
+      `SSH connection to ${this.options.description} lost; reconnecting: ${reason.message}`,
     );
     this.emit('down', reason);
     this.scheduleAttempt();

@@ -69,6 +69,12 @@ export interface Sshd {
    */
   freeze(): void;
   thaw(): void;
+  /**
+   * SIGKILLs the session processes (one per client connection) and leaves the listener up:
+   * the connections drop as when a session is killed, while new ones are accepted.
+   * Resolves to how many processes were killed.
+   */
+  killSessions(): number;
   /** Starts again on the same port with the same host keys. */
   start(): Promise<void>;
   /** kill() and remove the temp directory. */
@@ -187,6 +193,20 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
     log: () => logText,
     kill,
     freeze: () => signalAll('SIGSTOP'),
+    killSessions: () => {
+      const pid = child?.pid;
+      if (!pid) return 0;
+      let killed = 0;
+      for (const each of descendants(pid)) {
+        try {
+          process.kill(each, 'SIGKILL');
+          killed++;
+        } catch {
+          // already gone
+        }
+      }
+      return killed;
+    },
     thaw: () => signalAll('SIGCONT'),
     start,
     stop,
