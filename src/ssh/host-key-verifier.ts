@@ -20,12 +20,21 @@ import {
 } from './known-hosts.js';
 import type { HostKeyPolicy } from './tunnel-plan.js';
 
+/** ssh's message when it connects to a host whose key changed (StrictHostKeyChecking no). */
+export const PORT_FORWARDING_DISABLED =
+  'Port forwarding is disabled to avoid man-in-the-middle attacks.';
+
 /** A host-key check for one connection attempt to one host. */
 export class HostKeyVerifier {
   /** Host-key algorithms to offer: those of key types already known for the host first. */
   readonly algorithms: string[];
   /** Why the key was refused, once verify() has returned false. */
   failure: PgTunnelError | undefined;
+  /**
+   * Set when the key changed but StrictHostKeyChecking is no: as ssh does, the connection is
+   * made but nothing may be forwarded through it.
+   */
+  forwardingRefused: PgTunnelError | undefined;
   private readonly known: KnownHostsFile[];
 
   constructor(
@@ -73,8 +82,38 @@ export class HostKeyVerifier {
             : `HOST KEY MISMATCH for ${this.name}: the server presented ${described}, but ` +
               `${at(verdict.entries)} knows it with ${[...new Set(verdict.entries.map((e) => keyTypeLabel(e.keyType)))].join('/')} ` +
               'keys only. ';
+        if (this.policy.strict === 'no' && verdict.kind === 'other-types') {
+          // ssh treats a key of a type not on file as a new key: with `no` it is added.
+          this.log.warn(
+            { host: this.name },
+            `${message}Accepted as new: StrictHostKeyChecking is no`,
+          );
+          this.remember(key, described);
+          return true;
+        }
         if (this.policy.strict === 'no') {
-          this.log.warn({ host: this.name }, `${message}Continuing: StrictHostKeyChecking is no`);
+          // ssh's words (sshconnect.c): connect, but forward nothing through a host that may be
+          // an impostor. For a tool that only forwards, that means no tunnel.
+          const offending = verdict.entries[0];
+          this.log.error(
+            { host: this.name, fingerprint: fingerprintSha256(key) },
+            'WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! IT IS POSSIBLE THAT SOMEONE IS ' +
+              'DOING SOMETHING NASTY! Someone could be eavesdropping on you right now ' +
+              '(man-in-the-middle attack)! It is also possible that a host key has just been ' +
+              `changed. The fingerprint for the ${keyTypeLabel(keyType)} key sent by the remote ` +
+              `host is ${fingerprintSha256(key)}. Please contact your system administrator. ` +
+              `Add correct host key in ${this.policy.files[0] ?? '~/.ssh/known_hosts'} to get rid of this message. ` +
+              (offending
+                ? `Offending ${keyTypeLabel(offending.keyType)} key in ${offending.file}:${offending.line}. `
+                : '') +
+              PORT_FORWARDING_DISABLED,
+          );
+          this.forwardingRefused = new PgTunnelError(
+            'ERR_SSH_HOST_KEY',
+            `${message}StrictHostKeyChecking is no, so the connection was made, but as ssh ` +
+              `does: ${PORT_FORWARDING_DISABLED} If you know the host key was replaced, remove ` +
+              `the old entry (${removeHint}) and connect again.`,
+          );
           return true;
         }
         return this.refuse(

@@ -52,7 +52,9 @@ export class SshChain extends EventEmitter {
               plan.connectTimeoutMs,
             )
           : undefined;
-        clients.push(await connectHop(plan, index, sock, home, log));
+        const connected = await connectHop(plan, index, sock, home, log);
+        clients.push(connected.client);
+        if (connected.forwardingRefused) throw connected.forwardingRefused;
         log.debug({ hop: hopName(hop) }, 'SSH hop connected');
       }
     } catch (error) {
@@ -123,7 +125,7 @@ function connectHop(
   sock: ClientChannel | undefined,
   home: string,
   log: Logger,
-): Promise<SshClient> {
+): Promise<{ client: SshClient; forwardingRefused: PgTunnelError | undefined }> {
   const hop = plan.hops[index] as HopPlan;
   const context = hopContext(plan, index);
   const verifier = new HostKeyVerifier(hop.hostKeyName, hop.hostKeys, log);
@@ -145,7 +147,7 @@ function connectHop(
       settled = true;
       // onError/onClose stay attached as no-ops: an error between this hop's ready and the
       // chain taking over must not become an unhandled 'error' event.
-      resolve(client);
+      resolve({ client, forwardingRefused: verifier.forwardingRefused });
     });
     const onError = (error: Ssh2Error) => {
       // ssh2 reports an unusable agent or key, then goes on with the next method.

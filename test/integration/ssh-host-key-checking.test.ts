@@ -77,6 +77,29 @@ describe('pgtunnel ssh: host key checking', () => {
     assert.doesNotMatch(sshd.log(), /Accepted publickey/);
   });
 
+  it("with StrictHostKeyChecking no and a changed key, connects but forwards nothing, in ssh's words", async () => {
+    const file = join(home, 'kh-changed-lenient');
+    await writeFile(file, `${name()} ${stranger.publicKey}\n`);
+    const result = await runTunnelCli(args(file, '-o', 'StrictHostKeyChecking=no'), { home });
+    assert.equal(result.code, 1, result.stderr);
+    assert.doesNotMatch(result.stdout, /listening on/);
+    assert.ok(
+      result.stderr.includes(
+        `pgtunnel: HOST KEY MISMATCH for ${name()}: the server presented ED25519 key ` +
+          `${ed25519().fingerprint}, but ${file}:1 lists a different ED25519 key. ` +
+          'StrictHostKeyChecking is no, so the connection was made, but as ssh does: ' +
+          'Port forwarding is disabled to avoid man-in-the-middle attacks.',
+      ),
+      result.stderr,
+    );
+    // The log carries ssh's own warning, with the offending line.
+    assert.ok(result.stderr.includes('WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!'));
+    assert.ok(result.stderr.includes(`Offending ED25519 key in ${file}:1.`), result.stderr);
+    // Connected (authenticated) as ssh would, and the file is left alone.
+    assert.match(sshd.log(), /Accepted publickey/);
+    assert.equal(await readFile(file, 'utf8'), `${name()} ${stranger.publicKey}\n`);
+  });
+
   it('refuses an unknown host by default, and with accept-new adds it so OpenSSH finds it', async () => {
     const file = join(home, 'kh-new');
     const strict = await runTunnelCli(args(file), { home });
