@@ -1,6 +1,7 @@
 // One live SSH connection through zero or more jump hosts: each hop is an ssh2 Client whose
 // socket is a direct-tcpip channel of the hop before it. Ends as a whole when any hop ends.
 import { EventEmitter } from 'node:events';
+import { isIPv4, isIPv6 } from 'node:net';
 import { type ClientChannel, Client as SshClient } from 'ssh2';
 import { PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -37,12 +38,18 @@ export class SshChain extends EventEmitter {
   }
 
   /** Connects every hop in order; rejects with a translated error naming the failing hop. */
-  static async connect(plan: TunnelPlan, home: string, log: Logger): Promise<SshChain> {
+  static async connect(
+    plan: TunnelPlan,
+    home: string,
+    log: Logger,
+    protocolTrace = false,
+  ): Promise<SshChain> {
     const clients: SshClient[] = [];
     try {
       for (let index = 0; index < plan.hops.length; index++) {
         const previous = clients[index - 1];
         const hop = plan.hops[index] as HopPlan;
+        if (!previous) checkAddressFamily(hop, plan.addressFamily);
         const sock = previous
           ? await openChannel(
               previous,
@@ -52,7 +59,7 @@ export class SshChain extends EventEmitter {
               plan.connectTimeoutMs,
             )
           : undefined;
-        const connected = await connectHop(plan, index, sock, home, log);
+        const connected = await connectHop(plan, index, sock, home, log, protocolTrace);
         clients.push(connected.client);
         if (connected.forwardingRefused) throw connected.forwardingRefused;
         log.debug({ hop: hopName(hop) }, 'SSH hop connected');
@@ -125,6 +132,7 @@ function connectHop(
   sock: ClientChannel | undefined,
   home: string,
   log: Logger,
+  protocolTrace: boolean,
 ): Promise<{ client: SshClient; forwardingRefused: PgTunnelError | undefined }> {
   const hop = plan.hops[index] as HopPlan;
   const context = hopContext(plan, index);
@@ -172,7 +180,18 @@ function connectHop(
         username: hop.user,
         authHandler: auth.handler,
         hostVerifier: (key: Buffer) => verifier.verify(key),
-        algorithms: { serverHostKey: verifier.algorithms as never },
+        algorithms: {
+          serverHostKey: verifier.algorithms as never,
+          // ssh -C: zlib preferred, and "none" kept for servers that refuse compression.
+          compress: (plan.compression
+            ? ['zlib@openssh.com', 'zlib', 'none']
+            : ['none', 'zlib@openssh.com', 'zlib']) as never,
+        },
+        debug: protocolTrace
+          ? (message: string) => log.debug({ hop: hopName(hop) }, message)
+          : undefined,
+        forceIPv4: plan.addressFamily === 'inet',
+        forceIPv6: plan.addressFamily === 'inet6',
         readyTimeout: plan.connectTimeoutMs,
         keepaliveInterval: plan.keepaliveIntervalMs,
         keepaliveCountMax: plan.keepaliveCountMax,
@@ -217,4 +236,21 @@ function openChannel(
       reject(channelRefused(error, server, host, port));
     }
   });
+}
+
+/** -4/-6 against an address literal, which ssh2 would connect to regardless (ssh refuses). */
+function checkAddressFamily(hop: HopPlan, family: TunnelPlan['addressFamily']): void {
+  const mismatch =
+    (family === 'inet' &&
+      isIPv6(hop.host) &&
+      'an IPv6 address, but -4 (AddressFamily inet) allows IPv4 only') ||
+    (family === 'inet6' &&
+      isIPv4(hop.host) &&
+      'an IPv4 address, but -6 (AddressFamily inet6) allows IPv6 only');
+  if (mismatch) {
+    throw new PgTunnelError(
+      'ERR_SSH',
+      `cannot connect to the SSH server ${hopName(hop)}: ${hop.host} is ${mismatch}`,
+    );
+  }
 }

@@ -48,6 +48,8 @@ export interface SshdOptions {
   hostKeyTypes?: Array<'ed25519' | 'ecdsa' | 'rsa'>;
   /** Extra sshd_config lines (PermitOpen, LogLevel DEBUG1 …); they win over the defaults. */
   extraConfig?: string[];
+  /** Listen on ::1 too (same port). */
+  ipv6?: boolean;
 }
 
 export interface Sshd {
@@ -101,6 +103,7 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
       ...(options.extraConfig ?? []),
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
+      ...(options.ipv6 ? ['ListenAddress ::1'] : []),
       ...hostKeys.map((k) => `HostKey ${k.privateKeyFile}`),
       'PidFile none',
       'UsePAM no',

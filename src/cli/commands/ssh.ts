@@ -4,10 +4,19 @@ import { homedir, userInfo } from 'node:os';
 import { type Command, Option } from 'commander';
 import { PgTunnelError } from '../../errors.js';
 import { createLogger, type LogLevel } from '../../log.js';
+import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
+import { isBackgroundChild, reportReady, runInBackground } from '../../ssh/background.js';
 import { parsePort } from '../../ssh/destination.js';
 import { parseForwardSpec, privilegedPortWarning } from '../../ssh/forward-spec.js';
 import { loadProfile, type SshProfile } from '../../ssh/profiles.js';
 import { loadSshConfig } from '../../ssh/ssh-config-file.js';
+import {
+  logLevelFor,
+  NO_OP_SSH_FLAGS,
+  PROTOCOL_TRACE_VERBOSITY,
+  refuseUnsupportedFlags,
+  UNSUPPORTED_SSH_FLAGS,
+} from '../../ssh/ssh-flags.js';
 import { SUPPORTED_OPTIONS } from '../../ssh/ssh-options.js';
 import { startSshTunnel } from '../../ssh/ssh-tunnel.js';
 import { planTunnel } from '../../ssh/tunnel-plan.js';
@@ -27,13 +36,22 @@ interface SshFlags {
   reconnectMaxDelay?: string;
   config?: string;
   profile?: string;
-  logLevel: LogLevel;
+  logLevel?: LogLevel;
+  /** ssh's -f, -q, -v (counted), -4, -6, -C. */
+  f?: boolean;
+  q?: boolean;
+  v?: number;
+  '4'?: boolean;
+  '6'?: boolean;
+  C?: boolean;
+  pidFile?: string;
+  [unsupported: string]: unknown;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function registerSsh(program: Command): void {
-  program
+  const command = program
     .command('ssh')
     .description('forward local ports to PostgreSQL through SSH (ssh -L semantics), reconnecting')
     .argument(
@@ -51,19 +69,34 @@ export function registerSsh(program: Command): void {
       `ssh_config option (repeatable): ${SUPPORTED_OPTIONS.join(', ')}`,
       collect,
     )
-    .addOption(new Option('-N', 'accepted for ssh compatibility; pgtunnel never runs a command'))
-    .addOption(new Option('-T', 'accepted for ssh compatibility; pgtunnel never opens a terminal'))
+    .addOption(new Option('-f', 'go to the background once the forwards listen'))
+    .addOption(new Option('-q', 'quiet: log errors only'))
+    .addOption(
+      new Option('-v', 'verbose: debug logs; -vvv adds the SSH protocol trace')
+        .argParser((_value: string | undefined, count: number) => count + 1)
+        .default(0),
+    )
+    .addOption(new Option('-4', 'IPv4 only (AddressFamily inet)').conflicts('6'))
+    .addOption(new Option('-6', 'IPv6 only (AddressFamily inet6)'))
+    .addOption(new Option('-C', 'compress the SSH connection (Compression yes)'))
     .option('--known-hosts <file>', 'the known_hosts file to use (default ~/.ssh/known_hosts)')
+    .option('--pid-file <file>', 'write the process id here once the forwards listen')
     .option('--check', 'after connecting, confirm each target answers as PostgreSQL; exit if not')
     .option('--connect-wait <seconds>', 'how long new connections wait while SSH reconnects (10)')
     .option('--reconnect-max-delay <seconds>', 'longest pause between reconnect attempts (30)')
     .option('--config <file>', 'config file holding [ssh.NAME] profiles')
     .option('--profile <name>', 'use the [ssh.NAME] profile from --config')
     .addOption(
-      new Option('--log-level <level>', 'log level')
-        .choices(['debug', 'info', 'warn', 'error', 'silent'])
-        .default('info'),
+      new Option('--log-level <level>', 'log level (default info)').choices([
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'silent',
+      ]),
     )
+    // A mistyped flag gets one line, not the whole help.
+    .showHelpAfterError(false)
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -74,9 +107,20 @@ export function registerSsh(program: Command): void {
     .action(async (destinationArg: string | undefined, flags: SshFlags) => {
       await runSsh(destinationArg, flags);
     });
+  for (const { flag, why } of NO_OP_SSH_FLAGS) {
+    command.addOption(new Option(flag, `accepted for ssh compatibility; ${why}`));
+  }
+  // ssh's other flags are recognised (with their arguments) to be answered with a reason.
+  for (const { flag, argument } of UNSUPPORTED_SSH_FLAGS) {
+    command.addOption(new Option(argument ? `${flag} <${argument}>` : flag).hideHelp());
+  }
 }
 
 async function runSsh(destinationArg: string | undefined, flags: SshFlags): Promise<void> {
+  refuseUnsupportedFlags(flags);
+  if (flags.f && !isBackgroundChild()) {
+    process.exit(await runInBackground((line) => console.log(line)));
+  }
   const profile: Partial<SshProfile> = flags.profile
     ? loadProfile(requireConfig(flags), flags.profile)
     : {};
@@ -93,7 +137,9 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
   const forwardTexts = flags.localForward?.length ? flags.localForward : (profile.forwards ?? []);
   const forwards = forwardTexts.map(parseForwardSpec);
   const home = homedir();
-  const log = createLogger({ level: flags.logLevel });
+  const log = createLogger({
+    level: logLevelFor({ logLevel: flags.logLevel, quiet: flags.q, verbose: flags.v }),
+  });
   const uid = process.getuid?.();
   for (const spec of forwards) {
     const warning = privilegedPortWarning(spec, uid);
@@ -109,12 +155,14 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
       port: flags.port !== undefined ? parsePort(flags.port, 'invalid -p') : profile.port,
       identityFiles: [...(flags.identity ?? []), ...(profile.identityFiles ?? [])],
       jump: flags.jump ?? profile.jump,
-      options: [...(flags.option ?? []), ...(profile.options ?? [])],
+      options: [...sshFlagOptions(flags), ...(flags.option ?? []), ...(profile.options ?? [])],
       knownHostsFile: flags.knownHosts ?? profile.knownHosts,
     },
     { config: sshConfig, home, localUser: userInfo().username, env: process.env },
   );
 
+  if (flags.pidFile) checkPidFile(flags.pidFile);
+  const ready: string[] = [];
   const tunnel = await startSshTunnel({
     plan,
     forwards,
@@ -131,19 +179,28 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
         ) * 1000,
     },
     check: flags.check ?? profile.check ?? false,
+    // Each result as it comes, failures too: a run with several forwards reports them all.
+    onCheck: ({ line }) => ready.push(`pgtunnel ssh: ${line}`),
+    protocolTrace: (flags.v ?? 0) >= PROTOCOL_TRACE_VERBOSITY,
     log,
+  }).catch((error: unknown) => {
+    for (const line of ready) console.log(line);
+    throw error;
   });
 
   const via = plan.hops.map((h) => `${h.user}@${h.host}:${h.port}`).join(' -> ');
   // Check results first: the "listening on" lines mean ready, so they come last.
-  for (const line of tunnel.checks) console.log(`pgtunnel ssh: ${line}`);
   for (const forward of tunnel.forwards) {
-    const local = forward.address.includes(':') ? `[${forward.address}]` : forward.address;
-    console.log(
-      `pgtunnel ssh: listening on ${local}:${forward.port}, forwarding to ` +
-        `${forward.spec.host}:${forward.spec.hostPort} through ${via}`,
+    const where = (address: string) => (address.includes(':') ? `[${address}]` : address);
+    const also = forward.alsoOn.map((a) => `${where(a)}:${forward.port}, `).join('');
+    ready.push(
+      `pgtunnel ssh: listening on ${where(forward.address)}:${forward.port}, ${also}forwarding ` +
+        `to ${forward.spec.host}:${forward.spec.hostPort} through ${via}`,
     );
   }
+  if (flags.pidFile) writePidFile(flags.pidFile);
+  if (isBackgroundChild()) reportReady(ready);
+  else for (const line of ready) console.log(line);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
@@ -154,7 +211,17 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  if (flags.pidFile) removePidFile(flags.pidFile);
   process.exit(ExitCode.OK);
+}
+
+/** ssh's -4, -6 and -C as the -o options they stand for (given first, so they win). */
+function sshFlagOptions(flags: SshFlags): string[] {
+  const options: string[] = [];
+  if (flags['4']) options.push('AddressFamily=inet');
+  if (flags['6']) options.push('AddressFamily=inet6');
+  if (flags.C) options.push('Compression=yes');
+  return options;
 }
 
 function requireConfig(flags: SshFlags): string {
