@@ -15,10 +15,11 @@ import {
   formatKnownHostsLine,
   type KnownHostsEntry,
   type KnownHostsFile,
+  knownHostsName,
   knownKeyTypes,
   parseKnownHosts,
 } from './known-hosts.js';
-import type { HostKeyPolicy } from './tunnel-plan.js';
+import type { HopPlan, HostKeyPolicy } from './tunnel-plan.js';
 
 /** ssh's message when it connects to a host whose key changed (StrictHostKeyChecking no). */
 export const PORT_FORWARDING_DISABLED =
@@ -41,6 +42,8 @@ export class HostKeyVerifier {
     private readonly name: string,
     private readonly policy: HostKeyPolicy,
     private readonly log: Logger,
+    /** Where the host is, for the ssh-keyscan line in the unknown-host hint. */
+    private readonly address?: { host: string; port: number; via?: HopPlan | undefined },
   ) {
     this.known = policy.files.map((file) => readKnownHosts(file));
     for (const file of this.known) {
@@ -131,14 +134,28 @@ export class HostKeyVerifier {
           return this.refuse(
             `the host key of ${this.name} is not known${ca}: the server presented ${described}. ` +
               `Check that fingerprint with the server's administrator, then run once with ` +
-              `-o StrictHostKeyChecking=accept-new, or add it with ssh-keyscan to ` +
-              `${this.policy.files[0] ?? '~/.ssh/known_hosts'}`,
+              `-o StrictHostKeyChecking=accept-new, or add it with: ${this.keyscanHint()}`,
           );
         }
         this.remember(key, described);
         return true;
       }
     }
+  }
+
+  /** The command that fetches the host's keys into the first known_hosts file. */
+  private keyscanHint(): string {
+    const file = this.policy.files[0] ?? '~/.ssh/known_hosts';
+    if (!this.address) return `ssh-keyscan HOST >> ${file}`;
+    const { host, port, via } = this.address;
+    const scan = `ssh-keyscan -p ${port} ${host}`;
+    // Behind a jump host the scan has to run where the host is reachable: on the jump host.
+    const where = via ? `ssh -p ${via.port} ${via.user}@${via.host} ${scan}` : scan;
+    const renamed =
+      knownHostsName(host, port) === this.name
+        ? ''
+        : ` (then change the host name in the added lines to ${this.name}, the HostKeyAlias)`;
+    return `${where} >> ${file}${renamed}`;
   }
 
   private refuse(message: string): false {

@@ -5,7 +5,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { pump } from '../net/pump.js';
-import { refuseClient } from './client-refusal.js';
 import { type AddressFamily, type ForwardSpec, listenAddresses } from './forward-spec.js';
 import type { SshSession } from './ssh-session.js';
 
@@ -131,7 +130,10 @@ export class LocalForward {
       .catch((error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         connLog.warn({ target: `${spec.host}:${spec.hostPort}` }, `connection refused: ${message}`);
-        void refuseClient(socket, message);
+        // Loaded on the first refusal: a tunnel that never refuses never pays for the codecs.
+        void import('./client-refusal.js').then(({ refuseClient }) =>
+          refuseClient(socket, message),
+        );
       });
   }
 }

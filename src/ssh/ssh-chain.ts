@@ -136,7 +136,11 @@ function connectHop(
 ): Promise<{ client: SshClient; forwardingRefused: PgTunnelError | undefined }> {
   const hop = plan.hops[index] as HopPlan;
   const context = hopContext(plan, index);
-  const verifier = new HostKeyVerifier(hop.hostKeyName, hop.hostKeys, log);
+  const verifier = new HostKeyVerifier(hop.hostKeyName, hop.hostKeys, log, {
+    host: hop.host,
+    port: hop.port,
+    via: context.via,
+  });
   const auth = createAuthHandler(hop, home);
   context.report = auth.report;
   const client = new SshClient();
@@ -153,6 +157,11 @@ function connectHop(
     client.once('ready', () => {
       if (settled) return;
       settled = true;
+      // As ssh -v says which key got in ("Authenticated to … using publickey").
+      log.info(
+        { hop: hopName(hop) },
+        `authenticated to ${hopName(hop)} as ${hop.user} using publickey with ${auth.report.current ?? 'no key'}`,
+      );
       // onError/onClose stay attached as no-ops: an error between this hop's ready and the
       // chain taking over must not become an unhandled 'error' event.
       resolve({ client, forwardingRefused: verifier.forwardingRefused });

@@ -6,7 +6,6 @@ import type { BackoffOptions } from './backoff.js';
 import { formatDestination } from './destination.js';
 import type { ForwardSpec } from './forward-spec.js';
 import { LocalForward } from './local-forward.js';
-import { checkPostgres, describeOutcome } from './postgres-check.js';
 import { SshChain } from './ssh-chain.js';
 import { SshSession } from './ssh-session.js';
 import type { TunnelPlan } from './tunnel-plan.js';
@@ -126,6 +125,8 @@ async function checkForward(
 ): Promise<{ line: string; ok: boolean }> {
   const target = `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.hostPort}`;
   try {
+    // Loaded only for --check: it brings node:tls, which a plain tunnel never needs.
+    const { checkPostgres, describeOutcome } = await import('./postgres-check.js');
     const channel = await session.openChannel(spec.host, spec.hostPort, 0);
     const outcome = await checkPostgres(channel);
     return { line: describeOutcome(outcome, target), ok: outcome.kind === 'postgres' };

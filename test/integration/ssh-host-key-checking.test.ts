@@ -110,11 +110,26 @@ describe('pgtunnel ssh: host key checking', () => {
       ),
       strict.stderr,
     );
+    // The exact command that fetches the key.
+    assert.ok(
+      strict.stderr.includes(`add it with: ssh-keyscan -p ${sshd.port} 127.0.0.1 >> ${file}`),
+      strict.stderr,
+    );
 
     const tunnel = await startTunnelCli(args(file, '-o', 'StrictHostKeyChecking=accept-new'), {
       home,
     });
     await tunnel.stop();
+    // Which key got in, as ssh -v says it.
+    assert.ok(
+      tunnel
+        .stderr()
+        .includes(
+          `authenticated to ${sshd.user}@127.0.0.1:${sshd.port} as ${sshd.user} using publickey ` +
+            `with key ~/id_test ED25519 ${user.fingerprint}`,
+        ),
+      tunnel.stderr(),
+    );
     const written = await readFile(file, 'utf8');
     assert.match(written, /^\|1\|[A-Za-z0-9+/=]{28}\|[A-Za-z0-9+/=]{28} ssh-ed25519 \S+\n$/);
     const found = await run('ssh-keygen', ['-F', name(), '-f', file]);
