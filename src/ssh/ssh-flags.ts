@@ -84,6 +84,7 @@ export const UNSUPPORTED_SSH_FLAGS: readonly UnsupportedFlag[] = [
 
 /** ssh flags that only turn off what pgtunnel ssh never does; accepted and ignored. */
 export const NO_OP_SSH_FLAGS: ReadonlyArray<{ flag: string; why: string }> = [
+  { flag: '-2', why: 'SSH protocol 2 is the only one' },
   { flag: '-N', why: 'pgtunnel never runs a remote command' },
   { flag: '-T', why: 'pgtunnel never opens a terminal' },
   { flag: '-n', why: 'pgtunnel never reads stdin' },
