@@ -122,7 +122,7 @@ describe('pgtunnel ssh: ssh flags', () => {
     }
   });
 
-  it('-q logs errors only; -v logs debug lines; -vvv adds the SSH protocol trace', async () => {
+  it('-q logs errors only; -v logs debug lines; -vvv adds the SSH protocol trace; -C compresses', async () => {
     const newHost = async (...flags: string[]) => {
       // An empty known_hosts and accept-new: a warning is logged ("permanently added").
       const file = join(home, `kh-${flags.join('') || 'none'}`);
@@ -147,11 +147,12 @@ describe('pgtunnel ssh: ssh flags', () => {
       await tunnel.stop();
       return tunnel.stderr();
     };
-    const [plain, quiet, verbose, trace] = await Promise.all([
+    const [plain, quiet, verbose, trace, compressed] = await Promise.all([
       newHost(),
       newHost('-q'),
       newHost('-v'),
       newHost('-vvv'),
+      newHost('-C', '-vvv'),
     ]);
     assert.match(plain, /permanently added/);
     assert.doesNotMatch(plain, /"level":20/);
@@ -160,6 +161,9 @@ describe('pgtunnel ssh: ssh flags', () => {
     assert.match(verbose, /"level":20.*SSH hop connected/);
     assert.doesNotMatch(verbose, /Local ident/);
     assert.match(trace, /"level":20.*Local ident: 'SSH-2\.0-/);
+    // -C: zlib is what the handshake settles on; without it, none.
+    assert.match(trace, /Handshake: C->S compression: none"/);
+    assert.match(compressed, /Handshake: C->S compression: zlib@openssh\.com"/);
   });
 
   it('-4 and -6 choose the address family of the SSH connection and of localhost listeners', async () => {
