@@ -184,7 +184,8 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
     protocolTrace: (flags.v ?? 0) >= PROTOCOL_TRACE_VERBOSITY,
     log,
   }).catch((error: unknown) => {
-    for (const line of ready) console.log(line);
+    // The background child's stdout goes nowhere: its stderr still reaches the user.
+    for (const line of ready) (isBackgroundChild() ? console.error : console.log)(line);
     throw error;
   });
 
