@@ -100,6 +100,23 @@ describe('pgtunnel ssh: host key checking', () => {
     assert.equal(await readFile(file, 'utf8'), `${name()} ${stranger.publicKey}\n`);
   });
 
+  it('with StrictHostKeyChecking no, takes a key of a type not on file as new, as ssh does', async () => {
+    // Only an RSA key on file, and the server has none: it presents ED25519, a new key type.
+    const rsa = await createKeyPair(home, 'stranger_rsa', 'rsa');
+    const file = join(home, 'kh-other-type');
+    await writeFile(file, `${name()} ${rsa.publicKey}\n`);
+    const strict = await runTunnelCli(args(file), { home });
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, /knows it with RSA keys only/);
+
+    const tunnel = await startTunnelCli(args(file, '-o', 'StrictHostKeyChecking=no'), { home });
+    await tunnel.stop();
+    assert.match(tunnel.stderr(), /Accepted as new: StrictHostKeyChecking is no/);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[1] ?? '', / ssh-ed25519 /);
+  });
+
   it('refuses an unknown host by default, and with accept-new adds it so OpenSSH finds it', async () => {
     const file = join(home, 'kh-new');
     const strict = await runTunnelCli(args(file), { home });
