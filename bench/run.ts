@@ -3,6 +3,8 @@
 // per transaction (-C), and COPY of about 1 GB out of the server; for one worker process and
 // for one per core. Also samples the gateway's memory. Goals: -S >= 0.8, -C >= 0.8,
 // COPY >= 0.9 of direct TLS. BENCH_SECONDS, BENCH_COPY_ROWS and BENCH_WORKERS adjust it.
+// First, how long the tests' throw-away PKI takes to make per key type (speed is measured here,
+// never asserted in a test).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
   // Measure the compiled JavaScript, as installed, not the sources run through tsx.
   const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
+  await measureTestPki();
   const pki = await createTestPki();
   const cluster = await startCluster({
     ssl: { certFile: pki.serverCert, keyFile: pki.serverKey },
@@ -157,6 +160,20 @@ async function main(): Promise<void> {
     await cluster.stop();
     await pki.cleanup();
   }
+}
+
+/** Time to make the tests' PKI (two CA levels, server, CRLs, an untrusted CA) per key type. */
+async function measureTestPki(): Promise<void> {
+  log('| test PKI (createTestPki) | time |');
+  log('|---|---:|');
+  for (const keyType of ['ecdsa-p256', 'rsa2048', 'ed25519'] as const) {
+    const started = performance.now();
+    const made = await createTestPki({ keyType });
+    const ms = performance.now() - started;
+    await made.cleanup();
+    log(`| ${keyType} | ${ms.toFixed(0)} ms |`);
+  }
+  log('');
 }
 
 function log(line: string): void {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The one test command: installs what the tests need when it is missing (Debian packages when
-# run as root, node modules), then type-checks, lints and runs every test against real
-# PostgreSQL, OpenSSH and stunnel.
+# The one test command (`npm test`): installs what the tests need when it is missing (Debian
+# packages when run as root, node modules), then type-checks, lints and runs every test against
+# real PostgreSQL, OpenSSH and stunnel: the main suite, then the memory soak as its own step with
+# its own time limit (scripts/run-tests.sh soak).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,8 @@ have psql || need_pkgs+=(postgresql-client)
 have ssh || need_pkgs+=(openssh-client)
 have stunnel4 || need_pkgs+=(stunnel4)
 have openssl || need_pkgs+=(openssl)
+[ -x /usr/sbin/pgbouncer ] || need_pkgs+=(pgbouncer)
+have sslscan || need_pkgs+=(sslscan)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   echo "test: installing Debian packages: ${need_pkgs[*]}"
   sudo_cmd=()
@@ -28,4 +31,10 @@ fi
 
 npm run --silent typecheck
 npm run --silent lint
+# Build once for both steps (each run would otherwise build again at its start).
+rm -rf dist
+npm run --silent build
+export PGTUNNEL_TEST_CLI="$PWD/dist/cli/main.js"
 bash scripts/run-tests.sh all
+echo "test: memory soak (npm run soak)"
+bash scripts/run-tests.sh soak

@@ -6,6 +6,10 @@
 export const ErrorCodes = {
   ERR_CONFIG_SYNTAX: 'a configuration file has a syntax error',
   ERR_CONFIG_INVALID: 'a configuration value is invalid',
+  ERR_CONFIG_MISSING: 'a required setting is missing (nowhere to listen, no upstream, no tunnel)',
+  ERR_CONFIG_CONFLICT: 'settings contradict each other, or one is defined twice',
+  ERR_CONFIG_PLACEMENT: 'a key stands in the wrong section of a configuration file',
+  ERR_CONFIG_UNSUPPORTED: 'a setting asks for something pgtunnel does not do',
   ERR_CONFIG_UNKNOWN_KEY: 'a configuration key is not known',
   ERR_CONFIG_FILE: 'a configuration file could not be read',
   ERR_TLS_CREDENTIALS: 'a certificate, key, CA or CRL file could not be loaded',
@@ -20,6 +24,8 @@ export const ErrorCodes = {
   ERR_UPSTREAM_SSL_REFUSED: 'the upstream server refused TLS but sslmode requires it',
   ERR_CONNINFO: 'a libpq connection string is invalid',
   ERR_LISTEN: 'a listening socket could not be opened',
+  ERR_INHERITED_SOCKET:
+    'an inherited socket (systemd socket activation, inetd) is missing or unusable',
   ERR_CA: 'a certificate authority operation failed',
   ERR_CA_EXISTS: 'a file would be overwritten without --force',
   ERR_CA_MISSING: 'the CA directory or one of its CA certificates does not exist',

@@ -1,7 +1,7 @@
 // prom-client metrics built from the table in metric-names.ts: GatewayMetrics is the gateway's
 // event sink in each serving process, ReloadMetrics records reloads in the main process.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { GatewayEvents } from '../gateway/client-connection.js';
+import type { GatewayEvents } from '../gateway/generation.js';
 import { METRICS, type MetricSpec, REFUSAL_REASONS, RELOAD_RESULTS } from './metric-names.js';
 
 function counter<L extends string>(spec: MetricSpec, registry: Registry): Counter<L> {

@@ -4,8 +4,8 @@
 // aggregates metrics with prom-client's AggregatorRegistry and asks workers for sessions.
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { LoadedConfig } from '../config/load.js';
-import type { GatewayEvents } from '../gateway/client-connection.js';
 import type { Gateway } from '../gateway/gateway.js';
+import type { GatewayEvents } from '../gateway/generation.js';
 import type { ServeController } from '../gateway/supervisor.js';
 import type { Logger } from '../log.js';
 import type { SocketAddress } from '../net/address.js';

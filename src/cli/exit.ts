@@ -13,7 +13,11 @@ export function exitWithError(error: unknown): never {
   console.error(`pgtunnel: ${message}`);
   if (error instanceof PgTunnelError) {
     if (error.code === 'ERR_USAGE') process.exit(ExitCode.USAGE);
-    if (error.code.startsWith('ERR_CONFIG') || error.code.startsWith('ERR_HBA')) {
+    if (
+      error.code.startsWith('ERR_CONFIG') ||
+      error.code.startsWith('ERR_HBA') ||
+      error.code === 'ERR_INHERITED_SOCKET'
+    ) {
       process.exit(ExitCode.CONFIG);
     }
   }

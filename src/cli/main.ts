@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   connect: () => import('./commands/connect.js').then((m) => m.registerConnect),
   ssh: () => import('./commands/ssh.js').then((m) => m.registerSsh),
   ca: () => import('./commands/ca.js').then((m) => m.registerCa),
+  check: () => import('./commands/check.js').then((m) => m.registerCheck),
 };
 
 async function main(): Promise<void> {

@@ -153,14 +153,14 @@ function validate(config: LoadedConfig): void {
       order.indexOf(settings.ssl_min_protocol_version)
   ) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_CONFLICT',
       `ssl_max_protocol_version (${settings.ssl_max_protocol_version}) is older than ssl_min_protocol_version (${settings.ssl_min_protocol_version})`,
       { location: where('ssl_max_protocol_version') },
     );
   }
   if (settings.ident_file !== '' && settings.hba_file === '') {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_CONFLICT',
       'ident_file is set but hba_file is not: maps are used only by hba_file rules',
       {
         location: where('ident_file'),
@@ -169,7 +169,7 @@ function validate(config: LoadedConfig): void {
   }
   if (settings.listen_addresses.length === 0 && settings.unix_socket_directories.length === 0) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_MISSING',
       'nothing to listen on: set listen_addresses or unix_socket_directories',
       { location: where('listen_addresses') },
     );

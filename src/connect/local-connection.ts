@@ -2,29 +2,21 @@
 // (answering SSLRequest/GSSENCRequest with 'N', or with TLS when the tunnel serves it), pass
 // a CancelRequest on, or open the upstream session with libpq semantics and pump bytes. Any
 // upstream failure reaches the client as a FATAL ErrorResponse, never as a bare close.
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { describeError } from '../errors.js';
+import { sendCancelToEach } from '../libpq/cancel.js';
 import { UpstreamError } from '../libpq/upstream-error.js';
-import {
-  openFirstUpstreamSession,
-  sendCancelToEach,
-  type UpstreamSession,
-} from '../libpq/upstream-session.js';
+import { openFirstUpstreamSession, type UpstreamSession } from '../libpq/upstream-session.js';
 import type { UpstreamTarget } from '../libpq/upstream-target.js';
 import type { TlsEnvironment } from '../libpq/upstream-tls.js';
 import type { Logger } from '../log.js';
 import { type PumpResult, pump } from '../net/pump.js';
-import { readUntil } from '../net/read-bytes.js';
-import { readStartupPacket } from '../net/read-startup-packet.js';
 import { fatal } from '../protocol/backend-error.js';
-import {
-  ALPN_POSTGRESQL,
-  SqlState,
-  type SqlStateCode,
-  TLS_HANDSHAKE_RECORD,
-} from '../protocol/codes.js';
-import { StartupPacketError } from '../protocol/startup-packet.js';
+import { ALPN_POSTGRESQL, SqlState } from '../protocol/codes.js';
+import { negotiateStartup } from '../startup/negotiate-startup.js';
+import { endWithReply } from '../startup/refusal.js';
 
 /** What every connection of one tunnel shares. */
 export interface LocalTunnelContext {
@@ -49,19 +41,6 @@ export type LocalStep =
   | 'connecting-upstream'
   | 'relaying'
   | 'closed';
-
-class ClientProtocolError extends Error {
-  constructor(
-    readonly sqlstate: SqlStateCode,
-    message: string,
-    readonly detail?: string,
-  ) {
-    super(message);
-  }
-}
-
-const MITM_DETAIL =
-  'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.';
 
 function startServerTls(stream: Duplex, context: SecureContext, signal: AbortSignal) {
   return new Promise<TLSSocket>((resolve, reject) => {
@@ -92,22 +71,6 @@ function startServerTls(stream: Duplex, context: SecureContext, signal: AbortSig
   });
 }
 
-/** Writes `data` then ends the stream, destroying it if the client does not take it. */
-function endWith(stream: Duplex, data: Buffer): void {
-  if (stream.destroyed || stream.writableEnded) {
-    stream.destroy();
-    return;
-  }
-  stream.end(data);
-  const timer = setTimeout(() => stream.destroy(), 5000);
-  timer.unref();
-  stream.once('close', () => clearTimeout(timer));
-  stream.once('finish', () => {
-    // the client has everything; drop whatever it still sends
-    stream.resume();
-  });
-}
-
 /**
  * Serves one local client until its session ends. Resolves (never rejects) when both sides
  * are closed; returns the pump's result when a session was relayed.
@@ -121,7 +84,6 @@ export async function handleLocalConnection(
 ): Promise<PumpResult | undefined> {
   const log = context.logger.child({ tunnel: context.name, conn: connectionId, client: peer });
   let step: LocalStep = 'awaiting-first-packet';
-  let stream: Duplex = client;
   client.on('error', (error) => log.debug({ err: describeError(error), step }, 'client error'));
   const startup = new AbortController();
   const timer = setTimeout(
@@ -129,83 +91,43 @@ export async function handleLocalConnection(
     context.startupTimeoutMs ?? 60_000,
   );
   timer.unref();
-  let sslDone = false;
-  let gssDone = false;
-  let pending: { packet: Buffer; rest: Buffer } | undefined;
-
-  try {
-    // Direct TLS (PostgreSQL 17+ clients with sslnegotiation=direct): the first byte is a
-    // TLS handshake record rather than a packet length.
-    if (context.localTls) {
-      const first = await readUntil(stream, (b) => b.length >= 1, startup.signal);
-      stream.unshift(first);
-      if (first[0] === TLS_HANDSHAKE_RECORD) {
-        step = 'tls-handshake';
-        stream = await startServerTls(stream, context.localTls, startup.signal);
-        sslDone = true;
-        step = 'awaiting-first-packet';
-      }
-    }
-    for (;;) {
-      const { packet, rest, decoded } = await readStartupPacket(stream, startup.signal);
-      if (decoded.kind === 'ssl-request' || decoded.kind === 'gssenc-request') {
-        const done = decoded.kind === 'ssl-request' ? sslDone : gssDone;
-        if (done) {
-          throw new ClientProtocolError(
-            SqlState.PROTOCOL_VIOLATION,
-            `duplicate ${decoded.kind === 'ssl-request' ? 'SSL' : 'GSSAPI'} request`,
-          );
-        }
-        // Anything sent before our answer was not protected by what the client asked for.
-        if (rest.length > 0) {
-          throw new ClientProtocolError(
-            SqlState.PROTOCOL_VIOLATION,
-            `received unencrypted data after ${decoded.kind === 'ssl-request' ? 'SSL' : 'GSSAPI encryption'} request`,
-            MITM_DETAIL,
-          );
-        }
-        if (decoded.kind === 'ssl-request') {
-          sslDone = true;
-          if (context.localTls) {
-            stream.write('S');
+  // As PostgreSQL, no TLS over a unix socket (a socket without a remote address).
+  const localTls = isUnixSocket(client) ? undefined : context.localTls;
+  const outcome = await negotiateStartup(client, {
+    tlsAvailable: localTls !== undefined,
+    ...(localTls
+      ? {
+          startTls: (raw: Duplex) => {
             step = 'tls-handshake';
-            stream = await startServerTls(stream, context.localTls, startup.signal);
-            step = 'awaiting-first-packet';
-          } else {
-            stream.write('N');
-          }
-        } else {
-          gssDone = true;
-          stream.write('N');
+            return startServerTls(raw, localTls, startup.signal);
+          },
         }
-        continue;
-      }
-      if (decoded.kind === 'cancel') {
-        clearTimeout(timer);
-        await forwardCancel(context, decoded.processId, decoded.secretKey, log);
-        stream.destroy();
-        step = 'closed';
-        return undefined;
-      }
-      pending = { packet, rest };
-      break;
-    }
-  } catch (error) {
-    clearTimeout(timer);
+      : {}),
+    signal: startup.signal,
+  });
+  clearTimeout(timer);
+  if (outcome.kind === 'refused') {
     step = 'closed';
-    if (error instanceof ClientProtocolError) {
-      log.info({ reason: error.message }, 'refused client');
-      endWith(stream, fatal(error.sqlstate, error.message, detailOf(error.detail)));
-    } else if (error instanceof StartupPacketError) {
-      log.info({ reason: error.message }, 'refused client');
-      endWith(stream, fatal(error.sqlstate, error.message));
-    } else {
-      // timeout, EOF or a failed TLS handshake: PostgreSQL just closes, and so do we
-      log.debug({ err: describeError(error) }, 'client left before sending a startup packet');
-      stream.destroy();
-    }
+    log.info({ reason: outcome.message }, 'refused client');
     return undefined;
   }
+  if (outcome.kind === 'closed') {
+    // timeout, EOF or a failed TLS handshake: PostgreSQL just closes, and so do we
+    step = 'closed';
+    log.debug(
+      { reason: outcome.message, ...(outcome.error ? { err: describeError(outcome.error) } : {}) },
+      'client left before sending a startup packet',
+    );
+    return undefined;
+  }
+  const stream = outcome.stream;
+  if (outcome.kind === 'cancel') {
+    await forwardCancel(context, outcome.processId, outcome.secretKey, log);
+    stream.destroy();
+    step = 'closed';
+    return undefined;
+  }
+  const pending = { packet: outcome.packet, rest: outcome.rest };
 
   step = 'connecting-upstream';
   clearTimeout(timer);
@@ -224,7 +146,7 @@ export async function handleLocalConnection(
       { err: upstreamError.message, code: upstreamError.code },
       'upstream connection failed',
     );
-    endWith(
+    await endWithReply(
       stream,
       fatal(SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION, upstreamError.message, {
         ...(upstreamError.hint ? { hint: upstreamError.hint } : {}),
@@ -258,10 +180,6 @@ export async function handleLocalConnection(
   return result;
 }
 
-function detailOf(detail: string | undefined): { detail?: string } {
-  return detail ? { detail } : {};
-}
-
 async function forwardCancel(
   context: LocalTunnelContext,
   processId: number,
@@ -276,4 +194,8 @@ async function forwardCancel(
   } catch (error) {
     log.warn({ err: describeError(error) }, 'could not forward cancel request');
   }
+}
+
+function isUnixSocket(stream: Duplex): boolean {
+  return stream instanceof Socket && stream.remoteAddress === undefined && !stream.destroyed;
 }

@@ -84,17 +84,17 @@ describe('parseTunnelFile', () => {
   const errors: Array<[string, string, string]> = [
     ['[a]\naccept 1\n', 'ERR_CONFIG_SYNTAX', 'f:2: expected "key = value", got "accept 1"'],
     ['[a\n', 'ERR_CONFIG_SYNTAX', 'f:1: expected "[name]", got "[a"'],
-    ['[a]\n[a]\n', 'ERR_CONFIG_INVALID', 'f:2: tunnel [a] is defined twice'],
+    ['[a]\n[a]\n', 'ERR_CONFIG_CONFLICT', 'f:2: tunnel [a] is defined twice'],
     [
       '[a]\npid = x\n',
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_PLACEMENT',
       'f:2: pid is a global option: put it before the first [section]',
     ],
-    ['accept = 1\n', 'ERR_CONFIG_INVALID', 'f:1: accept belongs in a [tunnel] section'],
+    ['accept = 1\n', 'ERR_CONFIG_PLACEMENT', 'f:1: accept belongs in a [tunnel] section'],
     ['[a]\nraw = maybe\n', 'ERR_CONFIG_INVALID', 'f:2: raw must be yes or no, not "maybe"'],
     [
       '[a]\nclient = no\n',
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_UNSUPPORTED',
       'f:2: client = no is stunnel\'s server mode: use "pgtunnel serve --raw" for that direction',
     ],
     [
@@ -136,7 +136,7 @@ describe('parseTunnelFile', () => {
     assert.ok(raw);
     configError(
       () => tunnelSpecFromSection(raw, {}),
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_CONFLICT',
       'f:5: raw mode always uses TLS: sslmode must be require, verify-ca or verify-full, not "prefer"',
     );
     // the line that set the keyword, wherever it is: the tunnel's own, connect, or global
@@ -177,7 +177,7 @@ describe('parseTunnelFile', () => {
     assert.ok(none);
     configError(
       () => tunnelSpecFromSection(none, {}),
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_MISSING',
       'f:1: tunnel [n] has no server: add "connect = host=… port=… sslmode=…"',
     );
   });

@@ -113,7 +113,7 @@ export function parseTunnelFile(text: string, fileName: string): TunnelFile {
         });
       }
       if (names.has(name)) {
-        throw new ConfigError('ERR_CONFIG_INVALID', `tunnel [${name}] is defined twice`, {
+        throw new ConfigError('ERR_CONFIG_CONFLICT', `tunnel [${name}] is defined twice`, {
           location,
         });
       }
@@ -171,6 +171,8 @@ function setKey(
   location: string,
 ): void {
   const invalid = (message: string) => new ConfigError('ERR_CONFIG_INVALID', message, { location });
+  const misplaced = (message: string) =>
+    new ConfigError('ERR_CONFIG_PLACEMENT', message, { location });
   if (isConnInfoKeyword(key)) {
     section.libpq[key] = { value, location };
     return;
@@ -187,7 +189,7 @@ function setKey(
   const known = key as TunnelFileKey;
   const spec = TUNNEL_FILE_KEYS[known];
   if (spec.scope === 'global' && !global) {
-    throw invalid(`${key} is a global option: put it before the first [section]`);
+    throw misplaced(`${key} is a global option: put it before the first [section]`);
   }
   switch (known) {
     case 'pid':
@@ -200,7 +202,7 @@ function setKey(
       file.logLevel = { value: value as LogLevel, location };
       return;
     case 'accept':
-      if (global) throw invalid('accept belongs in a [tunnel] section');
+      if (global) throw misplaced('accept belongs in a [tunnel] section');
       section.accept.push({ value, location });
       return;
     case 'connect':
@@ -211,8 +213,10 @@ function setKey(
       return;
     case 'client':
       if (!parseBoolean(key, value, location)) {
-        throw invalid(
+        throw new ConfigError(
+          'ERR_CONFIG_UNSUPPORTED',
           'client = no is stunnel\'s server mode: use "pgtunnel serve --raw" for that direction',
+          { location },
         );
       }
       return;

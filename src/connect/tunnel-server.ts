@@ -11,6 +11,7 @@ import type { TlsEnvironment } from '../libpq/upstream-tls.js';
 import type { Logger } from '../log.js';
 import { formatSocketAddress, type SocketAddress } from '../net/address.js';
 import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
+import { SessionSet } from '../net/session-set.js';
 import { handleRawClientConnection } from '../raw/raw-connection.js';
 import { handleLocalConnection, type LocalTunnelContext } from './local-connection.js';
 import { describeTargets, type TunnelSpec } from './tunnel-spec.js';
@@ -50,11 +51,6 @@ export function loadLocalTls(spec: TunnelSpec): SecureContext | undefined {
   }
 }
 
-interface Live {
-  client: Duplex;
-  upstream?: Duplex;
-}
-
 /** The per-connection handler of a tunnel, shared by listeners and inetd mode. */
 function connectionHandler(spec: TunnelSpec, logger: Logger, options: TunnelRunOptions) {
   const localTls = loadLocalTls(spec);
@@ -68,11 +64,8 @@ function connectionHandler(spec: TunnelSpec, logger: Logger, options: TunnelRunO
     ...(options.startupTimeoutMs ? { startupTimeoutMs: options.startupTimeoutMs } : {}),
   };
   let nextId = 0;
-  return (client: Duplex, peer: string, live: Live) => {
+  return (client: Duplex, peer: string, track: (upstream: Duplex) => void) => {
     const id = ++nextId;
-    const track = (upstream: Duplex) => {
-      live.upstream = upstream;
-    };
     return spec.raw
       ? handleRawClientConnection(client, context, id, peer, track)
       : handleLocalConnection(client, context, id, peer, track);
@@ -95,23 +88,15 @@ export async function startTunnel(
 ): Promise<RunningTunnel> {
   const log = logger.child({ tunnel: spec.name });
   const handle = connectionHandler(spec, logger, options);
-  const live = new Set<Live>();
-  const running = new Set<Promise<unknown>>();
+  const sessions = new SessionSet();
   const servers: Array<{ server: Server; address: SocketAddress | undefined }> = [];
 
   const onConnection = (socket: Socket) => {
-    const entry: Live = { client: socket };
-    live.add(entry);
-    const task = handle(socket, peerOf(socket), entry)
-      .catch((error: unknown) => {
-        log.error({ err: describeError(error) }, 'connection handler failed');
-        socket.destroy();
-      })
-      .finally(() => {
-        live.delete(entry);
-        running.delete(task);
-      });
-    running.add(task);
+    sessions.run(
+      socket,
+      (attach) => handle(socket, peerOf(socket), attach),
+      (error) => log.error({ err: describeError(error) }, 'connection handler failed'),
+    );
   };
   const newServer = () => {
     // allowHalfOpen: a client's FIN is passed upstream instead of closing its socket early
@@ -161,14 +146,9 @@ export async function startTunnel(
   return {
     name: spec.name,
     addresses,
-    activeConnections: () => live.size,
+    activeConnections: () => sessions.size,
     close(mode) {
-      if (mode === 'fast') {
-        for (const entry of live) {
-          entry.client.destroy();
-          entry.upstream?.destroy();
-        }
-      }
+      if (mode === 'fast') sessions.closeAll();
       closing ??= (async () => {
         await Promise.all(
           servers.map(
@@ -178,7 +158,7 @@ export async function startTunnel(
         for (const { address } of servers) if (address) removeSocketFile(address);
       })();
       return closing.then(async () => {
-        await Promise.all([...running]);
+        await sessions.drain();
       });
     },
   };
@@ -200,7 +180,7 @@ export async function serveInetdConnection(
     'remoteAddress' in stream && (stream as Socket).remoteAddress
       ? peerOf(stream as Socket)
       : '[stdio]';
-  await handle(stream, peer, { client: stream });
+  await handle(stream, peer, () => {});
   // A refusal is written with end() and the handler returns before it is flushed; the
   // handler destroys the stream if the client does not take it within a few seconds.
   await finished(stream, { readable: false }).catch(() => {});

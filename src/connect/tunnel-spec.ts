@@ -79,7 +79,7 @@ export function buildTargets(
   const info = applyConnInfoDefaults(settings, { env, lookupService });
   if (options.raw && !RAW_MODES.has(info.sslmode ?? '')) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_CONFLICT',
       `raw mode always uses TLS: sslmode must be require, verify-ca or verify-full, not "${info.sslmode}"`,
     );
   }
@@ -115,7 +115,7 @@ export function tunnelSpecFromSection(
     section.libpq[keyword] !== undefined || section.inheritedLibpq[keyword] !== undefined;
   if (!section.connect && !named('host') && !named('hostaddr') && !named('service')) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_MISSING',
       `tunnel [${section.name}] has no server: add "connect = host=… port=… sslmode=…"`,
       { location: section.location },
     );
@@ -172,13 +172,13 @@ export function tunnelSpecFromSection(
     }
   });
   if (section.localSslCert?.value && !section.localSslKey?.value) {
-    throw new ConfigError('ERR_CONFIG_INVALID', 'local_sslcert needs local_sslkey as well', {
+    throw new ConfigError('ERR_CONFIG_MISSING', 'local_sslcert needs local_sslkey as well', {
       location: section.localSslCert.location,
     });
   }
   if (raw && section.localSslCert) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_CONFLICT',
       'local_sslcert does not apply to raw tunnels (their local side is plaintext)',
       { location: section.localSslCert.location },
     );

@@ -1,59 +1,69 @@
-// One client connection, as a named sequence of steps: negotiate (SSLRequest, GSSENCRequest,
-// direct TLS, CancelRequest), read the StartupMessage, check access, open the upstream
-// session, relay authentication, then forward bytes unparsed. Every refusal is the
-// ErrorResponse PostgreSQL would send (backend_startup.c ProcessStartupPacket, hba.c, auth.c).
+// One client connection, as named steps that each return a value or a Stop: negotiate
+// (SSLRequest, GSSENCRequest, direct TLS, CancelRequest), admit (shutdown, max_connections,
+// replication, hba), openUpstream, authenticate (relayed, or SCRAM at the gateway), relay;
+// then one finish() that answers, logs and closes. Every refusal is the ErrorResponse
+// PostgreSQL would send (backend_startup.c ProcessStartupPacket, hba.c, auth.c).
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import { replicationMode } from '../hba/match.js';
+import { sendCancelToEach } from '../libpq/cancel.js';
 import { UpstreamError } from '../libpq/upstream-error.js';
-import {
-  openFirstUpstreamSession,
-  sendCancelToEach,
-  type UpstreamSession,
-  type UpstreamTarget,
-} from '../libpq/upstream-session.js';
+import { openFirstUpstreamSession, type UpstreamSession } from '../libpq/upstream-session.js';
 import type { Logger } from '../log.js';
 import { pump } from '../net/pump.js';
 import { fatal } from '../protocol/backend-error.js';
-import { SqlState } from '../protocol/codes.js';
-import { requestedDatabase, StartupPacketError } from '../protocol/startup-packet.js';
+import { SqlState, type SqlStateCode } from '../protocol/codes.js';
+import { requestedDatabase } from '../protocol/startup-packet.js';
+import type { StartupOutcome } from '../startup/negotiate-startup.js';
+import { endWithReply } from '../startup/refusal.js';
 import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
-import type { TlsAcceptor } from '../tls/tls-acceptor.js';
-import type { AccessPolicy } from './access-policy.js';
-import { IncompletePacketError } from './first-packet-reader.js';
+import type { AccessDecision } from './access-policy.js';
+import type { ConnectionEnvironment, GatewayGeneration } from './generation.js';
 import { negotiate } from './negotiation.js';
-import { ConnectionEnded, endGracefully, Refusal, refuse } from './refusal.js';
 import { scramProxySetup } from './scram/scram-proxy.js';
-import type { SessionRegistry } from './session-registry.js';
+import type { SessionRecord } from './session-registry.js';
 import { relayStartup } from './startup-relay.js';
 
-/** The configuration a connection runs under; a reload makes a new one, open sessions keep theirs. */
-export interface GatewayGeneration {
-  readonly settings: Settings;
-  /** Undefined when ssl is off. */
-  readonly tls: TlsAcceptor | undefined;
-  readonly access: AccessPolicy;
-  /** The servers of `upstream`, in libpq's order; a session goes to the first that accepts. */
-  readonly upstreams: readonly UpstreamTarget[];
+/** What one connection runs with; passed to every step. */
+interface Connection {
+  socket: Socket;
+  transport: 'tcp' | 'local';
+  env: ConnectionEnvironment;
+  generation: GatewayGeneration;
+  record: SessionRecord;
+  log: Logger;
+  /** Aborted by authentication_timeout: stops an upstream connection still being opened. */
+  abandon: AbortSignal;
+  /** Clears authentication_timeout once the session is authenticated. */
+  authenticated(): void;
 }
 
-export interface ConnectionEnvironment {
-  current(): GatewayGeneration;
-  readonly registry: SessionRegistry;
-  readonly logger: Logger;
-  isShuttingDown(): boolean;
-  readonly events: GatewayEvents;
-}
+type Startup = Extract<StartupOutcome, { kind: 'startup' }>;
 
-/** Observability hooks (metrics); every call is cheap and optional work. */
-export interface GatewayEvents {
-  connectionRefused(reason: string): void;
-  sessionStarted(tls: boolean): void;
-  sessionEnded(bytesIn: number, bytesOut: number): void;
-  tlsHandshakeFailed(): void;
+/** Why a step did not hand over to the next one. */
+type Stop =
+  /** Send this FATAL to the client, then close. */
+  | { kind: 'refuse'; client: Duplex; reply: Buffer }
+  /** Nothing more to say: the step already answered, or nobody is left to tell. */
+  | { kind: 'end' };
+
+type Step<T> = { ok: true; value: T } | { ok: false; stop: Stop };
+
+const END: Stop = { kind: 'end' };
+
+function refusal(
+  client: Duplex,
+  sqlstate: SqlStateCode,
+  message: string,
+  extra: { detail?: string | undefined; hint?: string | undefined } = {},
+): { ok: false; stop: Stop } {
+  const fields = {
+    ...(extra.detail === undefined ? {} : { detail: extra.detail }),
+    ...(extra.hint === undefined ? {} : { hint: extra.hint }),
+  };
+  return { ok: false, stop: { kind: 'refuse', client, reply: fatal(sqlstate, message, fields) } };
 }
 
 export async function handleClientConnection(
@@ -62,14 +72,12 @@ export async function handleClientConnection(
   env: ConnectionEnvironment,
 ): Promise<void> {
   const generation = env.current();
-  const { settings } = generation;
   const record = env.registry.open(socket, transport);
   const log = env.logger.child({ conn: record.id });
   socket.setNoDelay(true);
   socket.on('error', () => {}); // reported through 'close'; a reset must not crash the process
 
   // authentication_timeout covers TLS, startup and authentication, as in PostgreSQL.
-  // Aborting also stops an upstream connection still being opened, so none is left behind.
   const abandon = new AbortController();
   const deadline = setTimeout(() => {
     log.warn(
@@ -78,184 +86,242 @@ export async function handleClientConnection(
     );
     abandon.abort(new Error('authentication_timeout expired'));
     env.registry.close(record);
-  }, settings.authentication_timeout);
+  }, generation.settings.authentication_timeout);
+  const conn: Connection = {
+    socket,
+    transport,
+    env,
+    generation,
+    record,
+    log,
+    abandon: abandon.signal,
+    authenticated: () => clearTimeout(deadline),
+  };
 
-  // The stream the client is reached on: the socket, then the TLS socket once negotiated.
-  const current = { stream: socket as Duplex };
+  let stop: Stop = END;
   try {
-    const negotiated = await negotiate(
-      socket,
-      transport,
-      generation,
-      record,
-      log,
-      current,
-      env.events,
-    );
-    const client = negotiated.stream;
-    const startup = negotiated.startup;
-    if (startup.kind === 'cancel') {
-      await forwardCancel(generation.upstreams, startup.processId, startup.secretKey, log);
-      throw new ConnectionEnded();
-    }
-    if (startup.kind !== 'startup') throw new ConnectionEnded();
-    const tlsSocket = negotiated.tls;
-    const user = startup.parameters.get('user') ?? '';
-    const database = requestedDatabase(startup.parameters);
-    record.user = user;
-    record.database = database;
-    record.applicationName = startup.parameters.get('application_name');
-
-    if (env.isShuttingDown()) {
-      env.events.connectionRefused('shutting_down');
-      refuse(SqlState.CANNOT_CONNECT_NOW, 'the database system is shutting down');
-    }
-    if (!env.registry.admit(record, settings.max_connections)) {
-      env.events.connectionRefused('too_many_connections');
-      refuse(SqlState.TOO_MANY_CONNECTIONS, 'sorry, too many clients already');
-    }
-    const replication = replicationMode(startup.parameters.get('replication'));
-    if (replication === undefined) {
-      refuse(
-        SqlState.INVALID_PARAMETER_VALUE,
-        `invalid value for parameter "replication": "${startup.parameters.get('replication')}"`,
-        undefined,
-        'Valid values are: "false", 0, "true", 1, "database".',
-      );
-    }
-    const decision = generation.access.decide({
-      transport,
-      address: transport === 'tcp' ? normalizeAddress(socket.remoteAddress) : undefined,
-      ssl: tlsSocket !== undefined,
-      database,
-      user,
-      replication,
-      clientCertificate: record.tls?.client ?? NO_CLIENT_CERTIFICATE,
-    });
-    if (!decision.allow) {
-      env.events.connectionRefused('access_rule');
-      log.info(
-        { client: record.clientAddress, user, database, detail: decision.logDetail },
-        decision.message,
-      );
-      refuse(decision.sqlstate, decision.message, decision.detail);
-    }
-
-    record.state = 'authenticating';
-    let upstream: UpstreamSession;
-    try {
-      upstream = await openFirstUpstreamSession(generation.upstreams, negotiated.packet, {
-        signal: abandon.signal,
-      });
-    } catch (error) {
-      if (abandon.signal.aborted) throw new ConnectionEnded();
-      env.events.connectionRefused('upstream_unavailable');
-      log.error({ err: describeError(error) }, 'could not connect to the upstream server');
-      refuse(
-        SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-        `could not connect to the upstream server: ${describeError(error)}`,
-        undefined,
-        error instanceof UpstreamError ? error.hint : undefined,
-      );
-    }
-    if (socket.destroyed) {
-      // The client left (or timed out) while the upstream connection was being opened.
-      upstream.socket.destroy();
-      throw new ConnectionEnded();
-    }
-    record.sockets.add(upstream.socket);
-    record.upstream = upstream.describe;
-    upstream.socket.on('error', () => {});
-    if (negotiated.extra.length > 0) upstream.socket.write(negotiated.extra);
-
-    const outcome = await relayStartup(client, upstream.socket, upstream.firstBytes, {
-      passThroughAuth: decision.passThroughAuth,
-      // SCRAM cannot pass a hop that is TLS on both legs; scram-proxy.ts handles it there.
-      scram:
-        tlsSocket && upstream.tls
-          ? scramProxySetup({
-              generation,
-              client: tlsSocket,
-              upstream: upstream.socket as TLSSocket,
-              user,
-              log,
-              sharedLog: env.logger,
-            })
-          : undefined,
-    });
-    if (!outcome.ok) {
-      env.events.connectionRefused('authentication_failed');
-      log.info({ user, database, reason: outcome.reason }, 'connection not established');
-      await endGracefully(client);
-      throw new ConnectionEnded();
-    }
-    clearTimeout(deadline);
-    record.state = 'active';
-    record.backendPid = outcome.backendKey?.processId;
-    env.events.sessionStarted(tlsSocket !== undefined);
-    if (settings.log_connections) {
-      log.info(
-        {
-          client: record.clientAddress,
-          user,
-          database,
-          application: record.applicationName,
-          tls: record.tls
-            ? {
-                version: record.tls.version,
-                cipher: record.tls.cipher,
-                client_dn: record.tls.client.dn,
-              }
-            : undefined,
-          upstream: upstream.describe,
-          rule: decision.rule,
-        },
-        'connection authorized',
-      );
-    }
-    if (outcome.remainder.length > 0) client.write(outcome.remainder);
-    const started = Date.now();
-    await pump(client, upstream.socket);
-    if (settings.log_disconnections) {
-      log.info(
-        {
-          user,
-          database,
-          durationMs: Date.now() - started,
-          bytesFromClient: upstream.socket.bytesWritten,
-          bytesToClient: upstream.socket.bytesRead,
-        },
-        'disconnection',
-      );
-    }
-    env.events.sessionEnded(upstream.socket.bytesWritten, upstream.socket.bytesRead);
+    stop = await run(conn);
   } catch (error) {
-    if (error instanceof StartupPacketError) {
-      env.events.connectionRefused('protocol_violation');
-      log.info({ client: record.clientAddress }, error.message);
-      await endGracefully(current.stream, fatal(error.sqlstate, error.message));
-    } else if (error instanceof Refusal) {
-      await endGracefully(current.stream, error.reply);
-    } else if (!(error instanceof ConnectionEnded) && !(error instanceof IncompletePacketError)) {
-      log.info({ client: record.clientAddress, err: describeError(error) }, 'connection closed');
-    }
+    log.info({ client: record.clientAddress, err: describeError(error) }, 'connection closed');
   } finally {
+    await finish(conn, stop);
     clearTimeout(deadline);
-    env.registry.close(record);
   }
 }
 
-async function forwardCancel(
-  targets: readonly UpstreamTarget[],
-  processId: number,
-  secretKey: Buffer,
-  log: Logger,
-) {
+/** The steps in order; the first that stops ends the connection. */
+async function run(conn: Connection): Promise<Stop> {
+  const negotiated = await negotiate(
+    conn.socket,
+    conn.transport,
+    conn.generation,
+    conn.record,
+    conn.log,
+    conn.env.events,
+  );
+  if (negotiated.kind === 'cancel') {
+    await forwardCancel(conn, negotiated.processId, negotiated.secretKey);
+    negotiated.stream.destroy();
+    return END;
+  }
+  if (negotiated.kind !== 'startup') return END;
+  const admitted = admit(conn, negotiated);
+  if (!admitted.ok) return admitted.stop;
+  const upstream = await openUpstream(conn, negotiated);
+  if (!upstream.ok) return upstream.stop;
+  const session = await authenticate(conn, negotiated, upstream.value, admitted.value);
+  if (!session.ok) return session.stop;
+  await relay(conn, negotiated, upstream.value, admitted.value, session.value);
+  return END;
+}
+
+/** Answers the client if a step asked for it, and releases the connection. */
+async function finish(conn: Connection, stop: Stop): Promise<void> {
+  if (stop.kind === 'refuse') await endWithReply(stop.client, stop.reply);
+  conn.env.registry.close(conn.record);
+}
+
+type Admitted = Extract<AccessDecision, { allow: true }>;
+
+/** Shutdown, max_connections, the replication parameter and the access rules. */
+function admit(conn: Connection, negotiated: Startup): Step<Admitted> {
+  const { env, record, generation, log } = conn;
+  const client = negotiated.stream;
+  const parameters = negotiated.startup.parameters;
+  const user = parameters.get('user') ?? '';
+  const database = requestedDatabase(parameters);
+  record.user = user;
+  record.database = database;
+  record.applicationName = parameters.get('application_name');
+
+  if (env.isShuttingDown()) {
+    env.events.connectionRefused('shutting_down');
+    return refusal(client, SqlState.CANNOT_CONNECT_NOW, 'the database system is shutting down');
+  }
+  if (!env.registry.admit(record, generation.settings.max_connections)) {
+    env.events.connectionRefused('too_many_connections');
+    return refusal(client, SqlState.TOO_MANY_CONNECTIONS, 'sorry, too many clients already');
+  }
+  const replication = replicationMode(parameters.get('replication'));
+  if (replication === undefined) {
+    return refusal(
+      client,
+      SqlState.INVALID_PARAMETER_VALUE,
+      `invalid value for parameter "replication": "${parameters.get('replication')}"`,
+      { hint: 'Valid values are: "false", 0, "true", 1, "database".' },
+    );
+  }
+  const decision = generation.access.decide({
+    transport: conn.transport,
+    address: conn.transport === 'tcp' ? normalizeAddress(conn.socket.remoteAddress) : undefined,
+    ssl: negotiated.tls !== undefined,
+    database,
+    user,
+    replication,
+    clientCertificate: record.tls?.client ?? NO_CLIENT_CERTIFICATE,
+  });
+  if (!decision.allow) {
+    env.events.connectionRefused('access_rule');
+    log.info(
+      { client: record.clientAddress, user, database, detail: decision.logDetail },
+      decision.message,
+    );
+    return refusal(client, decision.sqlstate, decision.message, { detail: decision.detail });
+  }
+  return { ok: true, value: decision };
+}
+
+/** The first upstream server that accepts, with the client's StartupMessage sent on. */
+async function openUpstream(conn: Connection, negotiated: Startup): Promise<Step<UpstreamSession>> {
+  const { env, record, log } = conn;
+  record.state = 'authenticating';
+  let upstream: UpstreamSession;
   try {
-    await sendCancelToEach(targets, processId, secretKey);
-    log.debug({ processId }, 'cancel request forwarded');
+    upstream = await openFirstUpstreamSession(conn.generation.upstreams, negotiated.packet, {
+      signal: conn.abandon,
+    });
   } catch (error) {
-    log.warn({ err: describeError(error) }, 'could not forward a cancel request');
+    if (conn.abandon.aborted) return { ok: false, stop: END };
+    env.events.connectionRefused('upstream_unavailable');
+    log.error({ err: describeError(error) }, 'could not connect to the upstream server');
+    return refusal(
+      negotiated.stream,
+      SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+      `could not connect to the upstream server: ${describeError(error)}`,
+      { hint: error instanceof UpstreamError ? error.hint : undefined },
+    );
+  }
+  if (conn.socket.destroyed) {
+    // The client left (or timed out) while the upstream connection was being opened.
+    upstream.socket.destroy();
+    return { ok: false, stop: END };
+  }
+  record.sockets.add(upstream.socket);
+  record.upstream = upstream.describe;
+  upstream.socket.on('error', () => {});
+  if (negotiated.rest.length > 0) upstream.socket.write(negotiated.rest);
+  return { ok: true, value: upstream };
+}
+
+type Authenticated = Extract<Awaited<ReturnType<typeof relayStartup>>, { ok: true }>;
+
+/** The authentication exchange, relayed (or SCRAM at the gateway), up to ReadyForQuery. */
+async function authenticate(
+  conn: Connection,
+  negotiated: Startup,
+  upstream: UpstreamSession,
+  decision: Admitted,
+): Promise<Step<Authenticated>> {
+  const { env, record, log } = conn;
+  const client = negotiated.stream;
+  const tlsClient = negotiated.tls;
+  const outcome = await relayStartup(client, upstream.socket, upstream.firstBytes, {
+    passThroughAuth: decision.passThroughAuth,
+    // SCRAM cannot pass a hop that is TLS on both legs; scram-proxy.ts handles it there.
+    scram:
+      tlsClient && upstream.tls
+        ? scramProxySetup({
+            generation: conn.generation,
+            client: tlsClient,
+            upstream: upstream.socket as TLSSocket,
+            user: record.user ?? '',
+            log,
+            sharedLog: env.logger,
+          })
+        : undefined,
+  });
+  if (!outcome.ok) {
+    // The server's (or the SCRAM proxy's) error has reached the client already.
+    env.events.connectionRefused('authentication_failed');
+    log.info(
+      { user: record.user, database: record.database, reason: outcome.reason },
+      'connection not established',
+    );
+    await endWithReply(client);
+    return { ok: false, stop: END };
+  }
+  conn.authenticated();
+  return { ok: true, value: outcome };
+}
+
+/** Forwards bytes both ways, unparsed, until either side closes. */
+async function relay(
+  conn: Connection,
+  negotiated: Startup,
+  upstream: UpstreamSession,
+  decision: Admitted,
+  session: Authenticated,
+): Promise<void> {
+  const { env, record, log } = conn;
+  const { settings } = conn.generation;
+  const client = negotiated.stream;
+  record.state = 'active';
+  record.backendPid = session.backendKey?.processId;
+  env.events.sessionStarted(negotiated.tls !== undefined);
+  if (settings.log_connections) {
+    log.info(
+      {
+        client: record.clientAddress,
+        user: record.user,
+        database: record.database,
+        application: record.applicationName,
+        tls: record.tls
+          ? {
+              version: record.tls.version,
+              cipher: record.tls.cipher,
+              client_dn: record.tls.client.dn,
+            }
+          : undefined,
+        upstream: upstream.describe,
+        rule: decision.rule,
+      },
+      'connection authorized',
+    );
+  }
+  if (session.remainder.length > 0) client.write(session.remainder);
+  const started = Date.now();
+  await pump(client, upstream.socket);
+  if (settings.log_disconnections) {
+    log.info(
+      {
+        user: record.user,
+        database: record.database,
+        durationMs: Date.now() - started,
+        bytesFromClient: upstream.socket.bytesWritten,
+        bytesToClient: upstream.socket.bytesRead,
+      },
+      'disconnection',
+    );
+  }
+  env.events.sessionEnded(upstream.socket.bytesWritten, upstream.socket.bytesRead);
+}
+
+async function forwardCancel(conn: Connection, processId: number, secretKey: Buffer) {
+  try {
+    await sendCancelToEach(conn.generation.upstreams, processId, secretKey);
+    conn.log.debug({ processId }, 'cancel request forwarded');
+  } catch (error) {
+    conn.log.warn({ err: describeError(error) }, 'could not forward a cancel request');
   }
 }
 

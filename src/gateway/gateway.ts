@@ -9,12 +9,8 @@ import type { Logger } from '../log.js';
 import { loadServerTls } from '../tls/server-tls.js';
 import { TlsAcceptor } from '../tls/tls-acceptor.js';
 import { builtInAccessPolicy } from './access-policy.js';
-import {
-  type ConnectionEnvironment,
-  type GatewayEvents,
-  type GatewayGeneration,
-  handleClientConnection,
-} from './client-connection.js';
+import { handleClientConnection } from './client-connection.js';
+import type { ConnectionEnvironment, GatewayEvents, GatewayGeneration } from './generation.js';
 import { loadHbaPolicy } from './hba-policy.js';
 import {
   closeListeners,

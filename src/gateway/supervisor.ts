@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { GatewayEvents } from './client-connection.js';
 import { Gateway } from './gateway.js';
+import type { GatewayEvents } from './generation.js';
 
 /** What the CLI drives, whether the gateway runs in-process or over workers. */
 export interface ServeController {

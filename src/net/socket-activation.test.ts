@@ -28,7 +28,7 @@ describe('activatedSockets', () => {
     ]) {
       assert.throws(
         () => activatedSockets(env, 42),
-        (error: unknown) => error instanceof ConfigError && error.code === 'ERR_CONFIG_INVALID',
+        (error: unknown) => error instanceof ConfigError && error.code === 'ERR_INHERITED_SOCKET',
       );
     }
   });

@@ -23,14 +23,14 @@ export function activatedSockets(
   if (env.LISTEN_PID === undefined || env.LISTEN_FDS === undefined) return [];
   if (!/^\d+$/.test(env.LISTEN_PID) || Number(env.LISTEN_PID) <= 0) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_INHERITED_SOCKET',
       `LISTEN_PID="${env.LISTEN_PID}" is not a process ID (socket activation)`,
     );
   }
   if (Number(env.LISTEN_PID) !== pid) return [];
   if (!/^\d+$/.test(env.LISTEN_FDS)) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_INHERITED_SOCKET',
       `LISTEN_FDS="${env.LISTEN_FDS}" is not a number of file descriptors`,
     );
   }

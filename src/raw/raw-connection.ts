@@ -2,15 +2,12 @@
 // forwards it over TLS from the first byte; `serve --raw` (raw-server.ts) does the reverse.
 import type { Duplex } from 'node:stream';
 import { describeError } from '../errors.js';
-import {
-  connectionOrder,
-  openRawTlsConnection,
-  type RawTlsConnection,
-} from '../libpq/upstream-session.js';
+import { connectionOrder } from '../libpq/addresses.js';
 import type { UpstreamTarget } from '../libpq/upstream-target.js';
 import type { TlsEnvironment } from '../libpq/upstream-tls.js';
 import type { Logger } from '../log.js';
 import { type PumpResult, pump } from '../net/pump.js';
+import { openRawTlsConnection, type RawTlsConnection } from './raw-tls-dial.js';
 
 export interface RawClientContext {
   name: string;

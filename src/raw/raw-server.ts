@@ -11,6 +11,7 @@ import { formatSocketAddress, parseSocketAddress, type SocketAddress } from '../
 import { dial } from '../net/dial.js';
 import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
 import { pump } from '../net/pump.js';
+import { SessionSet } from '../net/session-set.js';
 import { loadPrivateKey } from '../tls/key-file.js';
 import { loadCrls, readPemFile } from '../tls/pem-files.js';
 
@@ -135,23 +136,16 @@ export async function startRawServer(options: RawServeOptions): Promise<RawServe
   const log = options.logger.child({ tunnel: options.name ?? 'raw' });
   const handle = relay(options, log);
   const tlsOptions = rawServerTlsOptions(options);
-  const live = new Map<Duplex, Duplex | undefined>();
-  const running = new Set<Promise<void>>();
+  const sessions = new SessionSet();
   const servers: Array<{ close: (cb: () => void) => void; address?: SocketAddress }> = [];
 
   const newServer = () => {
     const server = createServer(tlsOptions, (tlsSocket) => {
-      live.set(tlsSocket, undefined);
-      const task = handle(tlsSocket, peerOf(tlsSocket), (upstream) => live.set(tlsSocket, upstream))
-        .catch((error: unknown) => {
-          log.error({ err: describeError(error) }, 'connection handler failed');
-          tlsSocket.destroy();
-        })
-        .finally(() => {
-          live.delete(tlsSocket);
-          running.delete(task);
-        });
-      running.add(task);
+      sessions.run(
+        tlsSocket,
+        (attach) => handle(tlsSocket, peerOf(tlsSocket), attach),
+        (error) => log.error({ err: describeError(error) }, 'connection handler failed'),
+      );
     });
     server.on('tlsClientError', (error, socket) => {
       log.info({ client: peerOf(socket), err: describeError(error) }, 'TLS handshake failed');
@@ -191,21 +185,16 @@ export async function startRawServer(options: RawServeOptions): Promise<RawServe
   let closing: Promise<void> | undefined;
   return {
     addresses,
-    activeConnections: () => live.size,
+    activeConnections: () => sessions.size,
     close(mode) {
-      if (mode === 'fast') {
-        for (const [client, upstream] of live) {
-          client.destroy();
-          upstream?.destroy();
-        }
-      }
+      if (mode === 'fast') sessions.closeAll();
       closing ??= Promise.all(
         servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
       ).then(() => {
         for (const s of servers) if (s.address) removeSocketFile(s.address);
       });
       return closing.then(async () => {
-        await Promise.all([...running]);
+        await sessions.drain();
       });
     },
   };

@@ -86,10 +86,15 @@ describe('client-refusal', () => {
     assert.equal((await read(client, 1)).toString(), 'N');
     client.write(encodeSslRequest());
     assert.equal((await read(client, 1)).toString(), 'N');
-    // A second SSLRequest is not answered 'N' again: the client gets the reason.
+    // A second SSLRequest is not answered 'N' again: PostgreSQL reads it as a protocol version.
     const all = received(client);
     client.write(encodeSslRequest());
-    assertFatal(await all);
+    const fields = decodeErrorFields((await all).subarray(5));
+    assert.equal(fields.get('C'), '0A000');
+    assert.equal(
+      fields.get('M'),
+      'unsupported frontend protocol 1234.5679: server supports 3.0 to 3.2',
+    );
   });
 
   it('closes on a CancelRequest, direct TLS or silence, sending nothing', async () => {
@@ -104,15 +109,15 @@ describe('client-refusal', () => {
     assert.equal((await tlsBytes).length, 0);
 
     const silent = await refusedClient(200);
-    const started = Date.now();
     assert.equal((await received(silent)).length, 0);
-    assert.ok(Date.now() - started < 2_000);
   });
 
-  it('answers a malformed first packet with the FATAL too', async () => {
+  it("answers a malformed first packet with PostgreSQL's error", async () => {
     const client = await refusedClient();
     const all = received(client);
     client.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
-    assertFatal(await all);
+    const fields = decodeErrorFields((await all).subarray(5));
+    assert.equal(fields.get('C'), '08P01');
+    assert.equal(fields.get('M'), 'invalid length of startup packet');
   });
 });

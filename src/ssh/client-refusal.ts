@@ -4,16 +4,19 @@
 // response during SSL exchange"). So they are declined with 'N', and the FATAL answers the
 // StartupMessage that follows, where every client prints it.
 import type { Socket } from 'node:net';
-import { readUntil } from '../net/read-bytes.js';
-import { readStartupPacket } from '../net/read-startup-packet.js';
 import { fatal } from '../protocol/backend-error.js';
-import { SqlState, TLS_HANDSHAKE_RECORD } from '../protocol/codes.js';
-import { type StartupPacket, StartupPacketError } from '../protocol/startup-packet.js';
+import { SqlState } from '../protocol/codes.js';
+import { negotiateStartup } from '../startup/negotiate-startup.js';
+import { endWithReply } from '../startup/refusal.js';
 
 /** How long a refused client has to send its packets, and to take the answer. */
 export const REFUSAL_TIMEOUT_MS = 5_000;
 
-/** Sends the FATAL after any SSL/GSSAPI negotiation, then closes. Never throws. */
+/**
+ * Sends the FATAL after any SSL/GSSAPI negotiation (declined, as on a server with ssl off),
+ * then closes. A client that breaks the protocol gets PostgreSQL's answer instead, and direct
+ * TLS is closed: nothing readable can be said without a certificate. Never throws.
+ */
 export async function refuseClient(
   socket: Socket,
   message: string,
@@ -24,50 +27,15 @@ export async function refuseClient(
   const timer = setTimeout(() => socket.destroy(), timeoutMs);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
-  const answer = fatal(
-    SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-    `pgtunnel ssh: ${message}`,
-  );
-  const declined = new Set<string>();
-  try {
-    for (;;) {
-      const first = await readUntil(socket, (bytes) => bytes.length >= 1);
-      if (first[0] === TLS_HANDSHAKE_RECORD) {
-        // Direct TLS (sslnegotiation=direct): nothing readable can be said without a certificate.
-        socket.destroy();
-        return;
-      }
-      socket.unshift(first);
-      const kind = await readKind(socket);
-      if ((kind === 'ssl-request' || kind === 'gssenc-request') && !declined.has(kind)) {
-        declined.add(kind);
-        socket.write('N');
-        continue;
-      }
-      // A CancelRequest has no answer; anything else, a malformed packet too, gets the reason.
-      finish(socket, kind === 'cancel' ? undefined : answer);
-      return;
-    }
-  } catch {
-    // The client went away or stayed silent: nobody is left to tell.
-    socket.destroy();
+  const outcome = await negotiateStartup(socket, { tlsAvailable: false });
+  if (outcome.kind === 'startup') {
+    const answer = fatal(
+      SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+      `pgtunnel ssh: ${message}`,
+    );
+    await endWithReply(outcome.stream, answer);
+  } else if (outcome.kind === 'cancel') {
+    // A CancelRequest has no answer.
+    await endWithReply(outcome.stream);
   }
-}
-
-/** The kind of the client's next packet, undefined for one PostgreSQL would refuse. */
-async function readKind(socket: Socket): Promise<StartupPacket['kind'] | undefined> {
-  try {
-    const { rest, decoded } = await readStartupPacket(socket);
-    if (rest.length > 0) socket.unshift(rest);
-    return decoded.kind;
-  } catch (error) {
-    if (error instanceof StartupPacketError) return undefined;
-    throw error;
-  }
-}
-
-function finish(socket: Socket, data: Buffer | undefined): void {
-  socket.resume(); // read and drop what the client still sends, so closing does not reset it
-  if (data) socket.end(data);
-  else socket.end();
 }

@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { pump } from '../net/pump.js';
+import { SessionSet } from '../net/session-set.js';
 import { type AddressFamily, type ForwardSpec, listenAddresses } from './forward-spec.js';
 import type { SshSession } from './ssh-session.js';
 
@@ -31,7 +32,7 @@ const FAMILY_MISSING = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EINVAL']);
 
 export class LocalForward {
   private readonly servers: Server[] = [];
-  private readonly sockets = new Set<Socket>();
+  private readonly sessions = new SessionSet();
   private nextId = 1;
 
   constructor(private readonly options: LocalForwardOptions) {}
@@ -90,7 +91,7 @@ export class LocalForward {
 
   /** Stops listening and closes every forwarded connection. */
   close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
+    this.sessions.closeAll();
     return Promise.all(
       this.servers
         .filter((server) => server.listening)
@@ -103,38 +104,49 @@ export class LocalForward {
     const id = this.nextId++;
     const client = `${socket.remoteAddress}:${socket.remotePort}`;
     const connLog = log.child({ conn: id, client });
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', (error) => connLog.debug({ error: error.message }, 'local socket error'));
     socket.setNoDelay(true);
     // Until the channel is open the socket is not read from: whatever the client sends
     // (SSLRequest, StartupMessage) stays buffered and is forwarded once the channel exists.
-    session
-      .openChannel(spec.host, spec.hostPort, this.options.connectWaitMs, {
-        address: socket.remoteAddress ?? '127.0.0.1',
-        port: socket.remotePort ?? 0,
-      })
-      .then((channel) => {
+    this.sessions.run(
+      socket,
+      async (attach) => {
+        let channel: Awaited<ReturnType<SshSession['openChannel']>>;
+        try {
+          channel = await session.openChannel(
+            spec.host,
+            spec.hostPort,
+            this.options.connectWaitMs,
+            {
+              address: socket.remoteAddress ?? '127.0.0.1',
+              port: socket.remotePort ?? 0,
+            },
+          );
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          connLog.warn(
+            { target: `${spec.host}:${spec.hostPort}` },
+            `connection refused: ${message}`,
+          );
+          // Loaded on the first refusal: a tunnel that never refuses never pays for the codecs.
+          const { refuseClient } = await import('./client-refusal.js');
+          await refuseClient(socket, message);
+          return;
+        }
         if (socket.destroyed) {
           channel.destroy();
           return;
         }
+        attach(channel);
         connLog.debug({ target: `${spec.host}:${spec.hostPort}` }, 'forwarding');
-        void pump(socket, channel).then((result) =>
-          connLog.debug(
-            { sent: result.bytesAtoB, received: result.bytesBtoA, outcome: result.outcome },
-            'connection closed',
-          ),
+        const result = await pump(socket, channel);
+        connLog.debug(
+          { sent: result.bytesAtoB, received: result.bytesBtoA, outcome: result.outcome },
+          'connection closed',
         );
-      })
-      .catch((error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
-        connLog.warn({ target: `${spec.host}:${spec.hostPort}` }, `connection refused: ${message}`);
-        // Loaded on the first refusal: a tunnel that never refuses never pays for the codecs.
-        void import('./client-refusal.js').then(({ refuseClient }) =>
-          refuseClient(socket, message),
-        );
-      });
+      },
+      (error) => connLog.warn({ err: String(error) }, 'forward failed'),
+    );
   }
 }
 

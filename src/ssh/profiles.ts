@@ -75,7 +75,7 @@ export function parseProfiles(text: string, file: string): Map<string, SshProfil
       }
       if (profiles.has(profileName)) {
         throw new ConfigError(
-          'ERR_CONFIG_INVALID',
+          'ERR_CONFIG_CONFLICT',
           `profile "${profileName}" is defined twice (first at ${profiles.get(profileName)?.location})`,
           { location },
         );
@@ -207,7 +207,7 @@ export function loadProfile(file: string, name: string): SshProfile {
   if (!profile) {
     const known = [...profiles.keys()];
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_MISSING',
       `${file} has no [ssh.${name}] profile` +
         (known.length > 0
           ? `; profiles there: ${known.join(', ')}`

@@ -114,7 +114,7 @@ export function planTunnel(request: TunnelRequest, context: PlanContext): Tunnel
       written.port ?? (isDestination ? request.port : undefined) ?? config.port?.value ?? 22;
     if (config.proxyCommand && config.proxyCommand.value.toLowerCase() !== 'none') {
       throw new ConfigError(
-        'ERR_CONFIG_INVALID',
+        'ERR_CONFIG_UNSUPPORTED',
         `ProxyCommand is not supported by pgtunnel ssh (host "${alias}"); use ProxyJump or -J`,
         { location: config.proxyCommand.location },
       );

@@ -1,9 +1,10 @@
-// A disposable PostgreSQL cluster per test: initdb into a temp dir, a random port, our own
-// pg_hba.conf and optional TLS. Runs the server as the `postgres` OS user when tests run as root.
-import { type ChildProcess, spawn } from 'node:child_process';
+// A disposable PostgreSQL cluster per test: a copy of the run's template data directory (one
+// initdb per flavor per run) in a temp dir, a random port, our own pg_hba.conf and optional TLS.
+// Runs the server as the `postgres` OS user when tests run as root.
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { appendFile, chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -13,6 +14,7 @@ import {
   type PostgresInstall,
   postgresInstall,
 } from '../../src/demo/postgres-binaries.js';
+import { spawn, trackDir } from './children.js';
 import { freePort } from './ports.js';
 import { type RunResult, run } from './run.js';
 
@@ -84,14 +86,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await chown(socketDir, owner.uid, owner.gid);
   }
   const env = serverEnv(install);
-  const initdb = await run(
-    join(install.binDir, 'initdb'),
-    ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
-    { env, uid: owner?.uid, gid: owner?.gid, timeoutMs: 60_000 },
-  );
-  if (initdb.code !== 0) {
+  try {
+    const template = await templateDataDir(install, owner);
+    // cp -a keeps the owner and the 0700 mode PostgreSQL insists on.
+    const copy = await run('cp', ['-a', template, dataDir], { timeoutMs: 120_000 });
+    if (copy.code !== 0)
+      throw new Error(`copying the template data directory failed: ${copy.stderr}`);
+  } catch (error) {
     await rm(baseDir, { recursive: true, force: true });
-    throw new Error(`initdb failed (${initdb.code}):\n${initdb.stdout}\n${initdb.stderr}`);
+    throw error;
   }
   const port = await freePort();
   const logFile = join(baseDir, 'server.log');
@@ -153,6 +156,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       uid: owner?.uid,
       gid: owner?.gid,
       stdio: ['ignore', 'pipe', 'pipe'],
+      reapSignal: 'SIGQUIT', // immediate shutdown: quick, and still removes shared memory
     });
     const child = server;
     const capture = (chunk: Buffer) => {
@@ -244,6 +248,61 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await cluster[Symbol.asyncDispose]();
   };
   return cluster;
+}
+
+const templates = new Map<PostgresFlavor, Promise<string>>();
+
+/**
+ * The data directory every cluster of this flavor starts as, made by one initdb: under
+ * scripts/run-tests.sh it is shared by the whole run (its root holds it, and the runner removes
+ * it); a file run on its own makes one for itself, removed when it ends.
+ */
+function templateDataDir(
+  install: PostgresInstall,
+  owner: { uid: number; gid: number } | undefined,
+): Promise<string> {
+  let template = templates.get(install.flavor);
+  if (!template) {
+    template = makeTemplate(install, owner);
+    templates.set(install.flavor, template);
+    template.catch(() => templates.delete(install.flavor)); // let a later cluster try again
+  }
+  return template;
+}
+
+async function makeTemplate(
+  install: PostgresInstall,
+  owner: { uid: number; gid: number } | undefined,
+): Promise<string> {
+  const runRoot = process.env.PGTUNNEL_TEST_RUN;
+  const parent = runRoot
+    ? join(runRoot, 'templates')
+    : trackDir(await mkdtemp(join(tmpdir(), 'pgtunnel-template-')));
+  await mkdir(parent, { recursive: true, mode: 0o755 });
+  await chmod(parent, 0o755);
+  const dir = join(parent, install.flavor);
+  if (existsSync(join(dir, 'PG_VERSION'))) return dir;
+  // Test files run side by side: each makes its own, the first rename wins, the others use it.
+  const own = `${dir}.${process.pid}`;
+  await rm(own, { recursive: true, force: true });
+  await mkdir(own, { mode: 0o700 });
+  if (owner) await chown(own, owner.uid, owner.gid);
+  const initdb = await run(
+    join(install.binDir, 'initdb'),
+    ['-D', own, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
+    { env: serverEnv(install), uid: owner?.uid, gid: owner?.gid, timeoutMs: 300_000 },
+  );
+  if (initdb.code !== 0) {
+    await rm(own, { recursive: true, force: true });
+    throw new Error(`initdb failed (${initdb.code}):\n${initdb.stdout}\n${initdb.stderr}`);
+  }
+  try {
+    await rename(own, dir);
+  } catch (error) {
+    await rm(own, { recursive: true, force: true });
+    if (!existsSync(join(dir, 'PG_VERSION'))) throw error;
+  }
+  return dir;
 }
 
 /** postmaster.pid line 8 says "ready" once the server accepts connections. */

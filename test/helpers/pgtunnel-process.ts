@@ -1,9 +1,12 @@
-// Runs the pgtunnel CLI as a child process (through tsx, from the source tree) and waits for
-// it to be ready, so integration tests drive the product exactly as a user does.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Runs the pgtunnel CLI as a child process and waits for it to be ready, so integration tests
+// drive the product exactly as a user does. Under scripts/run-tests.sh that is the build the run
+// made at its start (PGTUNNEL_TEST_CLI); a test file run on its own runs the sources through tsx.
+// Either way it is the code of the tree as it is now, never an older dist/.
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from './children.js';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(PROJECT_ROOT, 'src', 'cli', 'main.ts');
@@ -21,9 +24,10 @@ export interface PgtunnelProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Argument list to run the CLI: `node --import tsx src/cli/main.ts ...args`. */
+/** Node's argument list to run the CLI with `args`: the run's build, else the sources. */
 export function cliArgs(args: string[]): string[] {
-  return ['--import', 'tsx', MAIN, ...args];
+  const built = process.env.PGTUNNEL_TEST_CLI;
+  return built ? [built, ...args] : ['--import', 'tsx', MAIN, ...args];
 }
 
 export function startPgtunnel(
@@ -31,7 +35,7 @@ export function startPgtunnel(
   options: {
     env?: NodeJS.ProcessEnv;
     readyText?: string | null;
-    /** Run the compiled dist/cli/main.js (after `npm run build`) instead of the sources. */
+    /** Run dist/cli/main.js (the caller has just run `npm run build`), as the benchmark does. */
     compiled?: boolean;
   } = {},
 ): Promise<PgtunnelProcess> {

@@ -1,6 +1,7 @@
 // Runs a command to completion with a deadline, capturing its output: the one way tests run
-// external programs (psql, pgbench, openssl, ssh-keygen …).
-import { spawn } from 'node:child_process';
+// external programs (psql, pgbench, openssl, ssh-keygen …), each in its own process group,
+// stopped with the test file if it is still running then (./children.ts).
+import { spawn } from './children.js';
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;

@@ -1,14 +1,16 @@
 // A disposable OpenSSH server on loopback for tests: temp host keys, authorized_keys and
 // sshd_config, a random port, and kill/start that keep port and host keys (a crash and restart).
 // Also drives `pgtunnel ssh` as a child process and makes key pairs with ssh-keygen.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { spawn } from './children.js';
 import { type Cluster, startCluster } from './pg-cluster.js';
+import { cliArgs } from './pgtunnel-process.js';
 import { freePort } from './ports.js';
 import { run } from './run.js';
 
@@ -325,7 +327,7 @@ function cliEnv(environment: CliEnvironment): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: environment.home, LANG: 'C', ...environment.env };
 }
 
-const CLI = ['--import', 'tsx', 'src/cli/main.ts', 'ssh'];
+const CLI = cliArgs(['ssh']);
 const CWD = join(import.meta.dirname, '..', '..');
 
 /** Starts `pgtunnel ssh ARGS` and waits for every "listening on" line (one per -L). */

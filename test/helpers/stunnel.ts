@@ -1,12 +1,13 @@
 // Runs the real stunnel4 (Debian's stunnel 5.x) for interoperability tests: a config file per
 // instance in a temp dir, foreground mode, ready once its accept port answers.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { spawn } from './children.js';
 
 export const STUNNEL_BINARY = '/usr/bin/stunnel4';
 

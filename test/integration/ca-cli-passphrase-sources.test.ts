@@ -3,12 +3,12 @@
 // here through a real pseudo-terminal made by `script`). Keys at rest are encrypted PKCS#8 that
 // openssl opens only with the passphrase.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openssl, runCa } from '../helpers/ca-cli.js';
+import { spawn } from '../helpers/children.js';
 import { cliArgs, PROJECT_ROOT } from '../helpers/pgtunnel-process.js';
 
 const PASSPHRASE = 'Tr0ub4dor & 3';

@@ -37,21 +37,12 @@ function verifyWithCrls(pki: TestPki, cert: string, ...extra: string[]) {
 for (const keyType of ['ecdsa-p256', 'rsa2048', 'ed25519'] as const) {
   describe(`createTestPki (${keyType})`, () => {
     let pki: TestPki;
-    let createdInMs: number;
     before(async () => {
-      const start = performance.now();
       pki = await createTestPki({ keyType });
-      createdInMs = performance.now() - start;
     });
     after(async () => {
       await pki.cleanup();
       await assert.rejects(stat(pki.dir), /ENOENT/);
-    });
-
-    it('builds quickly', () => {
-      // ECDSA and Ed25519 keys are cheap; RSA key generation takes longer but stays bounded.
-      const limit = keyType === 'rsa2048' ? 3000 : 1000;
-      assert.ok(createdInMs < limit, `took ${createdInMs.toFixed(0)} ms`);
     });
 
     it('gives a server chain valid for localhost, 127.0.0.1 and ::1', async () => {

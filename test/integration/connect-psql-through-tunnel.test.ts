@@ -8,11 +8,8 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  openUpstreamSession,
-  sendCancelRequest,
-  type UpstreamTarget,
-} from '../../src/libpq/upstream-session.js';
+import { sendCancelRequest } from '../../src/libpq/cancel.js';
+import { openUpstreamSession, type UpstreamTarget } from '../../src/libpq/upstream-session.js';
 import { decodeErrorFields } from '../../src/protocol/backend-error.js';
 import { encodeStartupMessage } from '../../src/protocol/frontend.js';
 import { MessageReader } from '../../src/protocol/message-reader.js';

@@ -146,7 +146,6 @@ describe('SSLRequest negotiation edges', () => {
 
   it('gives up after connect_timeout with "timeout expired"', async () => {
     const server = await scripted(() => {});
-    const started = Date.now();
     const error = await failure(
       open({ host: '127.0.0.1', port: server.port, sslmode: 'prefer', connectTimeoutMs: 300 }),
     );
@@ -154,7 +153,6 @@ describe('SSLRequest negotiation edges', () => {
       error.message,
       `connection to server at "127.0.0.1", port ${server.port} failed: timeout expired`,
     );
-    assert.ok(Date.now() - started < 3000);
   });
 
   it('rejects with the abort reason when the caller cancels', async () => {

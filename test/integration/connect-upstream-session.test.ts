@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sendCancelRequest } from '../../src/libpq/cancel.js';
 import { resolveConnInfo } from '../../src/libpq/conninfo.js';
 import type { SslMode } from '../../src/libpq/sslmode.js';
 import { UpstreamError } from '../../src/libpq/upstream-error.js';
 import {
   openFirstUpstreamSession,
   openUpstreamSession,
-  sendCancelRequest,
   targetsFromConnInfo,
   type UpstreamSession,
   type UpstreamTarget,
@@ -452,13 +452,12 @@ describe('openUpstreamSession against PostgreSQL', () => {
         if (active === '1') break;
         await new Promise((r) => setTimeout(r, 50));
       }
-      const started = Date.now();
       await sendCancelRequest(t, startup.backendKey.processId, startup.backendKey.secretKey, {
         tlsEnvironment: { homeDir: emptyHome },
       });
       const reply = await running;
+      // 57014 query_canceled: the cancel ended the sleep, which did not run out by itself.
       assert.equal(reply.error?.get('C'), '57014');
-      assert.ok(Date.now() - started < 10_000);
       assert.match(sslOn.log(), /canceling statement due to user request/);
     } finally {
       close(session);

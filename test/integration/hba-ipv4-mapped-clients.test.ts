@@ -2,7 +2,7 @@
 // hands over for `ListenStream=6432`; pg_hba.conf rules written for IPv4 must still match them,
 // and refusals must name the IPv4 address, as PostgreSQL (listening on IPv4) would.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { spawn } from '../helpers/children.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { cliArgs, PROJECT_ROOT } from '../helpers/pgtunnel-process.js';

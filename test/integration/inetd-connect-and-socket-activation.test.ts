@@ -4,7 +4,7 @@
 // systemd does (and ignored without LISTEN_PID); plus the PID file's life cycle. The raw
 // server's inetd mode also runs in-process here (through the CLI in serve-inetd-…).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/log.js';
 import { parseRawTarget, serveRawInetd } from '../../src/raw/raw-server.js';
+import { spawn } from '../helpers/children.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { cliArgs, PROJECT_ROOT, startPgtunnel } from '../helpers/pgtunnel-process.js';

@@ -2,10 +2,11 @@
 // standard input/output (--inetd, also with --raw behind stunnel4), and listening sockets
 // inherited from fd 3 (LISTEN_FDS with LISTEN_PID).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { spawn } from '../helpers/children.js';
 import { psqlOk } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { cliArgs, PROJECT_ROOT } from '../helpers/pgtunnel-process.js';

@@ -111,8 +111,9 @@ describe('serve: protocol abuse', () => {
     const { bytes, closed } = await reply;
     assert.equal(bytes.toString(), 'S');
     assert.equal(closed, true);
+    // A lower bound only: a busy machine makes it longer, never shorter.
     const elapsed = Date.now() - started;
-    assert.ok(elapsed >= 1500 && elapsed < 8000, `closed after ${elapsed} ms, expected about 2 s`);
+    assert.ok(elapsed >= 1500, `closed after ${elapsed} ms, authentication_timeout is 2 s`);
     await stillServes();
   });
 

@@ -2,7 +2,7 @@
 // a key the server does not accept, a passphrase-protected key (then the same key through a
 // real ssh-agent), sshd not listening, and a local port already taken.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { spawn } from '../helpers/children.js';
 import { freePort } from '../helpers/ports.js';
 import { run } from '../helpers/run.js';
 import {

@@ -19,7 +19,6 @@ import {
 import { ConfigError, describeError, PgTunnelError } from '../../errors.js';
 import { createLogger, type Logger, type LogLevel } from '../../log.js';
 import { parseSocketAddress } from '../../net/address.js';
-import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
 import {
   type ActivatedSocket,
   activatedSockets,
@@ -27,6 +26,7 @@ import {
 } from '../../net/socket-activation.js';
 import { stdioConnection } from '../../net/stdio-connection.js';
 import { ExitCode, exitWithError } from '../exit.js';
+import { runService } from '../service.js';
 
 interface ConnectOptions {
   listen: string[];
@@ -123,7 +123,7 @@ function loadSpecs(
     const file = parseTunnelFile(text, options.config);
     if (file.tunnels.length === 0) {
       throw new ConfigError(
-        'ERR_CONFIG_INVALID',
+        'ERR_CONFIG_MISSING',
         `"${options.config}" defines no tunnel: add a [name] section with accept and connect`,
       );
     }
@@ -175,7 +175,7 @@ function assignActivatedSockets(
     const owner = named ?? (specs.length === 1 ? specs[0] : undefined);
     if (!owner) {
       throw new ConfigError(
-        'ERR_CONFIG_INVALID',
+        'ERR_INHERITED_SOCKET',
         `inherited socket fd ${socket.fd} is named "${socket.name}", which is no tunnel: set FileDescriptorName= in the .socket unit to one of ${specs.map((s) => s.name).join(', ')}`,
       );
     }
@@ -237,25 +237,33 @@ async function runConnect(conninfo: string | undefined, options: ConnectOptions)
     }
   }
   if (options.check) return reportCheck(specs);
-  // a second instance is told about the first before it fails to bind the same addresses
-  if (pidFile) checkPidFile(pidFile);
 
   const tunnels: RunningTunnel[] = [];
-  try {
-    for (const spec of specs) {
-      tunnels.push(await startTunnel(spec, logger, { fds: fdsByTunnel.get(spec.name) ?? [] }));
-    }
-    if (pidFile) writePidFile(pidFile);
-  } catch (error) {
-    await Promise.all(tunnels.map((t) => t.close('fast')));
-    throw error;
-  }
-  logger.info(
-    { tunnels: tunnels.map((t) => ({ name: t.name, addresses: t.addresses })) },
-    'ready to accept connections',
-  );
-  installSignalHandlers(tunnels, logger, () => {
-    if (pidFile) removePidFile(pidFile);
+  await runService({
+    logger,
+    pidFile,
+    start: async () => {
+      try {
+        for (const spec of specs) {
+          tunnels.push(await startTunnel(spec, logger, { fds: fdsByTunnel.get(spec.name) ?? [] }));
+        }
+      } catch (error) {
+        await Promise.all(tunnels.map((t) => t.close('fast')));
+        throw error;
+      }
+      return {
+        stop: async (mode) => {
+          await Promise.all(tunnels.map((tunnel) => tunnel.close(mode)));
+        },
+        sessions: () => tunnels.reduce((n, t) => n + t.activeConnections(), 0),
+      };
+    },
+    ready: () =>
+      logger.info(
+        { tunnels: tunnels.map((t) => ({ name: t.name, addresses: t.addresses })) },
+        'ready to accept connections',
+      ),
+    noReload: 'pgtunnel connect does not reload; restart it to apply changes',
   });
 }
 
@@ -265,39 +273,4 @@ function reportCheck(specs: TunnelSpec[]): void {
   }
   console.log(`configuration OK (${specs.length} tunnel${specs.length === 1 ? '' : 's'})`);
   process.exit(ExitCode.OK);
-}
-
-function installSignalHandlers(
-  tunnels: RunningTunnel[],
-  logger: Logger,
-  cleanup: () => void,
-): void {
-  let stopping = false;
-  const stop = (mode: 'smart' | 'fast') => {
-    if (stopping) {
-      // a second SIGTERM or SIGINT does not wait for sessions any longer
-      logger.warn({}, 'second signal: closing all sessions now');
-      for (const tunnel of tunnels) void tunnel.close('fast');
-      return;
-    }
-    stopping = true;
-    logger.info(
-      { mode, sessions: tunnels.reduce((n, t) => n + t.activeConnections(), 0) },
-      mode === 'smart' ? 'received smart shutdown request' : 'received fast shutdown request',
-    );
-    Promise.all(tunnels.map((tunnel) => tunnel.close(mode))).then(
-      () => {
-        cleanup();
-        logger.info({}, 'shut down');
-        process.exit(ExitCode.OK);
-      },
-      (error: unknown) => {
-        cleanup();
-        logger.error({ err: describeError(error) }, 'error during shutdown');
-        process.exit(ExitCode.FAILURE);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('smart'));
-  process.on('SIGINT', () => stop('fast'));
 }

@@ -9,7 +9,6 @@ import { ConfigError } from '../../errors.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { createLogger, type Logger, silentLogger } from '../../log.js';
 import type { SocketAddress } from '../../net/address.js';
-import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
 import { stdioConnection } from '../../net/stdio-connection.js';
 import {
   parseRawTarget,
@@ -18,6 +17,7 @@ import {
   startRawServer,
 } from '../../raw/raw-server.js';
 import { ExitCode } from '../exit.js';
+import { runService } from '../service.js';
 
 /**
  * Under inetd the connection is often fds 0, 1 and 2 at once: a log line on stderr would then
@@ -39,7 +39,7 @@ export async function runInetdGateway(config: LoadedConfig, logger: Logger): Pro
   const connection = stdioConnection();
   if (!(connection instanceof Socket)) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_INHERITED_SOCKET',
       '--inetd needs a socket on standard input, as inetd, xinetd or systemd (Accept=yes) provide; use --raw --inetd for a pipe',
     );
   }
@@ -90,32 +90,24 @@ export async function runRawServe(
   }
   if (raw.listen.length === 0 && options.fds.length === 0) {
     throw new ConfigError(
-      'ERR_CONFIG_INVALID',
+      'ERR_CONFIG_MISSING',
       'serve --raw has nowhere to listen: set listen_addresses (unix_socket_directories do not apply to raw TLS)',
     );
   }
-  const pidFile = config.settings.pid_file;
-  if (pidFile !== '') checkPidFile(pidFile);
-  const server = await startRawServer(raw);
-  try {
-    if (pidFile !== '') writePidFile(pidFile);
-  } catch (error) {
-    await server.close('fast');
-    throw error;
-  }
-  logger.info(
-    { addresses: server.addresses, target: config.settings.upstream, raw: true },
-    'ready to accept connections',
-  );
-  const stop = (mode: 'smart' | 'fast') => {
-    server.close(mode).then(() => {
-      if (pidFile !== '') removePidFile(pidFile);
-      process.exit(ExitCode.OK);
-    });
-  };
-  process.on('SIGTERM', () => stop('smart'));
-  process.on('SIGINT', () => stop('fast'));
-  process.on('SIGHUP', () =>
-    logger.warn({}, 'serve --raw does not reload; restart it to apply changes'),
-  );
+  let server: Awaited<ReturnType<typeof startRawServer>> | undefined;
+  await runService({
+    logger,
+    pidFile: config.settings.pid_file,
+    start: async () => {
+      const started = await startRawServer(raw);
+      server = started;
+      return { stop: (mode) => started.close(mode) };
+    },
+    ready: () =>
+      logger.info(
+        { addresses: server?.addresses, target: config.settings.upstream, raw: true },
+        'ready to accept connections',
+      ),
+    noReload: 'serve --raw does not reload; restart it to apply changes',
+  });
 }

@@ -17,9 +17,9 @@ import {
   superviseWorkers,
 } from '../../gateway/supervisor.js';
 import { createLogger, type Logger } from '../../log.js';
-import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
 import { ExitCode, exitWithError } from '../exit.js';
+import { checkPidFile, removePidFile, writePidFile } from '../pid-file.js';
 import { inetdLogger, runInetdGateway, runRawServe } from './serve-modes.js';
 
 /** Short flags borrowed from the `postgres` binary. */
@@ -141,7 +141,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     config = load();
     if (config.settings.upstream === '') {
       throw new ConfigError(
-        'ERR_CONFIG_INVALID',
+        'ERR_CONFIG_MISSING',
         "upstream is not set: give the PostgreSQL server as a libpq connection string, e.g. --upstream 'host=/var/run/postgresql port=5432' or upstream = '...' in the configuration file",
       );
     }

@@ -4,7 +4,6 @@ import { homedir, userInfo } from 'node:os';
 import { type Command, Option } from 'commander';
 import { PgTunnelError } from '../../errors.js';
 import { createLogger, type LogLevel } from '../../log.js';
-import { checkPidFile, removePidFile, writePidFile } from '../../net/pid-file.js';
 import { isBackgroundChild, reportReady, runInBackground } from '../../ssh/background.js';
 import { parsePort } from '../../ssh/destination.js';
 import { parseForwardSpec, privilegedPortWarning } from '../../ssh/forward-spec.js';
@@ -20,7 +19,7 @@ import {
 import { SUPPORTED_OPTIONS } from '../../ssh/ssh-options.js';
 import { startSshTunnel } from '../../ssh/ssh-tunnel.js';
 import { planTunnel } from '../../ssh/tunnel-plan.js';
-import { ExitCode } from '../exit.js';
+import { runService } from '../service.js';
 
 interface SshFlags {
   localForward?: string[];
@@ -161,59 +160,59 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
     { config: sshConfig, home, localUser: userInfo().username, env: process.env },
   );
 
-  if (flags.pidFile) checkPidFile(flags.pidFile);
-  const ready: string[] = [];
-  const tunnel = await startSshTunnel({
-    plan,
-    forwards,
-    home,
-    connectWaitMs:
-      seconds(flags.connectWait, profile.connectWaitSeconds, '--connect-wait', 10) * 1000,
-    backoff: {
-      maxMs:
-        seconds(
-          flags.reconnectMaxDelay,
-          profile.reconnectMaxDelaySeconds,
-          '--reconnect-max-delay',
-          30,
-        ) * 1000,
-    },
-    check: flags.check ?? profile.check ?? false,
-    // Each result as it comes, failures too: a run with several forwards reports them all.
-    onCheck: ({ line }) => ready.push(`pgtunnel ssh: ${line}`),
-    protocolTrace: (flags.v ?? 0) >= PROTOCOL_TRACE_VERBOSITY,
-    log,
-  }).catch((error: unknown) => {
-    // The background child's stdout goes nowhere: its stderr still reaches the user.
-    for (const line of ready) (isBackgroundChild() ? console.error : console.log)(line);
-    throw error;
-  });
-
   const via = plan.hops.map((h) => `${h.user}@${h.host}:${h.port}`).join(' -> ');
-  // Check results first: the "listening on" lines mean ready, so they come last.
-  for (const forward of tunnel.forwards) {
-    const where = (address: string) => (address.includes(':') ? `[${address}]` : address);
-    const also = forward.alsoOn.map((a) => `${where(a)}:${forward.port}, `).join('');
-    ready.push(
-      `pgtunnel ssh: listening on ${where(forward.address)}:${forward.port}, ${also}forwarding ` +
-        `to ${forward.spec.host}:${forward.spec.hostPort} through ${via}`,
-    );
-  }
-  if (flags.pidFile) writePidFile(flags.pidFile);
-  if (isBackgroundChild()) reportReady(ready);
-  else for (const line of ready) console.log(line);
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      log.info({ signal }, 'stopping');
-      process.once(signal, () => process.exit(ExitCode.FAILURE)); // a second signal forces it
-      void tunnel.close().then(resolve);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const ready: string[] = [];
+  let tunnel: Awaited<ReturnType<typeof startSshTunnel>> | undefined;
+  await runService({
+    logger: log,
+    pidFile: flags.pidFile,
+    start: async () => {
+      const started = await startSshTunnel({
+        plan,
+        forwards,
+        home,
+        connectWaitMs:
+          seconds(flags.connectWait, profile.connectWaitSeconds, '--connect-wait', 10) * 1000,
+        backoff: {
+          maxMs:
+            seconds(
+              flags.reconnectMaxDelay,
+              profile.reconnectMaxDelaySeconds,
+              '--reconnect-max-delay',
+              30,
+            ) * 1000,
+        },
+        check: flags.check ?? profile.check ?? false,
+        // Each result as it comes, failures too: a run with several forwards reports them all.
+        onCheck: ({ line }) => ready.push(`pgtunnel ssh: ${line}`),
+        protocolTrace: (flags.v ?? 0) >= PROTOCOL_TRACE_VERBOSITY,
+        log,
+      }).catch((error: unknown) => {
+        // The background child's stdout goes nowhere: its stderr still reaches the user.
+        for (const line of ready) (isBackgroundChild() ? console.error : console.log)(line);
+        throw error;
+      });
+      tunnel = started;
+      let closing: Promise<void> | undefined;
+      // Forwards have no smart mode: the first signal closes them, a second one exits.
+      return { stop: () => (closing ??= started.close()) };
+    },
+    ready: () => {
+      // Check results first: the "listening on" lines mean ready, so they come last.
+      const where = (address: string) => (address.includes(':') ? `[${address}]` : address);
+      for (const forward of tunnel?.forwards ?? []) {
+        const also = forward.alsoOn.map((a) => `${where(a)}:${forward.port}, `).join('');
+        ready.push(
+          `pgtunnel ssh: listening on ${where(forward.address)}:${forward.port}, ${also}` +
+            `forwarding to ${forward.spec.host}:${forward.spec.hostPort} through ${via}`,
+        );
+      }
+      // With -f the waiting foreground command prints them, then exits.
+      if (isBackgroundChild()) reportReady(ready);
+      else for (const line of ready) console.log(line);
+    },
+    noReload: 'pgtunnel ssh does not reload; restart it to apply changes',
   });
-  if (flags.pidFile) removePidFile(flags.pidFile);
-  process.exit(ExitCode.OK);
 }
 
 /** ssh's -4, -6 and -C as the -o options they stand for (given first, so they win). */

@@ -2,6 +2,7 @@
 // belongs to a finished session (TLS state, sockets, buffers, session records) is kept. The
 // JavaScript heap is capped so that retained objects cannot hide in a lazily collected heap;
 // what the test watches is the resident size, which also counts OpenSSL's native memory.
+// A soak: `npm run soak` runs it, apart from the main suite, with its own time limit.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -32,7 +33,7 @@ describe('serve: memory over many sessions', () => {
     const result = await runPgbench({
       conninfo: env.conninfo(),
       args: ['-S', '-n', '-C', '-c', '4', '-j', '2', '-t', String(perClient)],
-      timeoutMs: 170_000,
+      timeoutMs: 840_000, // the soak's own time limit (scripts/run-tests.sh soak) comes first
     });
     assert.equal(result.code, 0, result.stderr);
     assert.match(

@@ -1,0 +1,35 @@
+// What every client connection of the gateway runs under: the configuration generation (a
+// reload makes a new one, open sessions keep theirs), the shared environment, and the events
+// it reports. Kept apart so that the connection steps and their helpers import types, not each other.
+import type { Settings } from '../config/settings.js';
+import type { UpstreamTarget } from '../libpq/upstream-session.js';
+import type { Logger } from '../log.js';
+import type { TlsAcceptor } from '../tls/tls-acceptor.js';
+import type { AccessPolicy } from './access-policy.js';
+import type { SessionRegistry } from './session-registry.js';
+
+/** The configuration a connection runs under; a reload makes a new one, open sessions keep theirs. */
+export interface GatewayGeneration {
+  readonly settings: Settings;
+  /** Undefined when ssl is off. */
+  readonly tls: TlsAcceptor | undefined;
+  readonly access: AccessPolicy;
+  /** The servers of `upstream`, in libpq's order; a session goes to the first that accepts. */
+  readonly upstreams: readonly UpstreamTarget[];
+}
+
+export interface ConnectionEnvironment {
+  current(): GatewayGeneration;
+  readonly registry: SessionRegistry;
+  readonly logger: Logger;
+  isShuttingDown(): boolean;
+  readonly events: GatewayEvents;
+}
+
+/** Observability hooks (metrics); every call is cheap and optional work. */
+export interface GatewayEvents {
+  connectionRefused(reason: string): void;
+  sessionStarted(tls: boolean): void;
+  sessionEnded(bytesIn: number, bytesOut: number): void;
+  tlsHandshakeFailed(): void;
+}
