@@ -18,6 +18,7 @@ import {
 } from '../../gateway/supervisor.js';
 import { createLogger, type Logger } from '../../log.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
+import { writeDefaultPidFile } from '../default-pid-file.js';
 import { ExitCode, exitWithError } from '../exit.js';
 import { checkPidFile, removePidFile, writePidFile } from '../pid-file.js';
 import { inetdLogger, runInetdGateway, runRawServe } from './serve-modes.js';
@@ -35,6 +36,7 @@ interface ServeOptions {
   c?: string[];
   demo?: boolean;
   check?: boolean;
+  skipUpstream?: boolean;
   inetd?: boolean;
   raw?: boolean;
   [flag: string]: unknown;
@@ -69,8 +71,9 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--check',
-      'load and check the configuration (certificates, keys, hba rules), then exit',
-    );
+      'load and check the configuration (certificates, keys, hba rules) and try the upstream, then exit',
+    )
+    .option('--skip-upstream', 'with --check: do not try to reach the upstream server');
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const long = `--${name.replaceAll('_', '-')} <value>`;
     const short = SHORT_FLAGS[name];
@@ -129,7 +132,9 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   // Loaded only for the demo: the CA code is not needed otherwise.
   const demo =
     (options.demo || nothingConfigured) && !options.raw && !options.inetd
-      ? await import('../../demo/demo.js').then((m) => m.prepareDemo())
+      ? await import('../../demo/demo.js').then((m) =>
+          m.prepareDemo({ portGiven: overrides.some((o) => o.name === 'port') }),
+        )
       : undefined;
   if (demo) overrides = [...demo.overrides, ...overrides];
   const load = () => loadConfig({ configFile, overrides });
@@ -164,9 +169,15 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   for (const warning of policyWarnings) logger.warn({}, warning);
 
   if (options.check) {
-    console.log(`configuration OK${config.configFile ? ` (${config.configFile})` : ''}`);
+    const { checkServe } = await import('./serve-check.js');
+    const { ok, lines } = await checkServe(config, {
+      raw: options.raw === true,
+      skipUpstream: options.skipUpstream === true,
+    });
+    for (const line of lines) console.log(line);
+    if (ok) console.log(`configuration OK${config.configFile ? ` (${config.configFile})` : ''}`);
     await demo?.cleanup();
-    process.exit(ExitCode.OK);
+    process.exit(ok ? ExitCode.OK : ExitCode.FAILURE);
   }
 
   // systemd socket activation: listen on the inherited sockets, in this one process.
@@ -179,6 +190,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   if (options.inetd) await runInetdGateway(config, logger);
   const pidFile = config.settings.pid_file;
   if (pidFile !== '') checkPidFile(pidFile);
+  let removeDefaultPidFile = () => {};
   const workers =
     listenFds.length > 0
       ? 1
@@ -208,20 +220,17 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     }
   }
   if (pidFile !== '') writePidFile(pidFile);
+  // without pid_file, a PID file per port where `pgtunnel reload` looks by default
+  else removeDefaultPidFile = writeDefaultPidFile(config.settings.port, logger);
   logger.info(
     { addresses: controller.addresses(), workers, upstream: config.settings.upstream },
     'ready to accept connections',
   );
-  if (demo)
-    printDemoBanner(
-      controller.addresses(),
-      config.settings.port,
-      demo.rootCertFile,
-      demo.postgres.version,
-    );
+  if (demo) console.log(await demo.banner(controller.addresses(), load().settings.port));
 
   installSignalHandlers(controller, logger, config, load, async () => {
     if (pidFile !== '') removePidFile(pidFile);
+    removeDefaultPidFile();
     await admin?.close();
     await demo?.cleanup();
   });
@@ -283,23 +292,4 @@ function installSignalHandlers(
   };
   process.on('SIGTERM', () => stop('smart'));
   process.on('SIGINT', () => stop('fast'));
-}
-
-function printDemoBanner(
-  addresses: string[],
-  port: number,
-  rootCert: string,
-  version: string,
-): void {
-  const lines = [
-    '',
-    `pgtunnel demo: a throwaway PostgreSQL ${version} is running behind the gateway (${addresses.join(', ')}).`,
-    'Connect with full certificate verification:',
-    '',
-    `  psql "host=localhost port=${port} user=postgres dbname=postgres sslmode=verify-full sslrootcert=${rootCert}"`,
-    '',
-    'Press Ctrl-C to stop; the server, its data and the certificates are removed.',
-    '',
-  ];
-  console.log(lines.join('\n'));
 }
