@@ -17,6 +17,7 @@ import {
   superviseWorkers,
 } from '../../gateway/supervisor.js';
 import { createLogger, type Logger } from '../../log.js';
+import { descriptorLimitWarning, openFileLimit } from '../../net/descriptor-limit.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
 import { ExitCode, exitWithError } from '../exit.js';
 import { checkPidFile, removePidFile, writePidFile } from '../pid-file.js';
@@ -177,6 +178,8 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     return;
   }
   if (options.inetd) await runInetdGateway(config, logger);
+  const descriptorWarning = descriptorLimitWarning(config.settings, openFileLimit());
+  if (descriptorWarning) logger.warn({}, descriptorWarning);
   const pidFile = config.settings.pid_file;
   if (pidFile !== '') checkPidFile(pidFile);
   const workers =
