@@ -2,6 +2,8 @@
 // negotiation (SSLRequest answered 'S', or a direct-TLS first byte). The socket is handed to a
 // non-listening tls.Server: FINDINGS showed that a bare `new TLSSocket(…, { isServer })`
 // skipped revocation checks that the server path performs.
+
+import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { type TLSSocket, type TlsOptions, Server as TlsServer } from 'node:tls';
 import { PgTunnelError } from '../errors.js';
@@ -15,9 +17,12 @@ interface Pending {
 export class TlsAcceptor {
   private readonly server: TlsServer;
   private readonly pending = new WeakMap<object, Pending>();
+  /** The certificates of ssl_ca_file, to name the real reason a client certificate failed. */
+  readonly trustedCas: readonly X509Certificate[];
 
   constructor(options: TlsOptions) {
     this.server = new TlsServer(options);
+    this.trustedCas = certificatesOf(options.ca);
     // node:tls keeps the wrapped raw socket as `_parent`; it links the TLS socket to our pending entry.
     this.server.on('secureConnection', (tlsSocket: TLSSocket) => {
       const entry = this.takePending(tlsSocket);
@@ -82,4 +87,21 @@ export class TlsAcceptor {
     this.pending.delete(raw);
     return entry;
   }
+}
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function certificatesOf(ca: TlsOptions['ca']): X509Certificate[] {
+  const sources = ca === undefined ? [] : Array.isArray(ca) ? ca : [ca];
+  const found: X509Certificate[] = [];
+  for (const source of sources) {
+    for (const block of source.toString().match(CERTIFICATE_BLOCK) ?? []) {
+      try {
+        found.push(new X509Certificate(block));
+      } catch {
+        // An unreadable block was already refused when the context was built.
+      }
+    }
+  }
+  return found;
 }
