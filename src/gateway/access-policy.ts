@@ -5,6 +5,7 @@
 import type { SqlStateCode } from '../protocol/codes.js';
 import { SqlState } from '../protocol/codes.js';
 import type { ClientCertificateFacts } from '../tls/peer-identity.js';
+import { verifyFailureDetail } from '../tls/verify-failure.js';
 
 export interface AccessFacts {
   transport: 'local' | 'tcp';
@@ -50,6 +51,17 @@ export function hbaHost(facts: AccessFacts): string {
 /** The rules used when no hba_file is configured. */
 export const builtInAccessPolicy: AccessPolicy = {
   decide(facts) {
+    // PostgreSQL fails the handshake for a certificate that does not verify, whatever the rules.
+    const cert = facts.clientCertificate;
+    if (cert.presented && !cert.verified) {
+      return {
+        allow: false,
+        sqlstate: SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+        message: 'connection requires a valid client certificate',
+        detail: cert.verifyFailure ? verifyFailureDetail(cert.verifyFailure) : undefined,
+        logDetail: `client certificate verification failed: ${cert.verifyError ?? 'unknown reason'}`,
+      };
+    }
     if (facts.transport === 'local' || facts.ssl) {
       return { allow: true, passThroughAuth: true, rule: undefined };
     }
