@@ -25,6 +25,8 @@ export interface MetricSpec {
 export const REFUSAL_REASONS = {
   access_rule: 'no access rule (hba or the built-in rules) allowed the connection',
   too_many_connections: 'max_connections was reached',
+  too_many_startups:
+    'max_startup_connections was reached (too many connections still in their startup)',
   shutting_down: 'the gateway is shutting down',
   upstream_unavailable: 'the upstream server could not be reached',
   authentication_failed:

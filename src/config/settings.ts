@@ -63,6 +63,13 @@ export const SETTINGS = {
     description:
       'Client connections per worker process beyond which new ones get "too many clients"; connections go to the workers in turn.',
   }),
+  max_startup_connections: def({
+    default: '200',
+    parse: (v) => parseInteger(v, 1, 262_143),
+    context: 'reload',
+    description:
+      'Connections per worker process still in their startup (TLS handshake, startup packet, authentication) beyond which new ones get "too many clients".',
+  }),
   authentication_timeout: def({
     default: '60s',
     parse: (v) => parseDuration(v, 's', 1000, 600_000),

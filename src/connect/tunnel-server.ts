@@ -13,6 +13,7 @@ import { formatSocketAddress, type SocketAddress } from '../net/address.js';
 import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
 import { SessionSet } from '../net/session-set.js';
 import { handleRawClientConnection } from '../raw/raw-connection.js';
+import { SERVER_SECURE_OPTIONS } from '../tls/no-renegotiation.js';
 import { handleLocalConnection, type LocalTunnelContext } from './local-connection.js';
 import { describeTargets, type TunnelSpec } from './tunnel-spec.js';
 
@@ -41,6 +42,7 @@ export function loadLocalTls(spec: TunnelSpec): SecureContext | undefined {
     return createSecureContext({
       cert: readFileSync(spec.localTls.certFile),
       key: readFileSync(spec.localTls.keyFile),
+      secureOptions: SERVER_SECURE_OPTIONS,
     });
   } catch (error) {
     throw new ConfigError(

@@ -5,6 +5,7 @@
 import type { SqlStateCode } from '../protocol/codes.js';
 import { SqlState } from '../protocol/codes.js';
 import type { ClientCertificateFacts } from '../tls/peer-identity.js';
+import { verifyFailureDetail } from '../tls/verify-failure.js';
 
 export interface AccessFacts {
   transport: 'local' | 'tcp';
@@ -50,14 +51,15 @@ export function hbaHost(facts: AccessFacts): string {
 /** The rules used when no hba_file is configured. */
 export const builtInAccessPolicy: AccessPolicy = {
   decide(facts) {
-    // As authorize() does for hba rules: PostgreSQL with a CA fails the handshake for a client
-    // certificate that does not verify, whatever the rules say.
-    if (facts.clientCertificate.presented && !facts.clientCertificate.verified) {
+    // PostgreSQL fails the handshake for a certificate that does not verify, whatever the rules.
+    const cert = facts.clientCertificate;
+    if (cert.presented && !cert.verified) {
       return {
         allow: false,
         sqlstate: SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
         message: 'connection requires a valid client certificate',
-        logDetail: `client certificate verification failed: ${facts.clientCertificate.verifyError ?? 'unknown reason'}`,
+        detail: cert.verifyFailure ? verifyFailureDetail(cert.verifyFailure) : undefined,
+        logDetail: `client certificate verification failed: ${cert.verifyError ?? 'unknown reason'}`,
       };
     }
     if (facts.transport === 'local' || facts.ssl) {

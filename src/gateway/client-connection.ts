@@ -88,6 +88,12 @@ export async function handleClientConnection(
   const log = env.logger.child({ conn: record.id });
   socket.setNoDelay(true);
   socket.on('error', () => {}); // reported through 'close'; a reset must not crash the process
+  if (
+    env.registry.applyStartupLimit(record, generation.settings.max_startup_connections) ===
+    'dead-end'
+  ) {
+    log.debug({ client: record.clientAddress }, 'max_startup_connections reached');
+  }
 
   // authentication_timeout covers TLS, startup and authentication, as in PostgreSQL.
   const abandon = new AbortController();
@@ -107,7 +113,10 @@ export async function handleClientConnection(
     record,
     log,
     abandon: abandon.signal,
-    authenticated: () => clearTimeout(deadline),
+    authenticated: () => {
+      clearTimeout(deadline);
+      env.registry.started(record);
+    },
   };
 
   let stop: Stop = END;
@@ -186,6 +195,10 @@ function admit(conn: Connection, negotiated: Startup): Step<Admitted> {
   if (env.isShuttingDown()) {
     env.events.connectionRefused('shutting_down');
     return refusal(client, SqlState.CANNOT_CONNECT_NOW, 'the database system is shutting down');
+  }
+  if (record.deadEnd) {
+    env.events.connectionRefused('too_many_startups');
+    return refusal(client, SqlState.TOO_MANY_CONNECTIONS, 'sorry, too many clients already');
   }
   if (!env.registry.admit(record, generation.settings.max_connections)) {
     env.events.connectionRefused('too_many_connections');

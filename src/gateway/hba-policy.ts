@@ -4,6 +4,7 @@ import { type LoadedHba, loadHba } from '../hba/load.js';
 import { matchHba } from '../hba/match.js';
 import type { TlsCapabilities } from '../hba/tls-requirements.js';
 import type { SqlStateCode } from '../protocol/codes.js';
+import { verifyFailureDetail } from '../tls/verify-failure.js';
 import type { AccessPolicy } from './access-policy.js';
 
 /**
@@ -39,6 +40,9 @@ export function hbaPolicy(loaded: LoadedHba): AccessPolicy {
           presented: cert.presented,
           verified: cert.verified,
           ...(cert.verifyError === undefined ? {} : { verifyError: cert.verifyError }),
+          ...(cert.verifyFailure === undefined
+            ? {}
+            : { verifyDetail: verifyFailureDetail(cert.verifyFailure) }),
           ...(cert.cn === undefined ? {} : { cn: cert.cn }),
           ...(cert.dn === undefined ? {} : { dn: cert.dn }),
         },

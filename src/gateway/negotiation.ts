@@ -38,7 +38,7 @@ export async function negotiate(
             }
             tlsSocket.on('error', () => {});
             tlsSocket.setNoDelay(true);
-            record.tls = describeTlsSession(tlsSocket);
+            record.tls = describeTlsSession(tlsSocket, acceptor.trustedCas);
             record.sockets.add(tlsSocket as unknown as Socket);
             return tlsSocket;
           },

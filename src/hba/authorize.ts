@@ -13,8 +13,10 @@ export interface ClientCertFacts {
   presented: boolean;
   /** It chained to a trusted CA and passed revocation checks. */
   verified: boolean;
-  /** The TLS layer's reason when `presented && !verified` (logged, never sent). */
+  /** The TLS layer's reason when `presented && !verified`, for the log. */
   verifyError?: string;
+  /** The same reason for the client's DETAIL (PostgreSQL would end the handshake with it). */
+  verifyDetail?: string;
   /** Subject CN. */
   cn?: string;
   /** Subject DN in RFC 2253 form, as PostgreSQL prints it for `clientname=DN`. */
@@ -50,7 +52,10 @@ export interface Denied {
   readonly sqlstate: string;
   /** PostgreSQL's FATAL message text, for the client. */
   readonly message: string;
-  /** A DETAIL for the client; PostgreSQL sends none for these failures. */
+  /**
+   * A DETAIL for the client. PostgreSQL sends none for these failures, except that the gateway
+   * names why a client certificate failed (PostgreSQL's TLS alert, which Node cannot send).
+   */
   readonly detail?: string;
   /** Server-side explanation for the log (PostgreSQL's LOG lines and errdetail_log). */
   readonly logDetail: string;
@@ -80,6 +85,7 @@ export function authorize(
   if (cert.presented && !cert.verified) {
     return deny('certificate-invalid', SqlState.INVALID_AUTHORIZATION_SPECIFICATION, {
       message: 'connection requires a valid client certificate',
+      ...(cert.verifyDetail === undefined ? {} : { detail: cert.verifyDetail }),
       logDetail: `client certificate verification failed: ${cert.verifyError ?? 'unknown reason'}`,
       rule: decision.matched ? decision.rule : undefined,
     });
@@ -218,13 +224,14 @@ function encryptionState(facts: ConnectionFacts): string {
 function deny(
   reason: DenyReason,
   sqlstate: string,
-  fields: { message: string; logDetail: string; rule?: HbaRule | undefined },
+  fields: { message: string; detail?: string; logDetail: string; rule?: HbaRule | undefined },
 ): Denied {
   const out: Denied = {
     allow: false,
     reason,
     sqlstate,
     message: fields.message,
+    ...(fields.detail === undefined ? {} : { detail: fields.detail }),
     logDetail: fields.logDetail,
   };
   return fields.rule ? { ...out, rule: fields.rule } : out;

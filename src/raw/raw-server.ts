@@ -13,6 +13,7 @@ import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
 import { pump } from '../net/pump.js';
 import { SessionSet } from '../net/session-set.js';
 import { loadPrivateKey } from '../tls/key-file.js';
+import { SERVER_SECURE_OPTIONS } from '../tls/no-renegotiation.js';
 import { loadCrls, readPemFile } from '../tls/pem-files.js';
 
 /** Settings of a raw TLS server. */
@@ -71,6 +72,7 @@ export function rawServerTlsOptions(options: RawServeOptions): TlsOptions {
     ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
     handshakeTimeout: options.handshakeTimeoutMs ?? 30_000,
     allowHalfOpen: true,
+    secureOptions: SERVER_SECURE_OPTIONS,
   };
 }
 

@@ -7,6 +7,7 @@ import type { Settings } from '../config/settings.js';
 import { ConfigError, describeError } from '../errors.js';
 import { ALPN_POSTGRESQL } from '../protocol/codes.js';
 import { loadPrivateKey } from './key-file.js';
+import { SERVER_SECURE_OPTIONS } from './no-renegotiation.js';
 import { loadCrls, readCaFile, readPemFile } from './pem-files.js';
 
 export interface ServerTlsOptions {
@@ -72,6 +73,7 @@ export function loadServerTls(
     requestCert: ca !== undefined,
     rejectUnauthorized: false,
     ALPNProtocols: [ALPN_POSTGRESQL],
+    secureOptions: SERVER_SECURE_OPTIONS,
     ...(context.ticketKeys ? { ticketKeys: context.ticketKeys } : {}),
   };
   try {

@@ -2,6 +2,8 @@
 // negotiation (SSLRequest answered 'S', or a direct-TLS first byte). The socket is handed to a
 // non-listening tls.Server: FINDINGS showed that a bare `new TLSSocket(…, { isServer })`
 // skipped revocation checks that the server path performs.
+
+import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { type TLSSocket, type TlsOptions, Server as TlsServer } from 'node:tls';
 import { PgTunnelError } from '../errors.js';
@@ -22,9 +24,12 @@ export class TlsAcceptor {
   private readonly server: TlsServer;
   private readonly olderServers: Array<{ name: Buffer; server: TlsServer }>;
   private readonly pending = new WeakMap<object, Pending>();
+  /** The certificates of ssl_ca_file, to name the real reason a client certificate failed. */
+  readonly trustedCas: readonly X509Certificate[];
 
   /** `olderTicketKeys`: keys whose tickets still resume (options.ticketKeys issues new ones). */
   constructor(options: TlsOptions, olderTicketKeys: readonly Buffer[] = []) {
+    this.trustedCas = certificatesOf(options.ca);
     this.server = this.listen(new TlsServer(options));
     this.olderServers = olderTicketKeys.map((ticketKeys) => ({
       name: ticketKeys.subarray(0, TICKET_KEY_NAME_LENGTH),
@@ -126,4 +131,21 @@ export class TlsAcceptor {
     this.pending.delete(raw);
     return entry;
   }
+}
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function certificatesOf(ca: TlsOptions['ca']): X509Certificate[] {
+  const sources = ca === undefined ? [] : Array.isArray(ca) ? ca : [ca];
+  const found: X509Certificate[] = [];
+  for (const source of sources) {
+    for (const block of source.toString().match(CERTIFICATE_BLOCK) ?? []) {
+      try {
+        found.push(new X509Certificate(block));
+      } catch {
+        // An unreadable block was already refused when the context was built.
+      }
+    }
+  }
+  return found;
 }

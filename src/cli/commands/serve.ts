@@ -22,6 +22,7 @@ import {
 } from '../../gateway/supervisor.js';
 import { runWorker } from '../../gateway/worker.js';
 import { createLogger, type Logger } from '../../log.js';
+import { descriptorLimitWarning, openFileLimit } from '../../net/descriptor-limit.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
 import { writeDefaultPidFile } from '../default-pid-file.js';
 import { ExitCode, exitWithError } from '../exit.js';
@@ -192,6 +193,8 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     return;
   }
   if (options.inetd) await runInetdGateway(config, logger);
+  const descriptorWarning = descriptorLimitWarning(config.settings, openFileLimit());
+  if (descriptorWarning) logger.warn({}, descriptorWarning);
   const pidFile = config.settings.pid_file;
   if (pidFile !== '') checkPidFile(pidFile);
   let removeDefaultPidFile = () => {};
