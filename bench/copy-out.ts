@@ -1,0 +1,39 @@
+// COPY … TO STDOUT through psql, the data discarded: the bulk workload of the benchmark.
+import { spawn } from 'node:child_process';
+import { clientBinary } from '../src/demo/postgres-binaries.js';
+
+/** The COPY statement producing about `megabytes` MB (1 kB rows). */
+export function copySql(megabytes: number): string {
+  const rows = Math.round((megabytes * 1e6) / 1001);
+  return `COPY (SELECT repeat('x', 1000) FROM generate_series(1, ${rows})) TO STDOUT`;
+}
+
+/** Runs psql COPY … TO STDOUT, discarding the data; returns bytes and MB/s. */
+export function copyOut(
+  conninfo: string,
+  sql: string,
+): Promise<{ bytes: number; mbPerSecond: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(clientBinary('psql'), ['-X', '-q', '-d', conninfo, '-c', sql], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let bytes = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`psql COPY failed: ${stderr}`));
+        return;
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      resolve({ bytes, mbPerSecond: bytes / 1e6 / seconds });
+    });
+  });
+}
