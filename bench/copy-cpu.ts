@@ -2,9 +2,9 @@
 // references, interleaved, median of BENCH_REPEAT runs. BENCH_COPY_MB sets the size.
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { copyOut, copySql } from '../test/helpers/copy-out.js';
 import { startCluster } from '../test/helpers/pg-cluster.js';
 import { createTestPki } from '../test/helpers/pki.js';
-import { copyOut, copySql } from './copy-out.js';
 import { measureCpu, median } from './proxy-cpu.js';
 import {
   type Hop,
@@ -39,10 +39,16 @@ async function main(): Promise<void> {
         samples.get(hop)?.push(cpu / (result.bytes / 1e9));
       }
     }
-    console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, ${MB} MB COPY`);
+    console.log(
+      `load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}, ${MB} MB COPY`,
+    );
     for (const hop of hops) {
       const s = samples.get(hop) ?? [];
-      console.log(`${hop.label}: ${median(s).toFixed(2)} s/GB  [${s.map((x) => x.toFixed(2)).join(', ')}]`);
+      console.log(
+        `${hop.label}: ${median(s).toFixed(2)} s/GB  [${s.map((x) => x.toFixed(2)).join(', ')}]`,
+      );
     }
   } finally {
     for (const hop of hops) await hop.stop();

@@ -16,6 +16,7 @@ have stunnel4 || need_pkgs+=(stunnel4)
 have openssl || need_pkgs+=(openssl)
 [ -x /usr/sbin/pgbouncer ] || need_pkgs+=(pgbouncer)
 have sslscan || need_pkgs+=(sslscan)
+have strace || need_pkgs+=(strace)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   echo "test: installing Debian packages: ${need_pkgs[*]}"
   sudo_cmd=()

@@ -1,6 +1,7 @@
-// COPY … TO STDOUT through psql, the data discarded: the bulk workload of the benchmark.
-import { spawn } from 'node:child_process';
-import { clientBinary } from '../src/demo/postgres-binaries.js';
+// COPY … TO STDOUT through psql, the data discarded: the bulk workload of the benchmark and of
+// the tests that count a relay's system calls per MB.
+import { clientBinary } from '../../src/demo/postgres-binaries.js';
+import { spawn } from './children.js';
 
 /** The COPY statement producing about `megabytes` MB (1 kB rows). */
 export function copySql(megabytes: number): string {
