@@ -3,18 +3,21 @@
 // per transaction (-C), and COPY of about 1 GB out of the server; for one worker process and
 // for one per core. Also samples the gateway's memory. Goals: -S >= 0.8, -C >= 0.8,
 // COPY >= 0.9 of direct TLS. BENCH_SECONDS, BENCH_COPY_ROWS and BENCH_WORKERS adjust it.
-// First, how long the tests' throw-away PKI takes to make per key type (speed is measured here,
-// never asserted in a test).
+// First, the CLI's start-up time (bench/startup.ts; BENCH_ONLY=startup stops after it), then how
+// long the tests' throw-away PKI takes to make per key type (speed is measured here, never
+// asserted in a test).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { clientBinary } from '../src/demo/postgres-binaries.js';
 import { runPgbench } from '../test/helpers/clients.js';
 import { startCluster } from '../test/helpers/pg-cluster.js';
-import { startPgtunnel } from '../test/helpers/pgtunnel-process.js';
+import { PROJECT_ROOT, startPgtunnel } from '../test/helpers/pgtunnel-process.js';
 import { createTestPki } from '../test/helpers/pki.js';
 import { freePort } from '../test/helpers/ports.js';
 import { startPgbouncer } from './pgbouncer-reference.js';
+import { measureStartup } from './startup.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const COPY_ROWS = Number(process.env.BENCH_COPY_ROWS ?? 1_000_000); // 1 kB per row ≈ 1 GB
@@ -30,6 +33,9 @@ async function main(): Promise<void> {
   // Measure the compiled JavaScript, as installed, not the sources run through tsx.
   const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
+  for (const line of measureStartup(join(PROJECT_ROOT, 'dist', 'cli', 'main.js'))) log(line);
+  log('');
+  if (process.env.BENCH_ONLY === 'startup') return;
   await measureTestPki();
   const pki = await createTestPki();
   const cluster = await startCluster({

@@ -30,7 +30,7 @@ case "$kind" in
   integration) files=(test/integration/**/*.test.ts) ;;
   soak)
     files=(test/soak/**/*.test.ts)
-    : "${TEST_TIMEOUT_MS:=840000}" "${TEST_RUN_TIMEOUT_S:=900}"
+    : "${TEST_TIMEOUT_MS:=540000}" "${TEST_RUN_TIMEOUT_S:=600}"
     ;;
   all) files=(src/**/*.test.ts test/integration/**/*.test.ts) ;;
   *) files=("$kind" "$@") ;;
@@ -108,7 +108,7 @@ fi
 # No --test-force-exit: with concurrency it drops the tail of a file's results before the parent
 # reads them (nodejs/node#64833), so counts shrink silently. A file that never exits is caught by
 # the overall time limit. setsid: the run is one process group, stopped as a whole at the end.
-setsid timeout --kill-after=15 "${TEST_RUN_TIMEOUT_S:-1500}" \
+setsid timeout --kill-after=15 "${TEST_RUN_TIMEOUT_S:-1200}" \
   node --import tsx --import ./test/helpers/file-guard.ts --test \
   --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout="${TEST_TIMEOUT_MS:-180000}" \
   "${files[@]}" &
@@ -123,6 +123,6 @@ done
 if [ -n "$interrupted" ]; then
   [ "$interrupted" = INT ] && status=130 || status=143
 fi
-[ "$status" -ne 124 ] || echo "run-tests: FAIL: the overall time limit (${TEST_RUN_TIMEOUT_S:-1500} s) was reached" >&2
+[ "$status" -ne 124 ] || echo "run-tests: FAIL: the overall time limit (${TEST_RUN_TIMEOUT_S:-1200} s) was reached" >&2
 finish "$status"
 }

@@ -63,10 +63,15 @@ export interface StatusDocument {
   pid: number;
   workers: number;
   listen_addresses: string[];
+  /** The configuration load in effect; counts from 1 and grows with each successful reload. */
+  generation: number;
   last_reload: { at: string; ok: boolean; error?: string } | null;
   sessions: SessionView[];
-  /** With workers > 1: each worker's pid and session count, or why it did not answer. */
-  worker_processes?: WorkerReport[];
+  /**
+   * With workers > 1: each worker's pid, session count (or why it did not answer) and the
+   * generation it serves (null while it starts).
+   */
+  worker_processes?: Array<WorkerReport & { generation: number | null }>;
 }
 
 /** The admin endpoint in the main process of `pgtunnel serve`. */
@@ -143,6 +148,7 @@ export class ServeAdmin {
       pid: process.pid,
       workers,
       listen_addresses: controller.addresses(),
+      generation: controller.current().generation,
       last_reload: last
         ? {
             at: last.at.toISOString(),
@@ -155,7 +161,11 @@ export class ServeAdmin {
     if (workers > 1) {
       const collected = await collectWorkerSessions(WORKER_ANSWER_TIMEOUT_MS);
       document.sessions = collected.sessions;
-      document.worker_processes = collected.workers;
+      const generations = controller.workerGenerations?.() ?? new Map<number, number>();
+      document.worker_processes = collected.workers.map((report) => ({
+        ...report,
+        generation: (report.pid === undefined ? undefined : generations.get(report.pid)) ?? null,
+      }));
     } else {
       document.sessions = listSessions(this.inProcessGateway);
     }

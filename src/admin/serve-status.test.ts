@@ -15,6 +15,9 @@ function gatedController() {
     shutdown: async () => {
       shutdowns += 1;
     },
+    current: () => {
+      throw new Error('not used here');
+    },
   };
   return {
     controller,

@@ -40,6 +40,10 @@ export class ServeStatus {
   track(controller: ServeController): ServeController {
     return {
       addresses: () => controller.addresses(),
+      current: () => controller.current(),
+      ...(controller.workerGenerations
+        ? { workerGenerations: () => controller.workerGenerations?.() ?? new Map() }
+        : {}),
       reload: async () => {
         if (this.current === 'listening') this.current = 'reloading';
         let result: { ok: boolean; error?: string };

@@ -11,6 +11,7 @@ import {
   saveIndex,
   withLock,
 } from './ca-index.js';
+import { listCertificates, requireCaLevel } from './ca-listing.js';
 import { CaSigners, type PassphraseOptions } from './ca-signers.js';
 import { createCertificate, createCrl, daysFrom } from './issue.js';
 import { DEFAULT_KEY_TYPE, exportPrivateKeyPem, type KeyType } from './keys.js';
@@ -273,10 +274,8 @@ export class CaStore {
   }
 
   /** Every certificate in the index, oldest first. */
-  async list(): Promise<IndexEntry[]> {
-    await this.#requireLevel('root');
-    const index = await loadIndex(this.layout.index);
-    return [...index.certificates].sort((a, b) => a.issuedAt.localeCompare(b.issuedAt));
+  list(): Promise<IndexEntry[]> {
+    return listCertificates(this.layout);
   }
 
   /** Looks up one certificate by serial or file. */
@@ -338,17 +337,7 @@ export class CaStore {
   }
 
   async #requireLevel(level: CaLevel): Promise<void> {
-    // Name the first missing step: with no CA at all, `ca init` comes before `ca intermediate`.
-    if (level === 'intermediate') await this.#requireLevel('root');
-    if (await exists(this.layout.level(level).cert)) return;
-    const hint =
-      level === 'root'
-        ? 'create one with `pgtunnel ca init`, or point --ca-dir (or PGTUNNEL_CA_DIR) at an existing one'
-        : 'create it with `pgtunnel ca intermediate`';
-    throw new PgTunnelError(
-      'ERR_CA_MISSING',
-      `no ${level} CA in ${this.layout.dir} (${this.layout.level(level).cert} does not exist); ${hint}`,
-    );
+    await requireCaLevel(this.layout, level);
   }
 
   async #writeCaLevel(

@@ -2,11 +2,10 @@
 // ever printing key material. Parsing and formatting only; the CLI reads the file.
 import { createPrivateKey, X509Certificate as NodeCertificate } from 'node:crypto';
 import { PgTunnelError } from '../errors.js';
+import { daysUntil } from './ca-listing.js';
 import { describeKeyObject, isEncryptedKeyPem } from './keys.js';
 import { type PemBlock, splitPem } from './pem.js';
 import { x509 } from './x509.js';
-
-const DAY_MS = 86_400_000;
 
 /** What `inspect` reports about one certificate. */
 export interface CertificateDescription {
@@ -73,11 +72,7 @@ export function describePem(text: string, source: string, now = new Date()): Pem
   });
 }
 
-/** Whole days until `date`, rounded; an instant in the past counts as at least one day ago. */
-export function daysUntil(date: Date, now: Date = new Date()): number {
-  const ms = date.getTime() - now.getTime();
-  return ms >= 0 ? Math.round(ms / DAY_MS) : -Math.max(1, Math.round(-ms / DAY_MS));
-}
+export { daysUntil };
 
 function describeCertificate(pem: string, now: Date): CertificateDescription {
   const cert = new x509.X509Certificate(pem);

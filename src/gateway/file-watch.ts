@@ -2,11 +2,12 @@
 // CRLs, hba and ident files with everything they include) and asks for a reload when one
 // changes, as cert-manager or certbot replace them. Directories are watched rather than files
 // so that an atomic rename or a swapped symlink is seen too; after each reload the list is
-// worked out again, so renamed paths and new includes are followed.
+// taken from the load that reload made, so renamed paths and new includes are followed
+// without reading the configuration a second time.
 import { type FSWatcher, realpathSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import { authFileSources } from '../hba/load.js';
+import { type AuthFileSources, authFileSources } from '../hba/load.js';
 
 const DEBOUNCE_MS = 300;
 
@@ -16,10 +17,13 @@ export interface WatchList {
   readonly directories: readonly string[];
 }
 
-/** Every file and directory `config` reads, symlink targets included. */
-export function watchList(config: LoadedConfig): WatchList {
+/**
+ * Every file and directory `config` reads, symlink targets included. `auth` lists what the
+ * hba and ident files pulled in when they were loaded; without it they are tokenized here.
+ */
+export function watchList(config: LoadedConfig, auth?: AuthFileSources): WatchList {
   const s = config.settings;
-  const auth =
+  auth ??=
     s.hba_file === ''
       ? { files: [], directories: [] }
       : authFileSources(s.hba_file, s.ident_file === '' ? undefined : s.ident_file);
@@ -59,9 +63,9 @@ function unique(items: string[]): string[] {
 }
 
 /**
- * Calls `onChange` (debounced) when anything in `list()` changes, and reads `list()` again once
- * the returned promise settles. If `list()` throws (a broken configuration), the previous list
- * stays. Returns a function that stops watching.
+ * Calls `onChange` (debounced) when anything in `list()` changes, and asks `list()` again once
+ * the returned promise settles (the caller answers from the configuration now in effect). If
+ * `list()` throws, the previous list stays. Returns a function that stops watching.
  */
 export function watchFiles(list: () => WatchList, onChange: () => Promise<unknown>): () => void {
   let current = list();

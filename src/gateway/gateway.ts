@@ -1,17 +1,15 @@
-// `pgtunnel serve` in one process: builds a generation (TLS, access rules, upstream) from the
-// settings, listens, and hands each connection to handleClientConnection. A reload builds a
-// new generation and swaps it in only when every part loaded; on failure the old one stays.
+// `pgtunnel serve` in one process: builds a generation (TLS, access rules, upstream) from a
+// configuration snapshot, listens (or is handed connections by the primary of several
+// workers), and passes each connection to handleClientConnection. A reload builds the new
+// generation first and swaps it in only when every part built; on failure the old one stays.
 import type { Socket } from 'node:net';
-import type { LoadedConfig } from '../config/load.js';
 import { SETTINGS, type SettingName, type Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { loadServerTls } from '../tls/server-tls.js';
-import { TlsAcceptor } from '../tls/tls-acceptor.js';
-import { builtInAccessPolicy } from './access-policy.js';
+import type { TicketKeys } from '../tls/ticket-keys.js';
 import { handleClientConnection } from './client-connection.js';
+import { type ConfigSnapshot, generationFrom, snapshotWarnings } from './config-snapshot.js';
 import type { ConnectionEnvironment, GatewayEvents, GatewayGeneration } from './generation.js';
-import { loadHbaPolicy } from './hba-policy.js';
 import {
   closeListeners,
   type OpenListener,
@@ -19,17 +17,16 @@ import {
   openListeners,
 } from './listeners.js';
 import { SessionRegistry } from './session-registry.js';
-import { upstreamTargets } from './upstream-target.js';
 
 export interface GatewayStartOptions {
-  config: LoadedConfig;
+  snapshot: ConfigSnapshot;
   logger: Logger;
   /** Shared by all workers so TLS session tickets resume across them. */
-  ticketKeys?: Buffer | undefined;
+  ticketKeys?: TicketKeys | undefined;
   events?: GatewayEvents | undefined;
   /**
    * Where connections come from: the configured addresses (default), sockets inherited from
-   * systemd, or none (inetd mode hands over its one connection with `handle`).
+   * systemd, or none (inetd mode, and workers, whose primary hands connections over to `serve`).
    */
   listen?: 'configured' | { fds: number[] } | 'none';
 }
@@ -38,28 +35,18 @@ export type ReloadResult =
   | { ok: true; restartNeeded: SettingName[] }
   | { ok: false; error: string };
 
+/** A generation built and checked, not yet serving: `commit` swaps it in. */
+export interface PreparedGeneration {
+  readonly snapshot: ConfigSnapshot;
+  readonly generation: GatewayGeneration;
+}
+
 export const noEvents: GatewayEvents = {
   connectionRefused() {},
   sessionStarted() {},
   sessionEnded() {},
   tlsHandshakeFailed() {},
 };
-
-/** Loads everything a generation needs; throws ConfigError on the first problem. */
-export async function buildGeneration(
-  settings: Settings,
-  context: { isReload: boolean; ticketKeys?: Buffer | undefined },
-): Promise<GatewayGeneration> {
-  const tls = settings.ssl ? new TlsAcceptor(loadServerTls(settings, context).options) : undefined;
-  const access =
-    settings.hba_file === ''
-      ? builtInAccessPolicy
-      : await loadHbaPolicy(settings.hba_file, settings.ident_file, {
-          ssl: settings.ssl,
-          clientCertificates: settings.ssl && settings.ssl_ca_file !== '',
-        });
-  return { settings, tls, access, upstreams: upstreamTargets(settings.upstream) };
-}
 
 export class Gateway {
   private listeners: OpenListener[] = [];
@@ -68,26 +55,22 @@ export class Gateway {
   lastReload: { at: Date; ok: boolean; error?: string } | undefined;
 
   private constructor(
-    private config: LoadedConfig,
+    private snapshot: ConfigSnapshot,
     private generation: GatewayGeneration,
     private readonly logger: Logger,
-    private readonly ticketKeys: Buffer | undefined,
+    private ticketKeys: TicketKeys | undefined,
     private readonly events: GatewayEvents,
   ) {}
 
   static async start(options: GatewayStartOptions): Promise<Gateway> {
-    const generation = await buildGeneration(options.config.settings, {
-      isReload: false,
-      ticketKeys: options.ticketKeys,
-    });
+    const { snapshot } = options;
     const gateway = new Gateway(
-      options.config,
-      generation,
+      snapshot,
+      generationFrom(snapshot, options.ticketKeys),
       options.logger,
       options.ticketKeys,
       options.events ?? noEvents,
     );
-    const { settings } = options.config;
     const env: ConnectionEnvironment = {
       current: () => gateway.generation,
       registry: gateway.registry,
@@ -95,7 +78,7 @@ export class Gateway {
       isShuttingDown: () => gateway.shuttingDown,
       events: gateway.events,
     };
-    const onConnection = (socket: Socket, transport: 'tcp' | 'local') => {
+    gateway.handleConnection = (socket, transport) => {
       handleClientConnection(socket, transport, env).catch((error: unknown) => {
         options.logger.error(
           { err: describeError(error) },
@@ -104,13 +87,15 @@ export class Gateway {
         socket.destroy();
       });
     };
-    gateway.handleConnection = onConnection;
+    const onConnection = (socket: Socket, transport: 'tcp' | 'local') =>
+      gateway.serve(socket, transport);
     const listen = options.listen ?? 'configured';
     if (listen === 'none') return gateway;
     if (listen !== 'configured') {
       gateway.listeners = await openActivatedListeners(listen.fds, onConnection);
       return gateway;
     }
+    const { settings } = snapshot;
     gateway.listeners = await openListeners(
       {
         listenAddresses: settings.listen_addresses,
@@ -126,11 +111,16 @@ export class Gateway {
 
   private handleConnection: ((socket: Socket, transport: 'tcp' | 'local') => void) | undefined;
 
+  /** Serves a connection accepted elsewhere (by the primary of several workers). */
+  serve(socket: Socket, transport: 'tcp' | 'local'): void {
+    this.handleConnection?.(socket, transport);
+  }
+
   /** Serves one connection handed over from outside (inetd mode); resolves when it ends. */
   handle(socket: Socket): Promise<void> {
     const transport = socket.remoteAddress === undefined ? 'local' : 'tcp';
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    this.handleConnection?.(socket, transport);
+    this.serve(socket, transport);
     return closed;
   }
 
@@ -138,57 +128,92 @@ export class Gateway {
     return this.generation.settings;
   }
 
+  /** The number of the configuration load this gateway serves. */
+  get currentSnapshot(): ConfigSnapshot {
+    return this.snapshot;
+  }
+
   addresses(): string[] {
     return this.listeners.map((listener) => listener.description);
   }
 
-  /** Applies `next` if it loads completely; otherwise keeps the current generation. */
-  async reload(next: LoadedConfig): Promise<ReloadResult> {
-    let generation: GatewayGeneration;
+  /**
+   * Builds the generation of `next` without serving it yet. Restart-only settings keep their
+   * running values (so status output tells the truth); the result says which ones changed.
+   */
+  prepare(
+    next: ConfigSnapshot,
+  ):
+    | { ok: true; prepared: PreparedGeneration; restartNeeded: SettingName[] }
+    | { ok: false; error: string } {
+    const { snapshot, restartNeeded } = pinRestartSettings(this.snapshot, next);
     try {
-      generation = await buildGeneration(next.settings, {
-        isReload: true,
-        ticketKeys: this.ticketKeys,
-      });
+      return {
+        ok: true,
+        prepared: { snapshot, generation: generationFrom(snapshot, this.ticketKeys) },
+        restartNeeded,
+      };
     } catch (error) {
-      const message = describeError(error);
-      this.lastReload = { at: new Date(), ok: false, error: message };
-      this.logger.error(
-        { err: message },
-        'reload failed; the previous configuration stays in effect',
-      );
-      return { ok: false, error: message };
+      return { ok: false, error: describeError(error) };
     }
-    const restartNeeded = (Object.keys(SETTINGS) as SettingName[]).filter(
-      (name) =>
-        SETTINGS[name].context === 'restart' &&
-        JSON.stringify(next.settings[name]) !== JSON.stringify(this.config.settings[name]),
-    );
-    for (const name of restartNeeded) {
-      this.logger.warn(
-        { setting: name },
-        `parameter "${name}" cannot be changed without restarting the server; the change is ignored until then`,
-      );
-    }
-    // Restart-only settings keep their running values so status output tells the truth.
-    for (const name of restartNeeded) {
-      (next.settings as Record<SettingName, unknown>)[name] = this.config.settings[name];
-    }
-    this.config = next;
-    this.generation = generation;
-    this.lastReload = { at: new Date(), ok: true };
-    for (const warning of generation.access.warnings ?? []) this.logger.warn({}, warning);
-    this.logger.info({}, 'configuration reloaded');
-    return { ok: true, restartNeeded };
   }
 
-  /** `smart`: stop accepting, let sessions finish up to shutdown_timeout. `fast`: close them now. */
+  /** Serves `prepared` from now on; sessions already open keep the generation they began with. */
+  commit(prepared: PreparedGeneration): void {
+    this.snapshot = prepared.snapshot;
+    this.generation = prepared.generation;
+    this.lastReload = { at: new Date(), ok: true };
+    this.logger.info({ generation: prepared.snapshot.generation }, 'configuration reloaded');
+  }
+
+  /** Records a reload that did not happen (it failed here or in another process). */
+  reloadFailed(error: string): void {
+    this.lastReload = { at: new Date(), ok: false, error };
+  }
+
+  /** Applies `next` in this process alone: prepare, then commit. */
+  reload(next: ConfigSnapshot): ReloadResult {
+    const result = this.prepare(next);
+    if (!result.ok) {
+      this.reloadFailed(result.error);
+      this.logger.error(
+        { err: result.error },
+        'reload failed; the previous configuration stays in effect',
+      );
+      return result;
+    }
+    warnRestartNeeded(this.logger, result.restartNeeded);
+    for (const warning of snapshotWarnings(next)) this.logger.warn({}, warning);
+    this.commit(result.prepared);
+    return { ok: true, restartNeeded: result.restartNeeded };
+  }
+
+  /** New TLS session-ticket keys; handshakes from now on use them. */
+  setTicketKeys(keys: TicketKeys): void {
+    if (keys.rotation === this.ticketKeys?.rotation) return;
+    this.ticketKeys = keys;
+    this.generation = generationFrom(this.snapshot, keys);
+    this.logger.debug({ rotation: keys.rotation }, 'TLS session-ticket keys rotated');
+  }
+  /**
+   * `smart`: refuse new sessions, let open ones finish up to shutdown_timeout. `fast`: stop
+   * accepting and close them now.
+   */
   async shutdown(mode: 'smart' | 'fast'): Promise<void> {
-    if (this.shuttingDown) return;
+    if (this.shuttingDown) {
+      // A second, fast request during a smart shutdown stops accepting and closes what is open.
+      if (mode === 'fast') {
+        this.stopAccepting();
+        await this.registry.terminateAll();
+      }
+      return;
+    }
     this.shuttingDown = true;
-    const closing = closeListeners(this.listeners);
+    // In a smart shutdown the listeners stay open, so that a new client hears "the database
+    // system is shutting down" (57P03) as from PostgreSQL, not a refused connection.
     if (mode === 'fast') {
-      const closed = this.registry.closeAll();
+      this.stopAccepting();
+      const closed = await this.registry.terminateAll();
       if (closed > 0)
         this.logger.info({ sessions: closed }, 'terminating sessions (fast shutdown)');
     } else {
@@ -206,6 +231,42 @@ export class Gateway {
         );
       }
     }
+    const closing = this.stopAccepting();
+    // Connections that arrived while the last sessions were told to go.
+    await this.registry.terminateAll();
     await closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  /** Closes the listeners (once); resolves when their connections are gone. */
+  private stopAccepting(): Promise<void> {
+    this.closing ??= closeListeners(this.listeners);
+    return this.closing;
+  }
+}
+
+/** `next` with the restart-only settings of `running`, and the names of those that differ. */
+export function pinRestartSettings(
+  running: ConfigSnapshot,
+  next: ConfigSnapshot,
+): { snapshot: ConfigSnapshot; restartNeeded: SettingName[] } {
+  const restartNeeded = (Object.keys(SETTINGS) as SettingName[]).filter(
+    (name) =>
+      SETTINGS[name].context === 'restart' &&
+      JSON.stringify(next.settings[name]) !== JSON.stringify(running.settings[name]),
+  );
+  const settings = { ...next.settings } as Record<SettingName, unknown>;
+  for (const name of restartNeeded) settings[name] = running.settings[name];
+  return { snapshot: { ...next, settings: settings as Settings }, restartNeeded };
+}
+
+/** Restart-only settings that a reload changed are ignored until a restart, as in PostgreSQL. */
+export function warnRestartNeeded(logger: Logger, names: readonly SettingName[]): void {
+  for (const name of names) {
+    logger.warn(
+      { setting: name },
+      `parameter "${name}" cannot be changed without restarting the server; the change is ignored until then`,
+    );
   }
 }

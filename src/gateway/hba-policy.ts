@@ -1,6 +1,6 @@
 // Adapts the pg_hba.conf / pg_ident.conf rules (src/hba) to the gateway's AccessPolicy.
 import { authorize } from '../hba/authorize.js';
-import { loadHba } from '../hba/load.js';
+import { type LoadedHba, loadHba } from '../hba/load.js';
 import { matchHba } from '../hba/match.js';
 import type { TlsCapabilities } from '../hba/tls-requirements.js';
 import type { SqlStateCode } from '../protocol/codes.js';
@@ -15,7 +15,11 @@ export async function loadHbaPolicy(
   identFile: string,
   tls: TlsCapabilities,
 ): Promise<AccessPolicy> {
-  const loaded = await loadHba(hbaFile, identFile === '' ? undefined : identFile, tls);
+  return hbaPolicy(await loadHba(hbaFile, identFile === '' ? undefined : identFile, tls));
+}
+
+/** The policy of rules already loaded (and checked) elsewhere. */
+export function hbaPolicy(loaded: LoadedHba): AccessPolicy {
   return {
     warnings: loaded.warnings.map((warning) => `${warning.location}: ${warning.message}`),
     decide(facts) {

@@ -3,17 +3,22 @@
 // and `.s.PGSQL.<port>` in each unix_socket_directories entry. One failed address is a
 // warning while another succeeds; none at all is an error.
 import { lookup } from 'node:dns/promises';
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
 import { describeError, PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { postgresSocketPath, type SocketAddress } from '../net/address.js';
+import { listenOn, removeSocketFile } from '../net/listen.js';
 
 export interface ListenSpec {
   listenAddresses: string[];
   port: number;
   unixSocketDirectories: string[];
   unixSocketPermissions: number;
+  /**
+   * Leave accepted connections unread, for a process that hands them to another one (the
+   * primary of several workers); default false.
+   */
+  pauseOnConnect?: boolean;
 }
 
 export interface OpenListener {
@@ -21,6 +26,7 @@ export interface OpenListener {
   transport: 'tcp' | 'local';
   /** e.g. `127.0.0.1:6432` or `/tmp/.s.PGSQL.6432`. */
   description: string;
+  /** The socket file this process created, removed again when it closes. */
   socketPath?: string;
 }
 
@@ -33,34 +39,34 @@ export async function openListeners(
 ): Promise<OpenListener[]> {
   const listeners: OpenListener[] = [];
   const failures: string[] = [];
-  for (const host of await expandAddresses(spec.listenAddresses)) {
-    const description = `${host.includes(':') ? `[${host}]` : host}:${spec.port}`;
+  const open = async (address: SocketAddress, transport: 'tcp' | 'local', description: string) => {
+    const server = createServer(
+      { noDelay: true, pauseOnConnect: spec.pauseOnConnect === true },
+      (socket) => onConnection(socket, transport),
+    );
     try {
-      const server = await listen((s) => onConnection(s, 'tcp'), {
-        host,
-        port: spec.port,
-        ipv6Only: host.includes(':'),
+      await listenOn(server, address, { unixSocketMode: spec.unixSocketPermissions });
+      listeners.push({
+        server,
+        transport,
+        description,
+        ...(address.kind === 'unix' ? { socketPath: address.path } : {}),
       });
-      listeners.push({ server, transport: 'tcp', description });
     } catch (error) {
       failures.push(`${description}: ${describeError(error)}`);
       log.warn(
         { address: description, err: describeError(error) },
-        'could not create listen socket',
+        transport === 'tcp' ? 'could not create listen socket' : 'could not create unix socket',
       );
     }
+  };
+  for (const host of await expandAddresses(spec.listenAddresses)) {
+    const description = `${host.includes(':') ? `[${host}]` : host}:${spec.port}`;
+    await open({ kind: 'tcp', host, port: spec.port }, 'tcp', description);
   }
   for (const dir of spec.unixSocketDirectories) {
-    const socketPath = join(dir, `.s.PGSQL.${spec.port}`);
-    try {
-      await removeStaleSocket(socketPath);
-      const server = await listen((s) => onConnection(s, 'local'), { path: socketPath });
-      chmodSync(socketPath, spec.unixSocketPermissions);
-      listeners.push({ server, transport: 'local', description: socketPath, socketPath });
-    } catch (error) {
-      failures.push(`${socketPath}: ${describeError(error)}`);
-      log.warn({ path: socketPath, err: describeError(error) }, 'could not create unix socket');
-    }
+    const path = postgresSocketPath(dir, spec.port);
+    await open({ kind: 'unix', path }, 'local', path);
   }
   if (listeners.length === 0) {
     throw new PgTunnelError(
@@ -122,43 +128,15 @@ async function expandAddresses(entries: string[]): Promise<string[]> {
   return addresses;
 }
 
-function listen(
-  onConnection: (socket: Socket) => void,
-  options: { host: string; port: number; ipv6Only: boolean } | { path: string },
-): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer({ noDelay: true }, onConnection);
-    server.once('error', reject);
-    server.listen({ ...options, backlog: 511 }, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
-}
-
-/** A socket file left by a crashed process blocks listen(); remove it if nobody answers. */
-async function removeStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect({ path });
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (alive) {
-    throw new PgTunnelError('ERR_LISTEN', `another server is already listening on "${path}"`);
-  }
-  unlinkSync(path);
-}
-
+/** Stops accepting and removes the socket files these listeners created. */
 export function closeListeners(listeners: OpenListener[]): Promise<void> {
   return Promise.all(
     listeners.map(
       (listener) =>
         new Promise<void>((resolve) => {
           listener.server.close(() => resolve());
+          // close() waits for open connections; the file must go now, as PostgreSQL's does.
+          if (listener.socketPath) removeSocketFile({ kind: 'unix', path: listener.socketPath });
         }),
     ),
   ).then(() => undefined);

@@ -1,7 +1,16 @@
 // Every open client connection of this process: counts them for max_connections, lists them
-// for the status view (pg_stat_ssl-like), and closes them on shutdown.
+// for the status view (pg_stat_ssl-like), and closes them on shutdown — a session relaying
+// between client and server is told, as PostgreSQL tells it, "terminating connection due to
+// administrator command" (57P01) when the server's stream is at a message boundary.
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { fatal } from '../protocol/backend-error.js';
+import { SqlState } from '../protocol/codes.js';
+import { MessageBoundary } from '../protocol/message-boundary.js';
 import type { TlsSessionInfo } from '../tls/peer-identity.js';
+
+/** How long a terminated client may take to read its 57P01 before its socket is destroyed. */
+const TERMINATE_FLUSH_MS = 1_000;
 
 export type SessionState = 'negotiating' | 'authenticating' | 'active' | 'closing';
 
@@ -21,6 +30,8 @@ export interface SessionRecord {
   /** Whether this connection counts against max_connections (cancel requests do not). */
   counted: boolean;
   sockets: Set<Socket>;
+  /** Set once the session relays: the client's stream, the server's, and where the latter is. */
+  relay?: { client: Duplex; upstream: Socket; boundary: MessageBoundary };
 }
 
 export class SessionRegistry {
@@ -58,6 +69,42 @@ export class SessionRegistry {
     return true;
   }
 
+  /**
+   * The session now relays between `client` and `upstream`; `alreadySent` are server bytes the
+   * client was given before relaying began.
+   */
+  relaying(record: SessionRecord, client: Duplex, upstream: Socket, alreadySent: Buffer): void {
+    const boundary = new MessageBoundary();
+    boundary.feed(alreadySent);
+    upstream.on('data', (chunk: Buffer) => boundary.feed(chunk));
+    record.relay = { client, upstream, boundary };
+  }
+
+  /**
+   * Ends a session at shutdown: a relaying session whose server stream is at a message
+   * boundary gets 57P01 first, as PostgreSQL's backends send it; others are closed.
+   */
+  private terminate(record: SessionRecord): Promise<void> {
+    const relay = record.relay;
+    if (!relay?.boundary.atBoundary || relay.client.destroyed) {
+      this.close(record);
+      return Promise.resolve();
+    }
+    relay.upstream.pause();
+    relay.upstream.destroy();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, TERMINATE_FLUSH_MS);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      relay.client.once('close', done);
+      relay.client.end(
+        fatal(SqlState.ADMIN_SHUTDOWN, 'terminating connection due to administrator command'),
+      );
+    }).then(() => this.close(record));
+  }
+
   close(record: SessionRecord): void {
     if (!this.sessions.delete(record.id)) return;
     if (record.counted) this.counted -= 1;
@@ -86,14 +133,13 @@ export class SessionRegistry {
         });
       });
     }
-    const remaining = this.list();
-    for (const record of remaining) this.close(record);
-    return { closedByForce: remaining.length };
+    return { closedByForce: await this.terminateAll() };
   }
 
-  closeAll(): number {
+  /** Ends every session now (57P01 where possible); resolves with how many there were. */
+  async terminateAll(): Promise<number> {
     const remaining = this.list();
-    for (const record of remaining) this.close(record);
+    await Promise.all(remaining.map((record) => this.terminate(record)));
     return remaining.length;
   }
 }

@@ -37,7 +37,8 @@ export const fileSystemReader: ConfigReader = {
  * returned for a partly valid file, so a reload can keep the previous rules on failure.
  *
  * With `tls`, rules are also checked against the server's TLS settings (a `cert` rule needs
- * ssl_ca_file).
+ * ssl_ca_file). `reader` reads the included files; the gateway passes one that records them,
+ * so the files to watch come from the same load.
  *
  * @throws ConfigError (ERR_CONFIG_FILE) when a top-level file cannot be read, or
  *   HbaConfigError (ERR_HBA_SYNTAX / ERR_HBA_UNSUPPORTED) listing every bad line as file:line.
@@ -46,6 +47,7 @@ export async function loadHba(
   hbaPath: string,
   identPath?: string,
   tls?: TlsCapabilities,
+  reader: ConfigReader = fileSystemReader,
 ): Promise<LoadedHba> {
   const hbaText = await readTopLevel(hbaPath);
   const identText = identPath === undefined ? undefined : await readTopLevel(identPath);
@@ -54,7 +56,7 @@ export async function loadHba(
 
   let rules: readonly HbaRule[] = [];
   try {
-    const parsed = parseHba(hbaText, hbaPath, { reader: fileSystemReader });
+    const parsed = parseHba(hbaText, hbaPath, { reader });
     rules = parsed.rules;
     warnings.push(...parsed.warnings);
   } catch (error) {
@@ -65,7 +67,7 @@ export async function loadHba(
   let identMaps: IdentMaps | undefined;
   if (identPath !== undefined && identText !== undefined) {
     try {
-      identMaps = parseIdent(identText, identPath, { reader: fileSystemReader, warnings });
+      identMaps = parseIdent(identText, identPath, { reader, warnings });
     } catch (error) {
       if (!(error instanceof HbaConfigError)) throw error;
       problems.push(...error.problems);

@@ -2,7 +2,7 @@
 // default configuration (no fail), stunnel4 terminating TLS directly, PgBouncer with TLS; and
 // PostgreSQL 18 with direct TLS. The version and cipher rows agree with sslscan's.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -17,6 +17,7 @@ import {
   findingsOf,
   runCheckJson,
 } from '../helpers/check-cli.js';
+import { spawn } from '../helpers/children.js';
 import { type GatewayEnv, startGatewayEnv } from '../helpers/gateway-env.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';

@@ -382,6 +382,7 @@ describe('serve: admin_listen is loopback-only unless admin_listen_unsafe', () =
     // --check validates the same way without binding a non-loopback address in a test.
     const result = await serve([
       '--check',
+      '--skip-upstream',
       '--admin-listen',
       '0.0.0.0:9187',
       '--admin-listen-unsafe',

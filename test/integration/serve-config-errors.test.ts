@@ -140,6 +140,7 @@ describe('serve: configuration errors', () => {
       '--upstream',
       'host=127.0.0.1 port=1',
       '--check',
+      '--skip-upstream',
     ];
     const ok = await serve(args('echo s3cret'));
     assert.equal(ok.code, 0, ok.stderr);
@@ -195,6 +196,7 @@ describe('serve: configuration errors', () => {
       '--ssl-ca-file',
       pki.caBundle,
       '--check',
+      '--skip-upstream',
     ]);
     assert.equal(withCa.code, 0, withCa.stderr);
   });

@@ -33,7 +33,7 @@ describe('serve: memory over many sessions', () => {
     const result = await runPgbench({
       conninfo: env.conninfo(),
       args: ['-S', '-n', '-C', '-c', '4', '-j', '2', '-t', String(perClient)],
-      timeoutMs: 840_000, // the soak's own time limit (scripts/run-tests.sh soak) comes first
+      timeoutMs: 540_000, // the soak's own time limit (scripts/run-tests.sh soak) comes first
     });
     assert.equal(result.code, 0, result.stderr);
     assert.match(

@@ -6,9 +6,11 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type IndexEntry, revokedIssuer } from '../../ca/ca-index.js';
-import { CaStore, type CertificateRef, type IssueResult } from '../../ca/ca-store.js';
-import { daysUntil, describePem, formatDescriptions } from '../../ca/inspect.js';
+import { daysUntil, listCertificates } from '../../ca/ca-listing.js';
+// ca-store and inspect load the X.509 library: imported by the subcommands that need them
+import type { CaStore, CertificateRef, IssueResult } from '../../ca/ca-store.js';
 import { KEY_TYPES, type KeyType, parseKeyType } from '../../ca/keys.js';
+import { caLayout } from '../../ca/layout.js';
 import { passphraseFromFile, promptPassphrase } from '../../ca/passphrase.js';
 import { PgTunnelError } from '../../errors.js';
 
@@ -73,13 +75,17 @@ function keyTypeOption(): Option {
   ).argParser(keyTypeArgument);
 }
 
+function caDir(options: CommonOptions): string {
+  return options.caDir ?? process.env.PGTUNNEL_CA_DIR ?? DEFAULT_CA_DIR;
+}
+
 /**
  * Opens the CA directory with the passphrase from --passphrase-file or the environment. Without
  * either, a terminal user is asked when a CA key turns out to be encrypted. `creating` marks
  * commands that encrypt a new CA key: a passphrase typed for them is asked twice.
  */
 async function openStore(options: CommonOptions, creating = false): Promise<CaStore> {
-  const dir = options.caDir ?? process.env.PGTUNNEL_CA_DIR ?? DEFAULT_CA_DIR;
+  const dir = caDir(options);
   const streams = { input: process.stdin, output: process.stderr };
   const fromEnv = process.env.PGTUNNEL_CA_PASSPHRASE;
   const passphrase = options.passphraseFile
@@ -94,6 +100,7 @@ async function openStore(options: CommonOptions, creating = false): Promise<CaSt
         return typed;
       }
     : undefined;
+  const { CaStore } = await import('../../ca/ca-store.js');
   return new CaStore(resolve(dir), { passphrase, askPassphrase });
 }
 
@@ -342,8 +349,7 @@ export function registerCa(program: Command): void {
     .description('list every certificate the CA has issued')
     .option('--json', 'print the index as JSON')
     .action(async (options: CommonOptions & { json?: boolean }) => {
-      const store = await openStore(options);
-      const entries = await store.list();
+      const entries = await listCertificates(caLayout(resolve(caDir(options))));
       if (options.json) {
         console.log(JSON.stringify(entries, null, 2));
         return;
@@ -375,6 +381,7 @@ export function registerCa(program: Command): void {
           cause: error,
         });
       }
+      const { describePem, formatDescriptions } = await import('../../ca/inspect.js');
       const items = describePem(text, file);
       if (items.length === 0) {
         throw new PgTunnelError('ERR_CA', `${file} holds no PEM certificate, CRL or private key`);

@@ -26,6 +26,7 @@ import {
 } from '../../net/socket-activation.js';
 import { stdioConnection } from '../../net/stdio-connection.js';
 import { ExitCode, exitWithError } from '../exit.js';
+import { COMMAND_HELP, operandsAndCommand, runThroughTunnel } from '../run-through-tunnel.js';
 import { runService } from '../service.js';
 
 interface ConnectOptions {
@@ -56,6 +57,7 @@ export function registerConnect(program: Command): void {
       '[conninfo]',
       'the server, as a libpq connection string or postgresql:// URI (PG* environment variables apply)',
     )
+    .argument('[command...]', COMMAND_HELP)
     .option(
       '-l, --listen <address>',
       'where local clients connect: host:port, [v6]:port, port, unix:/path, or a socket directory /dir[:port] (repeatable)',
@@ -86,11 +88,20 @@ export function registerConnect(program: Command): void {
         '  pgtunnel connect --listen /run/pgtunnel "postgresql://db.example.com/?sslmode=verify-full"  # psql -h /run/pgtunnel',
         '  pgtunnel connect --raw --listen 6000 "host=tls.example.com port=443 sslrootcert=root.crt"',
         '  pgtunnel connect --config /etc/pgtunnel/connect.conf',
+        '  pgtunnel connect "host=db.example.com sslmode=verify-full" -- pg_dump -d app -f app.sql',
       ].join('\n'),
     )
-    .action((conninfo: string | undefined, options: ConnectOptions) =>
-      runConnect(conninfo, options).catch(exitWithError),
-    );
+    .action((conninfo: string | undefined, rest: string[], options: ConnectOptions) => {
+      const split = operandsAndCommand([...(conninfo !== undefined ? [conninfo] : []), ...rest]);
+      if (split.operands.length > 1) {
+        throw usage(`unexpected "${split.operands[1]}": put the command to run after --`);
+      }
+      const run =
+        split.command.length > 0
+          ? runConnectCommand(split.operands[0], options, split.command)
+          : runConnect(split.operands[0], options);
+      return run.catch(exitWithError);
+    });
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -265,6 +276,43 @@ async function runConnect(conninfo: string | undefined, options: ConnectOptions)
       ),
     noReload: 'pgtunnel connect does not reload; restart it to apply changes',
   });
+}
+
+/**
+ * `pgtunnel connect CONNINFO -- COMMAND`: one tunnel on a free loopback port (or --listen),
+ * plaintext locally (PGSSLMODE=disable), for as long as the command runs.
+ */
+async function runConnectCommand(
+  conninfo: string | undefined,
+  options: ConnectOptions,
+  command: string[],
+): Promise<void> {
+  if (options.config || options.inetd) {
+    throw usage(
+      'a command to run (after --) goes with a connection string, not --config or --inetd',
+    );
+  }
+  const [spec] = loadSpecs(conninfo, options).specs;
+  // without --listen: a free loopback port, for this command only
+  const tcp = spec?.listen.length
+    ? spec.listen.find((address) => address.kind === 'tcp')
+    : ({ kind: 'tcp', host: '127.0.0.1', port: 0 } as const);
+  if (!spec || !tcp) throw usage('a command to run needs a TCP --listen address');
+  spec.listen = [tcp];
+  const logger = makeLogger(
+    (options.logLevel as LogLevel | undefined) ?? 'warn',
+    options.logFile,
+    false,
+  );
+  const tunnel = await startTunnel(spec, logger);
+  const [address] = tunnel.addresses;
+  const port = Number(address?.slice(address.lastIndexOf(':') + 1));
+  // a wildcard listen address is reached through loopback
+  const host =
+    tcp.host === '' || tcp.host === '0.0.0.0' ? '127.0.0.1' : tcp.host === '::' ? '::1' : tcp.host;
+  const sslmode = spec.localTls ? 'require' : 'disable';
+  const endpoint = { host, port, sslmode };
+  process.exit(await runThroughTunnel(command, endpoint, () => tunnel.close('fast')));
 }
 
 function reportCheck(specs: TunnelSpec[]): void {

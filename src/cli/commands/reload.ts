@@ -1,20 +1,30 @@
 // `pgtunnel reload`: asks a running `pgtunnel serve` to re-read its configuration, certificates
-// and rules (the same as `kill -HUP`), finding it through its pid_file.
+// and rules (the same as `kill -HUP`). It finds the server as pg_ctl does, through a file: the
+// pid_file of --config, or --pid-file, or else the default PID file serve writes for its port
+// ($XDG_RUNTIME_DIR or /tmp, pgtunnel-PORT.pid).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { PgTunnelError } from '../../errors.js';
+import { defaultPidFile } from '../default-pid-file.js';
 import { exitWithError } from '../exit.js';
+
+interface ReloadOptions {
+  config?: string;
+  pidFile?: string;
+  port?: string;
+}
 
 export function registerReload(program: Command): void {
   program
     .command('reload')
     .description('Make a running `pgtunnel serve` reload its configuration (like pg_ctl reload)')
-    .option('-f, --config <file>', 'the configuration file whose pid_file names the server')
+    .option('-f, --config <file>', 'the configuration file of the server (its pid_file and port)')
+    .option('-p, --port <port>', 'the port of the server (default 6432), to find its PID file')
     .option('--pid-file <file>', 'the pid_file of the server')
-    .action((options: { config?: string; pidFile?: string }) => {
+    .action((options: ReloadOptions) => {
       try {
-        const pidFile = options.pidFile ?? pidFileFromConfig(options.config);
+        const pidFile = pidFileOf(options);
         const pid = readPid(pidFile);
         try {
           process.kill(pid, 'SIGHUP');
@@ -22,34 +32,28 @@ export function registerReload(program: Command): void {
           throw new PgTunnelError(
             'ERR_USAGE',
             `could not send SIGHUP to process ${pid} (from "${pidFile}"): is the server running?`,
-            {
-              cause,
-            },
+            { cause },
           );
         }
-        console.log(`server signaled (pid ${pid})`);
+        console.log(`server signaled (pid ${pid}, from ${pidFile})`);
       } catch (error) {
         exitWithError(error);
       }
     });
 }
 
-function pidFileFromConfig(configFile: string | undefined): string {
-  const file = configFile ?? process.env.PGTUNNEL_CONFIG;
-  if (!file) {
-    throw new PgTunnelError(
-      'ERR_USAGE',
-      'give --pid-file FILE, or --config FILE whose pid_file is set',
-    );
+function pidFileOf(options: ReloadOptions): string {
+  if (options.pidFile) return options.pidFile;
+  const file = options.config ?? process.env.PGTUNNEL_CONFIG;
+  if (file && options.port === undefined) {
+    const { settings } = loadConfig({ configFile: file });
+    return settings.pid_file || defaultPidFile(settings.port);
   }
-  const pidFile = loadConfig({ configFile: file }).settings.pid_file;
-  if (pidFile === '') {
-    throw new PgTunnelError(
-      'ERR_USAGE',
-      `pid_file is not set in "${file}": set it, or give --pid-file`,
-    );
+  const port = Number(options.port ?? '6432');
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new PgTunnelError('ERR_USAGE', `-p must be a port number, not "${options.port}"`);
   }
-  return pidFile;
+  return defaultPidFile(port);
 }
 
 function readPid(pidFile: string): number {
@@ -59,12 +63,12 @@ function readPid(pidFile: string): number {
   } catch {
     throw new PgTunnelError(
       'ERR_USAGE',
-      `could not read pid file "${pidFile}": is the server running?`,
+      `could not read PID file "${pidFile}": is the server running? (serve writes it there when pid_file is not set; give -p PORT, -f FILE or --pid-file FILE for another server)`,
     );
   }
   const pid = Number(text.trim().split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) {
-    throw new PgTunnelError('ERR_USAGE', `pid file "${pidFile}" does not hold a process id`);
+    throw new PgTunnelError('ERR_USAGE', `PID file "${pidFile}" does not hold a process id`);
   }
   return pid;
 }

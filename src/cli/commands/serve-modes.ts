@@ -6,6 +6,7 @@ import { Socket } from 'node:net';
 import type { LoadedConfig } from '../../config/load.js';
 import type { Settings } from '../../config/settings.js';
 import { ConfigError } from '../../errors.js';
+import { loadSnapshot } from '../../gateway/config-snapshot.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { createLogger, type Logger, silentLogger } from '../../log.js';
 import type { SocketAddress } from '../../net/address.js';
@@ -43,7 +44,8 @@ export async function runInetdGateway(config: LoadedConfig, logger: Logger): Pro
       '--inetd needs a socket on standard input, as inetd, xinetd or systemd (Accept=yes) provide; use --raw --inetd for a pipe',
     );
   }
-  const gateway = await Gateway.start({ config, logger, listen: 'none' });
+  const snapshot = await loadSnapshot(config, { generation: 1, isReload: false });
+  const gateway = await Gateway.start({ snapshot, logger, listen: 'none' });
   await gateway.handle(connection);
   process.exit(ExitCode.OK);
 }

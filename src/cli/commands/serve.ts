@@ -5,19 +5,25 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
 import type { ServeAdmin } from '../../admin/serve-admin.js';
+import { maskPasswords } from '../../admin/serve-status.js';
 import { type LoadedConfig, loadConfig, type Override } from '../../config/load.js';
 import { SETTINGS, type SettingName } from '../../config/settings.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { watchFiles, watchList } from '../../gateway/file-watch.js';
-import { buildGeneration } from '../../gateway/gateway.js';
 import {
-  runWorker,
+  type ConfigSnapshot,
+  loadSnapshot,
+  snapshotWarnings,
+} from '../../gateway/config-snapshot.js';
+import { watchFiles } from '../../gateway/file-watch.js';
+import {
   type ServeController,
   serveInProcess,
   superviseWorkers,
 } from '../../gateway/supervisor.js';
+import { runWorker } from '../../gateway/worker.js';
 import { createLogger, type Logger } from '../../log.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
+import { writeDefaultPidFile } from '../default-pid-file.js';
 import { ExitCode, exitWithError } from '../exit.js';
 import { checkPidFile, removePidFile, writePidFile } from '../pid-file.js';
 import { inetdLogger, runInetdGateway, runRawServe } from './serve-modes.js';
@@ -35,6 +41,7 @@ interface ServeOptions {
   c?: string[];
   demo?: boolean;
   check?: boolean;
+  skipUpstream?: boolean;
   inetd?: boolean;
   raw?: boolean;
   [flag: string]: unknown;
@@ -69,8 +76,9 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--check',
-      'load and check the configuration (certificates, keys, hba rules), then exit',
-    );
+      'load and check the configuration (certificates, keys, hba rules) and try the upstream, then exit',
+    )
+    .option('--skip-upstream', 'with --check: do not try to reach the upstream server');
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const long = `--${name.replaceAll('_', '-')} <value>`;
     const short = SHORT_FLAGS[name];
@@ -112,30 +120,31 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     configFile === undefined && !overrides.some((o) => o.name === 'upstream');
 
   if (cluster.isWorker) {
-    const workerOverrides = JSON.parse(process.env.PGTUNNEL_OVERRIDES ?? '[]') as Override[];
-    const load = () => loadConfig({ configFile, overrides: workerOverrides });
-    const settings = load().settings;
-    const logger = createLogger({ level: settings.log_min_messages });
-    // The admin endpoint runs in the primary; workers keep metrics and answer its requests.
-    // Like the demo, its code (prom-client) is loaded only when it is on.
-    const serving =
-      settings.admin_listen === ''
-        ? {}
-        : (await import('../../admin/serve-admin.js')).workerAdminHooks();
-    await runWorker(load, logger, serving);
+    // A worker reads no file: the primary sends it the loaded configuration over IPC.
+    await runWorker(async (settings) => ({
+      logger: createLogger({ level: settings.log_min_messages }),
+      // The admin endpoint runs in the primary; workers keep metrics and answer its requests.
+      // Like the demo, its code (prom-client) is loaded only when it is on.
+      serving:
+        settings.admin_listen === ''
+          ? {}
+          : (await import('../../admin/serve-admin.js')).workerAdminHooks(),
+    }));
     process.exit(ExitCode.OK);
   }
 
   // Loaded only for the demo: the CA code is not needed otherwise.
   const demo =
     (options.demo || nothingConfigured) && !options.raw && !options.inetd
-      ? await import('../../demo/demo.js').then((m) => m.prepareDemo())
+      ? await import('../../demo/demo.js').then((m) =>
+          m.prepareDemo({ portGiven: overrides.some((o) => o.name === 'port') }),
+        )
       : undefined;
   if (demo) overrides = [...demo.overrides, ...overrides];
   const load = () => loadConfig({ configFile, overrides });
 
   let config: LoadedConfig;
-  let policyWarnings: readonly string[];
+  let snapshot: ConfigSnapshot | undefined;
   let admin: ServeAdmin | undefined;
   try {
     config = load();
@@ -151,9 +160,9 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     }
     // Load every file (certificates, keys, rules) before binding anything. Raw mode has no
     // rules and its upstream is an address, checked when the raw server loads.
-    policyWarnings = options.raw
-      ? []
-      : ((await buildGeneration(config.settings, { isReload: false })).access.warnings ?? []);
+    snapshot = options.raw
+      ? undefined
+      : await loadSnapshot(config, { generation: 1, isReload: false });
   } catch (error) {
     await demo?.cleanup();
     throw error;
@@ -161,24 +170,31 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   const logger = options.inetd
     ? inetdLogger(config.settings)
     : createLogger({ level: config.settings.log_min_messages });
-  for (const warning of policyWarnings) logger.warn({}, warning);
+  for (const warning of snapshot ? snapshotWarnings(snapshot) : []) logger.warn({}, warning);
 
   if (options.check) {
-    console.log(`configuration OK${config.configFile ? ` (${config.configFile})` : ''}`);
+    const { checkServe } = await import('./serve-check.js');
+    const { ok, lines } = await checkServe(config, {
+      raw: options.raw === true,
+      skipUpstream: options.skipUpstream === true,
+    });
+    for (const line of lines) console.log(line);
+    if (ok) console.log(`configuration OK${config.configFile ? ` (${config.configFile})` : ''}`);
     await demo?.cleanup();
-    process.exit(ExitCode.OK);
+    process.exit(ok ? ExitCode.OK : ExitCode.FAILURE);
   }
 
   // systemd socket activation: listen on the inherited sockets, in this one process.
   const listenFds = activatedSockets().map((socket) => socket.fd);
   forgetActivationEnvironment();
-  if (options.raw) {
+  if (options.raw || !snapshot) {
     await runRawServe(config, logger, { inetd: options.inetd === true, fds: listenFds });
     return;
   }
   if (options.inetd) await runInetdGateway(config, logger);
   const pidFile = config.settings.pid_file;
   if (pidFile !== '') checkPidFile(pidFile);
+  let removeDefaultPidFile = () => {};
   const workers =
     listenFds.length > 0
       ? 1
@@ -188,11 +204,16 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   let controller: ServeController;
   try {
     if (workers === 1) {
-      controller = await serveInProcess(load, logger, { ...admin?.inProcessHooks(), listenFds });
+      controller = await serveInProcess(load, snapshot, logger, {
+        ...admin?.inProcessHooks(),
+        listenFds,
+      });
     } else {
-      process.env.PGTUNNEL_OVERRIDES = JSON.stringify(overrides);
-      cluster.setupPrimary({ args: process.argv.slice(2) });
-      controller = await superviseWorkers(workers, load, logger);
+      // Workers get the configuration over IPC (v8 serialization keeps its Buffers and
+      // RegExps), so neither -c values nor anything else secret is in their arguments or
+      // environment.
+      cluster.setupPrimary({ args: ['serve'], serialization: 'advanced' });
+      controller = await superviseWorkers(workers, load, snapshot, logger);
     }
   } catch (error) {
     await demo?.cleanup();
@@ -208,20 +229,21 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     }
   }
   if (pidFile !== '') writePidFile(pidFile);
+  // without pid_file, a PID file per port where `pgtunnel reload` looks by default
+  else removeDefaultPidFile = writeDefaultPidFile(config.settings.port, logger);
   logger.info(
-    { addresses: controller.addresses(), workers, upstream: config.settings.upstream },
+    {
+      addresses: controller.addresses(),
+      workers,
+      upstream: maskPasswords(config.settings.upstream),
+    },
     'ready to accept connections',
   );
-  if (demo)
-    printDemoBanner(
-      controller.addresses(),
-      config.settings.port,
-      demo.rootCertFile,
-      demo.postgres.version,
-    );
+  if (demo) console.log(await demo.banner(controller.addresses(), load().settings.port));
 
-  installSignalHandlers(controller, logger, config, load, async () => {
+  installSignalHandlers(controller, logger, config, async () => {
     if (pidFile !== '') removePidFile(pidFile);
+    removeDefaultPidFile();
     await admin?.close();
     await demo?.cleanup();
   });
@@ -231,7 +253,6 @@ function installSignalHandlers(
   controller: ServeController,
   logger: Logger,
   config: LoadedConfig,
-  load: () => LoadedConfig,
   cleanup: () => Promise<void>,
 ): void {
   let reloading = Promise.resolve();
@@ -244,8 +265,9 @@ function installSignalHandlers(
   process.on('SIGHUP', reload);
   let stopWatching = () => {};
   if (config.settings.watch_files) {
+    // The list comes from the load in effect: a reload does not read everything twice.
     stopWatching = watchFiles(
-      () => watchList(load()),
+      () => controller.current().watch,
       () => {
         reload();
         return reloading;
@@ -283,23 +305,4 @@ function installSignalHandlers(
   };
   process.on('SIGTERM', () => stop('smart'));
   process.on('SIGINT', () => stop('fast'));
-}
-
-function printDemoBanner(
-  addresses: string[],
-  port: number,
-  rootCert: string,
-  version: string,
-): void {
-  const lines = [
-    '',
-    `pgtunnel demo: a throwaway PostgreSQL ${version} is running behind the gateway (${addresses.join(', ')}).`,
-    'Connect with full certificate verification:',
-    '',
-    `  psql "host=localhost port=${port} user=postgres dbname=postgres sslmode=verify-full sslrootcert=${rootCert}"`,
-    '',
-    'Press Ctrl-C to stop; the server, its data and the certificates are removed.',
-    '',
-  ];
-  console.log(lines.join('\n'));
 }

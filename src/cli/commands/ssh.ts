@@ -11,6 +11,7 @@ import { loadSshConfig } from '../../ssh/ssh-config-file.js';
 import { SUPPORTED_OPTIONS } from '../../ssh/ssh-options.js';
 import { startSshTunnel } from '../../ssh/ssh-tunnel.js';
 import { planTunnel } from '../../ssh/tunnel-plan.js';
+import { COMMAND_HELP, operandsAndCommand, runThroughTunnel } from '../run-through-tunnel.js';
 import { runService } from '../service.js';
 
 interface SshFlags {
@@ -40,6 +41,7 @@ export function registerSsh(program: Command): void {
       '[destination]',
       '[user@]host or ssh://[user@]host[:port]; may be a ~/.ssh/config Host',
     )
+    .argument('[command...]', COMMAND_HELP)
     .option('-L, --local-forward <spec>', '[bind_address:]port:host:hostport (repeatable)', collect)
     .option('-p, --port <port>', 'SSH port of the destination')
     .option('-l, --login-name <user>', 'user to log in as on the destination')
@@ -69,14 +71,26 @@ export function registerSsh(program: Command): void {
       '\nExamples:\n' +
         '  pgtunnel ssh -L 63333:localhost:5432 joe@foo.com\n' +
         '  pgtunnel ssh -J joe@shell.foo.com -L 63333:db.internal:5432 joe@foo.com --check\n' +
-        '  pgtunnel ssh --config tunnels.conf --profile prod\n',
+        '  pgtunnel ssh --config tunnels.conf --profile prod\n' +
+        "  pgtunnel ssh -L 0:localhost:5432 joe@foo.com -- psql -c 'select 1'\n",
     )
-    .action(async (destinationArg: string | undefined, flags: SshFlags) => {
-      await runSsh(destinationArg, flags);
+    .action(async (destinationArg: string | undefined, rest: string[], flags: SshFlags) => {
+      const split = operandsAndCommand([...(destinationArg ? [destinationArg] : []), ...rest]);
+      if (split.operands.length > 1) {
+        throw new PgTunnelError(
+          'ERR_USAGE',
+          `unexpected "${split.operands[1]}": put the command to run after --`,
+        );
+      }
+      await runSsh(split.operands[0], flags, split.command);
     });
 }
 
-async function runSsh(destinationArg: string | undefined, flags: SshFlags): Promise<void> {
+async function runSsh(
+  destinationArg: string | undefined,
+  flags: SshFlags,
+  command: string[] = [],
+): Promise<void> {
   const profile: Partial<SshProfile> = flags.profile
     ? loadProfile(requireConfig(flags), flags.profile)
     : {};
@@ -93,7 +107,10 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
   const forwardTexts = flags.localForward?.length ? flags.localForward : (profile.forwards ?? []);
   const forwards = forwardTexts.map(parseForwardSpec);
   const home = homedir();
-  const log = createLogger({ level: flags.logLevel });
+  // with a command, its output is what the user reads: only warnings and errors are logged
+  const log = createLogger({
+    level: command.length > 0 && flags.logLevel === 'info' ? 'warn' : flags.logLevel,
+  });
   const uid = process.getuid?.();
   for (const spec of forwards) {
     const warning = privilegedPortWarning(spec, uid);
@@ -115,29 +132,41 @@ async function runSsh(destinationArg: string | undefined, flags: SshFlags): Prom
     { config: sshConfig, home, localUser: userInfo().username, env: process.env },
   );
 
+  const startTunnel = () =>
+    startSshTunnel({
+      plan,
+      forwards,
+      home,
+      connectWaitMs:
+        seconds(flags.connectWait, profile.connectWaitSeconds, '--connect-wait', 10) * 1000,
+      backoff: {
+        maxMs:
+          seconds(
+            flags.reconnectMaxDelay,
+            profile.reconnectMaxDelaySeconds,
+            '--reconnect-max-delay',
+            30,
+          ) * 1000,
+      },
+      check: flags.check ?? profile.check ?? false,
+      log,
+    });
+
+  if (command.length > 0) {
+    // `-- command`: the tunnel lives as long as the command, whose status is ours
+    const running = await startTunnel();
+    const [first] = running.forwards;
+    if (!first) throw new PgTunnelError('ERR_USAGE', 'a command to run needs a -L forward');
+    const endpoint = { host: first.address, port: first.port };
+    process.exit(await runThroughTunnel(command, endpoint, () => running.close()));
+  }
+
   const via = plan.hops.map((h) => `${h.user}@${h.host}:${h.port}`).join(' -> ');
   let tunnel: Awaited<ReturnType<typeof startSshTunnel>> | undefined;
   await runService({
     logger: log,
     start: async () => {
-      const started = await startSshTunnel({
-        plan,
-        forwards,
-        home,
-        connectWaitMs:
-          seconds(flags.connectWait, profile.connectWaitSeconds, '--connect-wait', 10) * 1000,
-        backoff: {
-          maxMs:
-            seconds(
-              flags.reconnectMaxDelay,
-              profile.reconnectMaxDelaySeconds,
-              '--reconnect-max-delay',
-              30,
-            ) * 1000,
-        },
-        check: flags.check ?? profile.check ?? false,
-        log,
-      });
+      const started = await startTunnel();
       tunnel = started;
       let closing: Promise<void> | undefined;
       // Forwards have no smart mode: the first signal closes them, a second one exits.

@@ -83,6 +83,16 @@ export function isScramOffer(mechanisms: readonly string[]): boolean {
 /** The secret changed between lookup and login: the server now uses another salt. */
 class SecretChangedError extends Error {}
 
+/** The client was refused before the server's side finished; that side is dropped. */
+class AbandonedError extends Error {}
+
+/** The exchange with the server failed; `cause` says how. */
+class UpstreamFailedError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('SCRAM with the upstream server failed');
+  }
+}
+
 /** A reply already sent to the client; ends the exchange. */
 class Refused extends Error {
   constructor(readonly reason: string) {
@@ -211,57 +221,78 @@ async function exchange(
     bindingData !== undefined,
   );
 
-  let found: SecretLookup;
-  try {
-    found = await lookup;
-  } catch (error) {
-    if (signal.aborted) throw error;
-    log.error(
-      { user, err: describeError(error) },
-      'could not look up the SCRAM secret with auth_query',
-    );
-    refuse(
-      client,
-      fatal(
-        SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-        `could not look up the SCRAM secret of user "${user}"`,
-        {
-          hint: "The gateway's log has the reason; check auth_user, auth_query, auth_dbname and auth_user's access to the server.",
-        },
-      ),
-      'the secret lookup failed',
-    );
-  }
-  // Like PostgreSQL, go through the motions for a user without a secret, then fail, so that a
-  // client cannot tell missing users from wrong passwords.
-  const secret: ScramSecret = found.found ? found.secret : mockScramSecret(user, randomBytes(16));
-  const combinedNonce = clientFirst.nonce + randomBytes(SCRAM_RAW_NONCE_LENGTH).toString('base64');
-  const serverFirst = serverFirstMessage(combinedNonce, secret);
-  client.socket.write(encodeSaslChallenge(AuthRequest.SASLContinue, serverFirst));
-
-  const clientFinal = parseClientFinalMessage((await nextSaslMessage(client)).toString('utf8'));
-  const verified = verifyClientFinal(
-    { secret, clientFirst, serverFirst, combinedNonce, bindingData },
-    clientFinal,
+  // The server's side starts now: its first message names the salt it holds today, so a
+  // cached secret that a password change made stale is looked up again before the client is
+  // answered, and the new password works on the first try. The server stays the judge.
+  let serverSalt: (value: { salt: Buffer; iterations: number }) => void = () => {};
+  const saltKnown = new Promise<{ salt: Buffer; iterations: number }>((resolve) => {
+    serverSalt = resolve;
+  });
+  let provideKeys: (keys: { secret: ScramSecret; clientKey: Buffer } | undefined) => void =
+    () => {};
+  const keysReady = new Promise<{ secret: ScramSecret; clientKey: Buffer } | undefined>(
+    (resolve) => {
+      provideKeys = resolve;
+    },
   );
-  if (!found.found) {
-    log.info({ user, detail: found.reason }, 'password authentication failed');
-    authenticationFailed(client, user, found.reason);
-  }
-  if (!verified) {
-    secrets.forget(user); // the password may have changed since the secret was cached
-    log.info({ user, cached: found.cached }, 'password authentication failed');
-    authenticationFailed(client, user, 'the client proof did not match the secret');
-  }
+  const upstream = scramWithServer(server, offer, async (salt, iterations) => {
+    serverSalt({ salt, iterations });
+    const keys = await keysReady;
+    if (!keys) throw new AbandonedError();
+    if (!salt.equals(keys.secret.salt) || iterations !== keys.secret.iterations) {
+      throw new SecretChangedError();
+    }
+    return { clientKey: keys.clientKey, serverKey: keys.secret.serverKey };
+  }).catch((error: unknown) => {
+    throw new UpstreamFailedError(error);
+  });
+  upstream.catch(() => {}); // awaited below; a refusal of the client abandons it
 
   try {
-    await scramWithServer(server, offer, async (salt, iterations) => {
-      if (!salt.equals(secret.salt) || iterations !== secret.iterations) {
-        throw new SecretChangedError();
+    let found = await secretOf(setup, lookup, client, signal);
+    if (found.found && found.cached) {
+      const current = await Promise.race([saltKnown, upstream.then(() => undefined)]);
+      if (
+        current &&
+        (!current.salt.equals(found.secret.salt) || current.iterations !== found.secret.iterations)
+      ) {
+        log.info(
+          { user },
+          "the user's SCRAM secret changed on the server since it was cached; looking it up again",
+        );
+        secrets.forget(user);
+        found = await secretOf(setup, secrets.lookup(user, signal), client, signal);
       }
-      return { clientKey: verified.clientKey, serverKey: secret.serverKey };
-    });
-  } catch (error) {
+    }
+    // Like PostgreSQL, go through the motions for a user without a secret, then fail, so that
+    // a client cannot tell missing users from wrong passwords.
+    const secret: ScramSecret = found.found ? found.secret : mockScramSecret(user, randomBytes(16));
+    const combinedNonce =
+      clientFirst.nonce + randomBytes(SCRAM_RAW_NONCE_LENGTH).toString('base64');
+    const serverFirst = serverFirstMessage(combinedNonce, secret);
+    client.socket.write(encodeSaslChallenge(AuthRequest.SASLContinue, serverFirst));
+
+    const clientFinal = parseClientFinalMessage((await nextSaslMessage(client)).toString('utf8'));
+    const verified = verifyClientFinal(
+      { secret, clientFirst, serverFirst, combinedNonce, bindingData },
+      clientFinal,
+    );
+    if (!found.found) {
+      log.info({ user, detail: found.reason }, 'password authentication failed');
+      authenticationFailed(client, user, found.reason);
+    }
+    if (!verified) {
+      secrets.forget(user); // the password may have changed since the secret was cached
+      log.info({ user, cached: found.cached }, 'password authentication failed');
+      authenticationFailed(client, user, 'the client proof did not match the secret');
+    }
+    provideKeys({ secret, clientKey: verified.clientKey });
+    await upstream;
+    client.socket.write(encodeSaslChallenge(AuthRequest.SASLFinal, verified.serverFinal));
+  } catch (caught) {
+    provideKeys(undefined);
+    if (!(caught instanceof UpstreamFailedError)) throw caught;
+    const error = caught.cause;
     secrets.forget(user);
     if (error instanceof ServerRefusedError) {
       // the server is the final judge: its own error goes to the client
@@ -287,5 +318,33 @@ async function exchange(
     }
     throw error;
   }
-  client.socket.write(encodeSaslChallenge(AuthRequest.SASLFinal, verified.serverFinal));
+}
+
+/** The secret `lookup` finds, or a refusal sent to the client when the lookup failed. */
+async function secretOf(
+  setup: ScramProxySetup,
+  lookup: Promise<SecretLookup>,
+  client: ClientLeg,
+  signal: AbortSignal,
+): Promise<SecretLookup> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if (signal.aborted) throw error;
+    setup.log.error(
+      { user: setup.user, err: describeError(error) },
+      'could not look up the SCRAM secret with auth_query',
+    );
+    refuse(
+      client,
+      fatal(
+        SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+        `could not look up the SCRAM secret of user "${setup.user}"`,
+        {
+          hint: "The gateway's log has the reason; check auth_user, auth_query, auth_dbname and auth_user's access to the server.",
+        },
+      ),
+      'the secret lookup failed',
+    );
+  }
 }

@@ -1,0 +1,102 @@
+// One load of the configuration, as data: the settings plus the contents of every file they
+// name (certificate, key, CA, CRLs, hba and ident rules), read and checked once. The process
+// that owns configuration builds it; every gateway builds its generation from it without
+// touching the disk, so a generation is the same everywhere. With workers it travels over the
+// IPC channel (v8 serialization keeps Buffers and the rules' RegExps).
+import type { TlsOptions } from 'node:tls';
+import type { LoadedConfig } from '../config/load.js';
+import type { Settings } from '../config/settings.js';
+import { fileSystemReader, type LoadedHba, loadHba } from '../hba/load.js';
+import type { ConfigReader } from '../hba/tokenize.js';
+import { loadServerTls } from '../tls/server-tls.js';
+import type { TicketKeys } from '../tls/ticket-keys.js';
+import { TlsAcceptor } from '../tls/tls-acceptor.js';
+import { builtInAccessPolicy } from './access-policy.js';
+import { type WatchList, watchList } from './file-watch.js';
+import type { GatewayGeneration } from './generation.js';
+import { hbaPolicy } from './hba-policy.js';
+import { upstreamTargets } from './upstream-target.js';
+
+export interface ConfigSnapshot {
+  /** Counts loads from 1; every process reports the number of the one it serves. */
+  readonly generation: number;
+  readonly settings: Settings;
+  /** Server TLS options with the certificate, key and CA material loaded; none when ssl = off. */
+  readonly tls: TlsOptions | undefined;
+  /** The parsed hba and ident rules; none without hba_file. */
+  readonly hba: LoadedHba | undefined;
+  /** Every file and directory this load read, for watch_files. */
+  readonly watch: WatchList;
+}
+
+/**
+ * Reads and checks every file `config` names. Throws ConfigError (with file and line where
+ * there is one) on the first problem; nothing is returned for a partly valid configuration.
+ */
+export async function loadSnapshot(
+  config: LoadedConfig,
+  context: { generation: number; isReload: boolean },
+): Promise<ConfigSnapshot> {
+  const { settings } = config;
+  const tls = settings.ssl
+    ? loadServerTls(settings, { isReload: context.isReload }).options
+    : undefined;
+  const authFiles = { files: new Set<string>(), directories: new Set<string>() };
+  const recording: ConfigReader = {
+    readFile(path) {
+      authFiles.files.add(path);
+      return fileSystemReader.readFile(path);
+    },
+    listDir(path) {
+      authFiles.directories.add(path);
+      return fileSystemReader.listDir(path);
+    },
+  };
+  const hba =
+    settings.hba_file === ''
+      ? undefined
+      : await loadHba(
+          settings.hba_file,
+          settings.ident_file === '' ? undefined : settings.ident_file,
+          { ssl: settings.ssl, clientCertificates: settings.ssl && settings.ssl_ca_file !== '' },
+          recording,
+        );
+  if (hba) {
+    authFiles.files.add(settings.hba_file);
+    if (settings.ident_file !== '') authFiles.files.add(settings.ident_file);
+  }
+  return {
+    generation: context.generation,
+    settings,
+    tls,
+    hba,
+    watch: watchList(config, {
+      files: [...authFiles.files],
+      directories: [...authFiles.directories],
+    }),
+  };
+}
+
+/** Builds the serving generation from a snapshot; no file is read. */
+export function generationFrom(
+  snapshot: ConfigSnapshot,
+  ticketKeys: TicketKeys | undefined,
+): GatewayGeneration {
+  const tls = snapshot.tls
+    ? new TlsAcceptor(
+        { ...snapshot.tls, ...(ticketKeys ? { ticketKeys: ticketKeys.current } : {}) },
+        ticketKeys?.previous ? [ticketKeys.previous] : [],
+      )
+    : undefined;
+  return {
+    settings: snapshot.settings,
+    tls,
+    access: snapshot.hba ? hbaPolicy(snapshot.hba) : builtInAccessPolicy,
+    upstreams: upstreamTargets(snapshot.settings.upstream),
+  };
+}
+
+/** Warnings of a snapshot worth logging once, where it was loaded. */
+export function snapshotWarnings(snapshot: ConfigSnapshot): string[] {
+  return (snapshot.hba?.warnings ?? []).map((warning) => `${warning.location}: ${warning.message}`);
+}
