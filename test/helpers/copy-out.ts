@@ -1,6 +1,6 @@
 // COPY … TO STDOUT through psql, the data discarded: the bulk workload of the benchmark and of
 // the tests that count a relay's system calls per MB.
-import { clientBinary } from '../../src/demo/postgres-binaries.js';
+import { clientBinary, embeddedPostgres } from '../../src/demo/postgres-binaries.js';
 import { spawn } from './children.js';
 
 /** The COPY statement producing about `megabytes` MB (1 kB rows). */
@@ -13,11 +13,16 @@ export function copySql(megabytes: number): string {
 export function copyOut(
   conninfo: string,
   sql: string,
+  libpq?: '18',
 ): Promise<{ bytes: number; mbPerSecond: number }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(clientBinary('psql'), ['-X', '-q', '-d', conninfo, '-c', sql], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      // libpq 18 for sslnegotiation=direct (a reference that only speaks direct TLS)
+      ...(libpq
+        ? { env: { ...process.env, LD_LIBRARY_PATH: embeddedPostgres().libDir ?? '' } }
+        : {}),
     });
     let bytes = 0;
     let stderr = '';
