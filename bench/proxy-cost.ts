@@ -145,8 +145,9 @@ export async function measureProxyCost(
     goal('connect, per GB', 'gb', connect, stunnelPgsql, 1.1);
     goal('connect --raw + serve --raw, per GB', 'gb', rawPair, stunnelPair, 1.1);
     // The worker is the primary's child; the goal is for one worker process.
-    const workers = serve.pids.flatMap(processTree).filter((pid) => !serve.pids.includes(pid));
-    const workerIdle = rssKib(workers) / 1024 / Math.max(workers.length, 1);
+    const children = serve.pids.flatMap(processTree).filter((pid) => !serve.pids.includes(pid));
+    const workers = children.length > 0 ? children : serve.pids;
+    const workerIdle = rssKib(workers) / 1024 / workers.length;
     lines.push(
       `| serve, idle RSS of a worker process ≤ 40 MiB | ${workerIdle.toFixed(0)} MiB | | | ${workerIdle <= 40 ? 'yes' : 'no'} |`,
     );

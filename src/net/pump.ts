@@ -5,6 +5,8 @@ import type { Duplex } from 'node:stream';
 
 /** The most a direction holds back to write it with one writev(2). */
 const MAX_CORKED_BYTES = 256 * 1024;
+/** Chunks this large are bulk data (a full TLS record is 8-16 kB): worth coalescing. */
+const BULK_CHUNK_BYTES = 4096;
 
 export interface PumpOptions {
   /** Destroy both sides after this long with no bytes in either direction; default none. */
@@ -81,6 +83,11 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
         // rather than raise write-after-end.
         if (to.writableEnded || to.destroyed) return;
         if (!pending) {
+          // A small chunk (a query, a row) goes at once: nothing to gain, and no delay added.
+          if (chunk.length < BULK_CHUNK_BYTES) {
+            if (!to.write(chunk)) from.pause();
+            return;
+          }
           to.cork();
           pending = setImmediate(flush);
         }
