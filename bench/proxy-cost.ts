@@ -82,6 +82,11 @@ export async function measureProxyCost(
     const stunnelPair = await started('stunnel4', () => startStunnelPairHop(cluster, pki));
 
     const idle = new Map(subjects.map((s) => [s, idleRss(s.pids)]));
+    // Idle, before any load. The worker is the primary's child; the goal is for one worker process.
+    const children = serve.pids.flatMap(processTree).filter((pid) => !serve.pids.includes(pid));
+    const workers = children.length > 0 ? children : serve.pids;
+    const workerIdle = rssKib(workers) / 1024 / workers.length;
+
     const costs = new Map<string, number>();
     const cost = async (workload: Workload, subject: Subject) => {
       const { result, cpu } = await measureCpu(subject.pids, () =>
@@ -144,10 +149,6 @@ export async function measureProxyCost(
     goal('serve, per GB', 'gb', serve, haproxy, 1.1);
     goal('connect, per GB', 'gb', connect, stunnelPgsql, 1.1);
     goal('connect --raw + serve --raw, per GB', 'gb', rawPair, stunnelPair, 1.1);
-    // The worker is the primary's child; the goal is for one worker process.
-    const children = serve.pids.flatMap(processTree).filter((pid) => !serve.pids.includes(pid));
-    const workers = children.length > 0 ? children : serve.pids;
-    const workerIdle = rssKib(workers) / 1024 / workers.length;
     lines.push(
       `| serve, idle RSS of a worker process ≤ 40 MiB | ${workerIdle.toFixed(0)} MiB | | | ${workerIdle <= 40 ? 'yes' : 'no'} |`,
     );
