@@ -71,6 +71,8 @@ export function rawServerTlsOptions(options: RawServeOptions): TlsOptions {
     ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
     handshakeTimeout: options.handshakeTimeoutMs ?? 30_000,
     allowHalfOpen: true,
+    // as stunnel (TCP_NODELAY on both sides): a relay must not hold back a short message
+    noDelay: true,
   };
 }
 
