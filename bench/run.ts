@@ -5,7 +5,9 @@
 // COPY >= 0.9 of direct TLS. BENCH_SECONDS, BENCH_COPY_ROWS and BENCH_WORKERS adjust it.
 // First, the CLI's start-up time (bench/startup.ts; BENCH_ONLY=startup stops after it), then how
 // long the tests' throw-away PKI takes to make per key type (speed is measured here, never
-// asserted in a test).
+// asserted in a test). Last, the proxy's CPU per transaction, per new connection and per GB and
+// its idle RSS beside HAProxy, PgBouncer and stunnel4 (bench/proxy-cost.ts; BENCH_ONLY=cost
+// skips the throughput table).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
