@@ -87,6 +87,8 @@ export async function measureProxyCost(
     const workers = children.length > 0 ? children : serve.pids;
     const workerIdle = rssKib(workers) / 1024 / workers.length;
 
+    // One small COPY each first, so no figure carries start-up work (JIT, first session).
+    for (const s of subjects) await copyOut(s.conninfo, copySql(20), s.libpq);
     const costs = new Map<string, number>();
     const cost = async (workload: Workload, subject: Subject) => {
       const { result, cpu } = await measureCpu(subject.pids, () =>
