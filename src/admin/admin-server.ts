@@ -1,11 +1,12 @@
-// The admin HTTP endpoint (node:http): GET /status (JSON), /metrics (Prometheus text) and
-// /health. Read-only: any method but GET or HEAD gets 405. What each route returns comes from
-// AdminRoutes, so the same server works in-process and in a cluster primary.
+// The admin HTTP endpoint (node:http): GET / (the HTML status page), /status (JSON), /metrics
+// (Prometheus text) and /health. Read-only: any method but GET or HEAD gets 405. What each
+// route returns comes from AdminRoutes, so the same server works in-process and in a primary.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeError, PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatSocketAddress, type SocketAddress } from '../net/address.js';
+import type { Readiness } from './readiness.js';
 import type { ServeState } from './serve-status.js';
 
 /** What the routes report; supplied by serve-admin.ts. */
@@ -13,6 +14,9 @@ export interface AdminRoutes {
   state(): ServeState;
   status(): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
+  ready?(): Readiness;
+  /** The HTML status page served at `/`. */
+  page(): Promise<string>;
 }
 
 /** A running admin endpoint. */
@@ -105,10 +109,19 @@ async function handle(
   }
   const path = new URL(request.url ?? '/', 'http://admin').pathname;
   switch (path) {
+    case '/': {
+      send(response, 200, 'text/html; charset=utf-8', await routes.page(), PAGE_HEADERS);
+      return;
+    }
     case '/health': {
       const state = routes.state();
       if (state === 'stopping') send(response, 503, 'text/plain; charset=utf-8', 'stopping\n');
       else send(response, 200, 'text/plain; charset=utf-8', 'ok\n');
+      return;
+    }
+    case '/ready': {
+      const { ready, reason } = routes.ready?.() ?? { ready: false, reason: 'starting' };
+      send(response, ready ? 200 : 503, 'text/plain; charset=utf-8', `${reason}\n`);
       return;
     }
     case '/status': {
@@ -126,16 +139,29 @@ async function handle(
         response,
         404,
         'text/plain; charset=utf-8',
-        'not found: try /status, /metrics or /health\n',
+        'not found: try / (the status page), /status, /metrics or /health\n',
       );
   }
 }
 
-function send(response: ServerResponse, status: number, contentType: string, body: string): void {
+/** The page loads nothing from anywhere, which the browser is told to enforce. */
+const PAGE_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'",
+  'X-Content-Type-Options': 'nosniff',
+};
+
+function send(
+  response: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, {
     'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
+    ...headers,
   });
   response.end(body);
 }

@@ -30,9 +30,16 @@ export const REFUSAL_REASONS = {
   authentication_failed:
     'authentication did not complete (refused by the server, or the client left during it)',
   protocol_violation: 'the client broke the startup protocol (a malformed or unsupported packet)',
+  proxy_protocol:
+    'a PROXY protocol header was missing, malformed, or sent from an address not in proxy_protocol_trusted',
+  forged_setting:
+    'the client sent a pgtunnel.* setting itself (only the gateway may report the client leg)',
 } as const;
 
 export type RefusalReason = keyof typeof REFUSAL_REASONS;
+
+/** The `reason` label of `pgtunnel_tls_handshake_failures_total`. */
+export { HANDSHAKE_FAILURE_REASONS } from '../tls/handshake-failure.js';
 
 /** The `result` label of `pgtunnel_reloads_total`. */
 export const RELOAD_RESULTS = ['success', 'failure'] as const;
@@ -65,8 +72,8 @@ export const METRICS = {
   tlsHandshakeFailures: {
     name: 'pgtunnel_tls_handshake_failures_total',
     type: 'counter',
-    help: 'TLS handshakes with clients that failed or timed out.',
-    labels: [],
+    help: 'TLS handshakes with clients that failed, timed out, or ended with a client certificate that did not verify, by reason.',
+    labels: ['reason'],
     kept: 'serving',
     aggregation: 'sum',
   },
@@ -85,6 +92,30 @@ export const METRICS = {
     labels: [],
     kept: 'serving',
     aggregation: 'sum',
+  },
+  serverCertificateNotAfter: {
+    name: 'pgtunnel_server_certificate_not_after_timestamp_seconds',
+    type: 'gauge',
+    help: 'Not-after time of the certificate the gateway serves (ssl_cert_file), in Unix seconds.',
+    labels: ['file', 'subject', 'serial'],
+    kept: 'serving',
+    aggregation: 'max',
+  },
+  caCertificateNotAfter: {
+    name: 'pgtunnel_ca_certificate_not_after_timestamp_seconds',
+    type: 'gauge',
+    help: 'Not-after time of each CA certificate in ssl_ca_file, in Unix seconds.',
+    labels: ['file', 'subject', 'serial'],
+    kept: 'serving',
+    aggregation: 'max',
+  },
+  crlNextUpdate: {
+    name: 'pgtunnel_crl_next_update_timestamp_seconds',
+    type: 'gauge',
+    help: 'Next-update time of each CRL (ssl_crl_file, ssl_crl_dir), in Unix seconds; past it, publish a new CRL.',
+    labels: ['file', 'issuer'],
+    kept: 'serving',
+    aggregation: 'max',
   },
   reloads: {
     name: 'pgtunnel_reloads_total',

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { METRICS, REFUSAL_REASONS } from './metric-names.js';
+import type { CertificateEntry } from '../tls/certificate-inventory.js';
+import { HANDSHAKE_FAILURE_REASONS, METRICS, REFUSAL_REASONS } from './metric-names.js';
 import { GatewayMetrics, ReloadMetrics } from './metrics.js';
 
 const docs = readFileSync('docs/metrics.md', 'utf8');
@@ -26,6 +27,12 @@ describe('metric names', () => {
 
   it('docs/metrics.md lists every refusal reason', () => {
     for (const reason of Object.keys(REFUSAL_REASONS)) {
+      assert.match(docs, new RegExp(`^\\| \`${reason}\` \\|`, 'm'), reason);
+    }
+  });
+
+  it('docs/metrics.md lists every TLS handshake failure reason', () => {
+    for (const reason of Object.keys(HANDSHAKE_FAILURE_REASONS)) {
       assert.match(docs, new RegExp(`^\\| \`${reason}\` \\|`, 'm'), reason);
     }
   });
@@ -61,7 +68,7 @@ describe('GatewayMetrics and ReloadMetrics', () => {
     events.sessionStarted(true);
     events.sessionStarted(false);
     events.sessionEnded(120, 4000);
-    events.tlsHandshakeFailed();
+    events.tlsHandshakeFailed('unknown_ca');
     reloads.reloaded(false, new Date(1_700_000_100_000));
     const text = await registry.metrics();
     const expected = [
@@ -70,7 +77,8 @@ describe('GatewayMetrics and ReloadMetrics', () => {
       'pgtunnel_connections_refused_total{reason="access_rule"} 1',
       'pgtunnel_connections_refused_total{reason="too_many_connections"} 0',
       'pgtunnel_sessions_active 1',
-      'pgtunnel_tls_handshake_failures_total 1',
+      'pgtunnel_tls_handshake_failures_total{reason="unknown_ca"} 1',
+      'pgtunnel_tls_handshake_failures_total{reason="timeout"} 0',
       'pgtunnel_client_bytes_received_total 120',
       'pgtunnel_client_bytes_sent_total 4000',
       'pgtunnel_reloads_total{result="failure"} 1',
@@ -83,5 +91,44 @@ describe('GatewayMetrics and ReloadMetrics', () => {
     for (const spec of Object.values(METRICS)) {
       assert.ok(text.includes(`# TYPE ${spec.name} ${spec.type}\n`), spec.name);
     }
+  });
+
+  it('certificate gauges follow the certificates in effect (a reload replaces them)', async () => {
+    const registry = new Registry();
+    const events = new GatewayMetrics(registry);
+    const served = (serial: string, notAfter: number): CertificateEntry => ({
+      kind: 'served',
+      file: '/etc/pgtunnel/server.crt',
+      subject: 'CN=db.example.com',
+      issuer: 'CN=CA',
+      serial,
+      notAfter: new Date(notAfter * 1000),
+    });
+    let inEffect: CertificateEntry[] = [
+      served('1', 1_800_000_000),
+      {
+        kind: 'crl',
+        file: '/c.crl',
+        subject: 'CN=CA',
+        issuer: 'CN=CA',
+        serial: '',
+        notAfter: new Date(1_790_000_000_000),
+      },
+    ];
+    events.observeCertificates(() => inEffect);
+    const first = await registry.metrics();
+    assert.match(
+      first,
+      /pgtunnel_server_certificate_not_after_timestamp_seconds\{file="\/etc\/pgtunnel\/server.crt",subject="CN=db.example.com",serial="1"\} 1800000000\n/,
+    );
+    assert.match(
+      first,
+      /pgtunnel_crl_next_update_timestamp_seconds\{file="\/c.crl",issuer="CN=CA"\} 1790000000\n/,
+    );
+    inEffect = [served('2', 1_900_000_000)];
+    const second = await registry.metrics();
+    assert.match(second, /serial="2"\} 1900000000\n/);
+    assert.doesNotMatch(second, /serial="1"/);
+    assert.doesNotMatch(second, /pgtunnel_crl_next_update_timestamp_seconds\{/);
   });
 });

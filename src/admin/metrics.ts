@@ -2,7 +2,15 @@
 // event sink in each serving process, ReloadMetrics records reloads in the main process.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { GatewayEvents } from '../gateway/generation.js';
-import { METRICS, type MetricSpec, REFUSAL_REASONS, RELOAD_RESULTS } from './metric-names.js';
+import type { CertificateEntry } from '../tls/certificate-inventory.js';
+import type { HandshakeFailureReason } from '../tls/handshake-failure.js';
+import {
+  HANDSHAKE_FAILURE_REASONS,
+  METRICS,
+  type MetricSpec,
+  REFUSAL_REASONS,
+  RELOAD_RESULTS,
+} from './metric-names.js';
 
 function counter<L extends string>(spec: MetricSpec, registry: Registry): Counter<L> {
   return new Counter<L>({
@@ -14,12 +22,18 @@ function counter<L extends string>(spec: MetricSpec, registry: Registry): Counte
   });
 }
 
-function gauge(spec: MetricSpec, registry: Registry): Gauge {
-  return new Gauge({
+function gauge<L extends string = string>(
+  spec: MetricSpec,
+  registry: Registry,
+  collect?: (this: Gauge<L>) => void,
+): Gauge<L> {
+  return new Gauge<L>({
     name: spec.name,
     help: spec.help,
+    labelNames: spec.labels as L[],
     registers: [registry],
     aggregator: spec.aggregation,
+    ...(collect ? { collect } : {}),
   });
 }
 
@@ -28,7 +42,8 @@ export class GatewayMetrics implements GatewayEvents {
   private readonly accepted: Counter<'tls'>;
   private readonly refused: Counter<'reason'>;
   private readonly active: Gauge;
-  private readonly handshakeFailures: Counter;
+  private readonly handshakeFailures: Counter<'reason'>;
+  private certificates: () => readonly CertificateEntry[] = () => [];
   private readonly bytesReceived: Counter;
   private readonly bytesSent: Counter;
 
@@ -42,6 +57,29 @@ export class GatewayMetrics implements GatewayEvents {
     // Known label values start at 0, so the series exist before the first event.
     for (const tls of ['true', 'false']) this.accepted.inc({ tls }, 0);
     for (const reason of Object.keys(REFUSAL_REASONS)) this.refused.inc({ reason }, 0);
+    for (const reason of Object.keys(HANDSHAKE_FAILURE_REASONS))
+      this.handshakeFailures.inc({ reason }, 0);
+    // Certificate gauges are rebuilt at each scrape from the generation in effect, so a
+    // certificate replaced by a reload drops out and its successor appears.
+    const inventory = () => this.certificates();
+    gauge<'file' | 'subject' | 'serial'>(METRICS.serverCertificateNotAfter, registry, function () {
+      setCertificates(this, inventory(), 'served');
+    });
+    gauge<'file' | 'subject' | 'serial'>(METRICS.caCertificateNotAfter, registry, function () {
+      setCertificates(this, inventory(), 'ca');
+    });
+    gauge<'file' | 'issuer'>(METRICS.crlNextUpdate, registry, function () {
+      this.reset();
+      for (const item of inventory()) {
+        if (item.kind === 'crl' && item.notAfter)
+          this.set({ file: item.file, issuer: item.issuer }, item.notAfter.getTime() / 1000);
+      }
+    });
+  }
+
+  /** Where the certificate gauges read the certificates in effect (the running gateway). */
+  observeCertificates(source: () => readonly CertificateEntry[]): void {
+    this.certificates = source;
   }
 
   connectionRefused(reason: string): void {
@@ -59,8 +97,23 @@ export class GatewayMetrics implements GatewayEvents {
     this.bytesSent.inc(bytesOut);
   }
 
-  tlsHandshakeFailed(): void {
-    this.handshakeFailures.inc();
+  tlsHandshakeFailed(reason: HandshakeFailureReason): void {
+    this.handshakeFailures.inc({ reason });
+  }
+}
+
+function setCertificates(
+  metric: Gauge<'file' | 'subject' | 'serial'>,
+  entries: readonly CertificateEntry[],
+  kind: 'served' | 'ca',
+): void {
+  metric.reset();
+  for (const item of entries) {
+    if (item.kind !== kind || !item.notAfter) continue;
+    metric.set(
+      { file: item.file, subject: item.subject, serial: item.serial },
+      item.notAfter.getTime() / 1000,
+    );
   }
 }
 

@@ -9,16 +9,29 @@ import type { GatewayEvents } from '../gateway/generation.js';
 import type { ServeController } from '../gateway/supervisor.js';
 import type { Logger } from '../log.js';
 import type { SocketAddress } from '../net/address.js';
+import { type CertificateEntry, expiryWarnings } from '../tls/certificate-inventory.js';
 import { adminListenAddress } from './admin-address.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
+import { parseExposition, type Series } from './exposition.js';
+import { METRICS } from './metric-names.js';
 import { GatewayMetrics, ReloadMetrics } from './metrics.js';
+import { readiness } from './readiness.js';
+import { RefusalHistory } from './refusal-history.js';
 import { ServeStatus } from './serve-status.js';
 import { type SessionView, sessionView } from './session-view.js';
 import {
-  answerSessionRequests,
-  collectWorkerSessions,
-  type WorkerReport,
-} from './worker-sessions.js';
+  type CertificateStatus,
+  certificatesFromMetrics,
+  type StatusDocument,
+} from './status-document.js';
+import { renderStatusPage } from './status-page.js';
+
+export type { CertificateStatus, StatusDocument };
+
+import { answerSessionRequests, collectWorkerSessions } from './worker-sessions.js';
+
+/** Seconds between automatic reloads of the status page. */
+const STATUS_PAGE_REFRESH_S = 10;
 
 /** How long the primary waits for a worker's sessions before reporting it as not answering. */
 const WORKER_ANSWER_TIMEOUT_MS = 2_000;
@@ -47,6 +60,7 @@ export function workerAdminHooks(): ServingHooks {
     events,
     onStart(started) {
       gateway = started;
+      events.observeCertificates(() => started.certificates);
     },
   };
 }
@@ -56,23 +70,8 @@ function listSessions(gateway: Gateway | undefined): SessionView[] {
   return gateway.registry.list().map((record) => sessionView(record, process.pid));
 }
 
-/** The JSON document GET /status returns (documented in docs/metrics.md). */
-export interface StatusDocument {
-  state: string;
-  started_at: string;
-  pid: number;
-  workers: number;
-  listen_addresses: string[];
-  /** The configuration load in effect; counts from 1 and grows with each successful reload. */
-  generation: number;
-  last_reload: { at: string; ok: boolean; error?: string } | null;
-  sessions: SessionView[];
-  /**
-   * With workers > 1: each worker's pid, session count (or why it did not answer) and the
-   * generation it serves (null while it starts).
-   */
-  worker_processes?: Array<WorkerReport & { generation: number | null }>;
-}
+/** How often the refusal counters are sampled for the status page's chart. */
+const REFUSAL_SAMPLE_MS = 60_000;
 
 /** The admin endpoint in the main process of `pgtunnel serve`. */
 export class ServeAdmin {
@@ -80,8 +79,14 @@ export class ServeAdmin {
   private readonly registry = new Registry();
   private inProcessGateway: Gateway | undefined;
   private server: AdminServer | undefined;
+  private readonly refusals = new RefusalHistory();
+  private sampler: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly address: SocketAddress) {
+  private constructor(
+    private readonly address: SocketAddress,
+    /** ssl_cert_expiry_warning at start; the in-process gateway's current value wins. */
+    private readonly expiryWarningMs: number,
+  ) {
     const startedAt = new Date();
     const reloads = new ReloadMetrics(this.registry, startedAt);
     this.status = new ServeStatus((record) => reloads.reloaded(record.ok, record.at), startedAt);
@@ -93,15 +98,17 @@ export class ServeAdmin {
    */
   static prepare(config: LoadedConfig): ServeAdmin | undefined {
     const address = adminListenAddress(config);
-    return address ? new ServeAdmin(address) : undefined;
+    return address ? new ServeAdmin(address, config.settings.ssl_cert_expiry_warning) : undefined;
   }
 
   /** For workers = 1: pass these to the in-process gateway. */
   inProcessHooks(): ServingHooks {
+    const events = new GatewayMetrics(this.registry);
     return {
-      events: new GatewayMetrics(this.registry),
+      events,
       onStart: (gateway) => {
         this.inProcessGateway = gateway;
+        events.observeCertificates(() => gateway.certificates);
       },
     };
   }
@@ -116,31 +123,86 @@ export class ServeAdmin {
   ): Promise<ServeController> {
     const tracked = this.status.track(controller);
     const aggregator = options.workers > 1 ? new AggregatorRegistry() : undefined;
+    const metricsText = async () => {
+      const own = await this.registry.metrics();
+      const workers = aggregator ? await aggregator.clusterMetrics() : '';
+      return joinExpositions(own, workers);
+    };
+    const status = async () => {
+      const series = parseExposition(await metricsText());
+      this.sampleRefusals(series);
+      return this.statusDocument(controller, options.workers, series);
+    };
     this.server = await startAdminServer(
       this.address,
       {
         state: () => this.status.state,
-        status: () => this.statusDocument(controller, options.workers),
-        metrics: async () => {
-          const own = await this.registry.metrics();
-          const workers = aggregator ? await aggregator.clusterMetrics() : '';
-          return { contentType: this.registry.contentType, body: joinExpositions(own, workers) };
-        },
+        ready: () => readiness(this.status.state, controller.addresses().length),
+        status,
+        metrics: async () => ({
+          contentType: this.registry.contentType,
+          body: await metricsText(),
+        }),
+        page: async () =>
+          renderStatusPage({
+            status: await status(),
+            refusals: this.refusals.buckets(new Date()),
+            refreshSeconds: STATUS_PAGE_REFRESH_S,
+            now: new Date(),
+          }),
       },
       options.logger,
     );
+    const sample = () => {
+      metricsText()
+        .then((text) => this.sampleRefusals(parseExposition(text)))
+        .catch(() => {});
+    };
+    sample();
+    this.sampler = setInterval(sample, REFUSAL_SAMPLE_MS);
+    this.sampler.unref();
     return tracked;
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sampler);
     await this.server?.close();
     this.server = undefined;
+  }
+
+  /** Refused connections and failed handshakes by reason, as totals for the chart. */
+  private sampleRefusals(series: readonly Series[]): void {
+    const totals = new Map<string, number>();
+    for (const sample of series) {
+      if (sample.name === METRICS.connectionsRefused.name && sample.labels.reason) {
+        totals.set(sample.labels.reason, (totals.get(sample.labels.reason) ?? 0) + sample.value);
+      } else if (sample.name === METRICS.tlsHandshakeFailures.name && sample.labels.reason) {
+        const key = `tls_${sample.labels.reason}`;
+        totals.set(key, (totals.get(key) ?? 0) + sample.value);
+      }
+    }
+    this.refusals.record(new Date(), totals);
   }
 
   private async statusDocument(
     controller: ServeController,
     workers: number,
+    series: readonly Series[],
   ): Promise<StatusDocument> {
+    const now = new Date();
+    const certificates = certificatesFromMetrics(series, now);
+    const threshold =
+      this.inProcessGateway?.settings.ssl_cert_expiry_warning ?? this.expiryWarningMs;
+    const served: CertificateEntry[] = certificates
+      .filter((c) => c.kind === 'served')
+      .map((c) => ({
+        kind: 'served',
+        file: c.file,
+        subject: c.subject,
+        issuer: '',
+        serial: c.serial ?? '',
+        notAfter: new Date(c.not_after),
+      }));
     const last = this.status.lastReload;
     const document: StatusDocument = {
       state: this.status.state,
@@ -157,6 +219,13 @@ export class ServeAdmin {
           }
         : null,
       sessions: [],
+      warnings: expiryWarnings(served, threshold, now),
+      certificates,
+      reload_history: this.status.reloadHistory.map((r) => ({
+        at: r.at.toISOString(),
+        ok: r.ok,
+        ...(r.error === undefined ? {} : { error: r.error }),
+      })),
     };
     if (workers > 1) {
       const collected = await collectWorkerSessions(WORKER_ANSWER_TIMEOUT_MS);

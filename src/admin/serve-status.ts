@@ -3,6 +3,9 @@
 // the ServeController the CLI drives, so every reload path (SIGHUP, `pgtunnel reload`, file
 // watching) and every shutdown is seen, in-process and with workers alike.
 import type { ServeController } from '../gateway/supervisor.js';
+import { maskPasswords } from './mask-passwords.js';
+
+export { maskPasswords };
 
 /** What the server is doing, as /status and /health report it. */
 export type ServeState = 'listening' | 'reloading' | 'stopping';
@@ -15,10 +18,14 @@ export interface ReloadRecord {
   error?: string;
 }
 
+/** How many reloads the status page lists. */
+export const RELOAD_HISTORY_LENGTH = 20;
+
 export class ServeStatus {
   readonly startedAt: Date;
   private current: ServeState = 'listening';
   private last: ReloadRecord | undefined;
+  private readonly history: ReloadRecord[] = [];
 
   /** `onReload` is told each outcome, e.g. to count it in metrics. */
   constructor(
@@ -34,6 +41,11 @@ export class ServeStatus {
 
   get lastReload(): ReloadRecord | undefined {
     return this.last;
+  }
+
+  /** The last reloads, oldest first (at most RELOAD_HISTORY_LENGTH). */
+  get reloadHistory(): readonly ReloadRecord[] {
+    return this.history;
   }
 
   /** Returns a controller that does what `controller` does and records it here. */
@@ -69,16 +81,8 @@ export class ServeStatus {
     const record: ReloadRecord = { at: new Date(), ok: result.ok };
     if (!result.ok) record.error = maskPasswords(result.error ?? 'reload failed');
     this.last = record;
+    this.history.push(record);
+    if (this.history.length > RELOAD_HISTORY_LENGTH) this.history.shift();
     this.onReload(record);
   }
-}
-
-/**
- * Masks password values in text that may quote a connection string (an invalid `upstream`
- * value is echoed in its error message): `password=…`, `sslpassword='…'`, `user:…@` in URIs.
- */
-export function maskPasswords(text: string): string {
-  return text
-    .replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&"]+)/gi, '$1[redacted]')
-    .replace(/(:\/\/[^/@\s:]*:)[^@\s/]*@/g, '$1[redacted]@');
 }

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
+import { PGTUNNEL_VERSION } from '../version.js';
 import { COMMANDS, requestedCommand } from './command-table.js';
-import { VERSION } from './version.js';
 
 describe('command table', () => {
   for (const entry of COMMANDS) {
@@ -27,6 +27,6 @@ describe('command table', () => {
     const manifest = JSON.parse(
       readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
     );
-    assert.equal(VERSION, manifest.version);
+    assert.equal(PGTUNNEL_VERSION, manifest.version);
   });
 });

@@ -45,6 +45,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'Audit the TLS and security settings of PostgreSQL servers, gateways and poolers',
     load: () => import('./commands/check.js').then((m) => m.registerCheck),
   },
+  {
+    name: 'probe',
+    description:
+      'Check that a server answers TLS (SSLRequest, handshake, certificate) without logging in; exit 0 if so',
+    load: () => import('./commands/probe.js').then((m) => m.registerProbe),
+  },
 ];
 
 /** The command named on this command line (`pgtunnel NAME …` or `pgtunnel help NAME`), if any. */

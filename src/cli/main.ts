@@ -2,15 +2,15 @@
 // pgtunnel's entry point: parses the command line and runs one command.
 // This directory is the only code that ends the process.
 import { Command as Program } from 'commander';
+import { PGTUNNEL_VERSION } from '../version.js';
 import { COMMANDS, requestedCommand } from './command-table.js';
 import { ExitCode, exitWithError } from './exit.js';
-import { VERSION } from './version.js';
 
 async function main(): Promise<void> {
   const program = new Program()
     .name('pgtunnel')
     .description('Encrypt and authenticate PostgreSQL sessions')
-    .version(VERSION)
+    .version(PGTUNNEL_VERSION)
     .showHelpAfterError()
     // commander has printed the message; a usage error exits 2 (as documented), help and
     // --version 0. Set before the commands are registered so that they inherit it.

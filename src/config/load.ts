@@ -167,6 +167,13 @@ function validate(config: LoadedConfig): void {
       },
     );
   }
+  if (settings.proxy_protocol !== 'off' && settings.proxy_protocol_trusted.length === 0) {
+    throw new ConfigError(
+      'ERR_CONFIG_MISSING',
+      `proxy_protocol is ${settings.proxy_protocol} but proxy_protocol_trusted is empty: list the balancers' addresses, or every PROXY header is refused`,
+      { location: where('proxy_protocol') },
+    );
+  }
   if (settings.listen_addresses.length === 0 && settings.unix_socket_directories.length === 0) {
     throw new ConfigError(
       'ERR_CONFIG_MISSING',

@@ -1,6 +1,7 @@
 // The declarative table of `pgtunnel serve` settings: name, default, parser, whether a reload
 // applies it, and what it does. Names and meanings follow postgresql.conf wherever PostgreSQL
 // has the same setting, so a DBA already knows them. docs/configuration.md mirrors this table.
+import { parseCidr } from '../hba/cidr.js';
 import { parseBoolean, parseDuration, parseEnum, parseInteger } from './values.js';
 
 /** When a change to a setting takes effect. */
@@ -73,6 +74,13 @@ export const SETTINGS = {
     parse: (v) => parseDuration(v, 's', 0, 86_400_000),
     context: 'reload',
     description: 'On SIGTERM, how long open sessions may finish before they are closed.',
+  }),
+  shutdown_delay: def({
+    default: '0',
+    parse: (v) => parseDuration(v, 's', 0, 3_600_000),
+    context: 'reload',
+    description:
+      'On SIGTERM, keep accepting new connections this long while /ready answers 503, so a load balancer takes the gateway out before its listener closes; then shutdown_timeout applies.',
   }),
   ssl: def({
     default: 'on',
@@ -167,6 +175,27 @@ export const SETTINGS = {
     description:
       'Run ssl_passphrase_command again on reload (otherwise an encrypted key is not reloaded).',
   }),
+  proxy_protocol: def({
+    default: 'off',
+    parse: (v) => parseEnum(v, ['off', 'on', 'optional'] as const),
+    context: 'reload',
+    description:
+      "PROXY protocol (v1 or v2) header before each TCP connection, as a balancer sends it (HAProxy send-proxy-v2): 'on' requires it from every TCP client, 'optional' accepts it and also direct clients. Only proxy_protocol_trusted addresses may send one; its client address is the one hba rules, logs and /status see.",
+  }),
+  proxy_protocol_trusted: def({
+    default: '',
+    parse: (v) => list(v).map((item) => parseCidr(item).text),
+    context: 'reload',
+    description:
+      "Comma-separated addresses or CIDR ranges of the balancers allowed to send a PROXY header, e.g. '10.0.0.0/8, 127.0.0.1'; a header from any other address is refused.",
+  }),
+  upstream_proxy_protocol: def({
+    default: 'off',
+    parse: (v) => parseEnum(v, ['off', 'v2'] as const),
+    context: 'reload',
+    description:
+      "'v2' sends a PROXY protocol v2 header on each TCP connection to the upstream (and each forwarded cancel request) with the client's address and, for TLS clients, the TLS version and client certificate CN: for a chain of gateways, the next one with proxy_protocol on.",
+  }),
   hba_file: def({
     default: '',
     parse: text,
@@ -221,6 +250,27 @@ export const SETTINGS = {
     context: 'reload',
     description:
       'Reload automatically when certificate, key, CA, CRL, hba or ident files change on disk.',
+  }),
+  client_leg_parameters: def({
+    default: 'on',
+    parse: parseBoolean,
+    context: 'reload',
+    description:
+      "Tell the server about the client's connection: add pgtunnel.client_addr, pgtunnel.ssl, pgtunnel.ssl_version, pgtunnel.ssl_client_dn … to each StartupMessage (read with current_setting()), and refuse clients that send pgtunnel.* settings themselves. Turn off for an upstream that refuses unknown startup parameters (PgBouncer without ignore_startup_parameters).",
+  }),
+  ssl_cert_expiry_warning: def({
+    default: '30d',
+    parse: (v) => parseDuration(v, 's', 0, 3_650 * 86_400_000),
+    context: 'reload',
+    description:
+      'Warn (in the log, on /status and the status page) when the served certificate expires within this time.',
+  }),
+  admin_users: def({
+    default: '',
+    parse: list,
+    context: 'reload',
+    description:
+      "Comma-separated users allowed into the admin console: the virtual database 'pgtunnel' (SHOW SESSIONS, SHOW SSL, SHOW CERTIFICATES, SHOW CONFIG, SHOW VERSION, RELOAD). They pass the hba rules and authenticate with the upstream server like any session; see docs/admin-console.md.",
   }),
   log_connections: def({
     default: 'off',

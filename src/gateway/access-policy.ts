@@ -50,6 +50,16 @@ export function hbaHost(facts: AccessFacts): string {
 /** The rules used when no hba_file is configured. */
 export const builtInAccessPolicy: AccessPolicy = {
   decide(facts) {
+    // As authorize() does for hba rules: PostgreSQL with a CA fails the handshake for a client
+    // certificate that does not verify, whatever the rules say.
+    if (facts.clientCertificate.presented && !facts.clientCertificate.verified) {
+      return {
+        allow: false,
+        sqlstate: SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+        message: 'connection requires a valid client certificate',
+        logDetail: `client certificate verification failed: ${facts.clientCertificate.verifyError ?? 'unknown reason'}`,
+      };
+    }
     if (facts.transport === 'local' || facts.ssl) {
       return { allow: true, passThroughAuth: true, rule: undefined };
     }

@@ -6,6 +6,11 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import {
+  adminConsoleRefusal,
+  isAdminConsole,
+  runAdminConsole,
+} from '../admin/console/console-entry.js';
 import { describeError } from '../errors.js';
 import { replicationMode } from '../hba/match.js';
 import { sendCancelToEach } from '../libpq/cancel.js';
@@ -20,11 +25,18 @@ import type { StartupOutcome } from '../startup/negotiate-startup.js';
 import { endWithReply } from '../startup/refusal.js';
 import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
 import type { AccessDecision } from './access-policy.js';
+import {
+  findForgedSetting,
+  forgedSettingRefusal,
+  serverStartupPacket,
+} from './client-leg-parameters.js';
 import type { ConnectionEnvironment, GatewayGeneration } from './generation.js';
+import { reportUnverifiedClientCertificate } from './handshake-report.js';
 import { negotiate } from './negotiation.js';
 import { scramProxySetup } from './scram/scram-proxy.js';
 import type { SessionRecord } from './session-registry.js';
 import { relayStartup } from './startup-relay.js';
+import { upstreamProxyHeader } from './upstream-proxy-header.js';
 
 /** What one connection runs with; passed to every step. */
 interface Connection {
@@ -119,6 +131,13 @@ async function run(conn: Connection): Promise<Stop> {
     conn.log,
     conn.env.events,
   );
+  reportUnverifiedClientCertificate(
+    conn.record.tls,
+    conn.record,
+    conn.log,
+    conn.env.events,
+    conn.generation.certificates ?? [],
+  );
   if (negotiated.kind === 'cancel') {
     await forwardCancel(conn, negotiated.processId, negotiated.secretKey);
     negotiated.stream.destroy();
@@ -131,6 +150,16 @@ async function run(conn: Connection): Promise<Stop> {
   if (!upstream.ok) return upstream.stop;
   const session = await authenticate(conn, negotiated, upstream.value, admitted.value);
   if (!session.ok) return session.stop;
+  if (isAdminConsole(conn.record.database)) {
+    await runAdminConsole(
+      negotiated.stream,
+      upstream.value.socket,
+      conn.record,
+      conn.env,
+      conn.log,
+    );
+    return END;
+  }
   await relay(conn, negotiated, upstream.value, admitted.value, session.value);
   return END;
 }
@@ -171,6 +200,18 @@ function admit(conn: Connection, negotiated: Startup): Step<Admitted> {
       { hint: 'Valid values are: "false", 0, "true", 1, "database".' },
     );
   }
+  const forged = generation.settings.client_leg_parameters
+    ? findForgedSetting(parameters)
+    : undefined;
+  if (forged) {
+    env.events.connectionRefused('forged_setting');
+    log.info(
+      { client: record.clientAddress, setting: forged.name },
+      'client sent a pgtunnel.* setting itself',
+    );
+    const refused = forgedSettingRefusal(forged);
+    return refusal(client, refused.sqlstate, refused.message, refused);
+  }
   const decision = generation.access.decide({
     transport: conn.transport,
     address: conn.transport === 'tcp' ? normalizeAddress(conn.socket.remoteAddress) : undefined,
@@ -188,17 +229,30 @@ function admit(conn: Connection, negotiated: Startup): Step<Admitted> {
     );
     return refusal(client, decision.sqlstate, decision.message, { detail: decision.detail });
   }
+  const notAdmin = adminConsoleRefusal(database, user, generation.settings);
+  if (notAdmin) return refusal(client, notAdmin.sqlstate, notAdmin.message, notAdmin);
   return { ok: true, value: decision };
 }
 
 /** The first upstream server that accepts, with the client's StartupMessage sent on. */
 async function openUpstream(conn: Connection, negotiated: Startup): Promise<Step<UpstreamSession>> {
   const { env, record, log } = conn;
+  const { settings } = conn.generation;
   record.state = 'authenticating';
+  // The client's StartupMessage with the pgtunnel.* report; the admin console logs in to
+  // auth_dbname, so that the server checks the password.
+  const packet = serverStartupPacket(negotiated.packet, negotiated.startup.parameters, record, {
+    report: settings.client_leg_parameters,
+    database: isAdminConsole(record.database) ? settings.auth_dbname : undefined,
+  });
+  if (!Buffer.isBuffer(packet)) {
+    return refusal(negotiated.stream, packet.sqlstate, packet.message, packet);
+  }
   let upstream: UpstreamSession;
   try {
-    upstream = await openFirstUpstreamSession(conn.generation.upstreams, negotiated.packet, {
+    upstream = await openFirstUpstreamSession(conn.generation.upstreams, packet, {
       signal: conn.abandon,
+      preamble: upstreamProxyHeader(conn.generation.settings, record, conn.socket),
     });
   } catch (error) {
     if (conn.abandon.aborted) return { ok: false, stop: END };
@@ -319,7 +373,9 @@ async function relay(
 
 async function forwardCancel(conn: Connection, processId: number, secretKey: Buffer) {
   try {
-    await sendCancelToEach(conn.generation.upstreams, processId, secretKey);
+    await sendCancelToEach(conn.generation.upstreams, processId, secretKey, {
+      preamble: upstreamProxyHeader(conn.generation.settings, conn.record, conn.socket),
+    });
     conn.log.debug({ processId }, 'cancel request forwarded');
   } catch (error) {
     conn.log.warn({ err: describeError(error) }, 'could not forward a cancel request');

@@ -3,11 +3,17 @@
 // that owns configuration builds it; every gateway builds its generation from it without
 // touching the disk, so a generation is the same everywhere. With workers it travels over the
 // IPC channel (v8 serialization keeps Buffers and the rules' RegExps).
+
 import type { TlsOptions } from 'node:tls';
 import type { LoadedConfig } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
 import { fileSystemReader, type LoadedHba, loadHba } from '../hba/load.js';
 import type { ConfigReader } from '../hba/tokenize.js';
+import {
+  type CertificateEntry,
+  certificateInventory,
+  expiryWarnings,
+} from '../tls/certificate-inventory.js';
 import { loadServerTls } from '../tls/server-tls.js';
 import type { TicketKeys } from '../tls/ticket-keys.js';
 import { TlsAcceptor } from '../tls/tls-acceptor.js';
@@ -27,6 +33,8 @@ export interface ConfigSnapshot {
   readonly hba: LoadedHba | undefined;
   /** Every file and directory this load read, for watch_files. */
   readonly watch: WatchList;
+  /** The served certificate, CAs and CRLs of this load, with their expiry (metrics, console). */
+  readonly certificates: readonly CertificateEntry[];
 }
 
 /**
@@ -74,6 +82,7 @@ export async function loadSnapshot(
       files: [...authFiles.files],
       directories: [...authFiles.directories],
     }),
+    certificates: await certificateInventory(settings),
   };
 }
 
@@ -93,10 +102,15 @@ export function generationFrom(
     tls,
     access: snapshot.hba ? hbaPolicy(snapshot.hba) : builtInAccessPolicy,
     upstreams: upstreamTargets(snapshot.settings.upstream),
+    certificates: snapshot.certificates,
   };
 }
 
 /** Warnings of a snapshot worth logging once, where it was loaded. */
 export function snapshotWarnings(snapshot: ConfigSnapshot): string[] {
-  return (snapshot.hba?.warnings ?? []).map((warning) => `${warning.location}: ${warning.message}`);
+  return [
+    ...(snapshot.hba?.warnings ?? []).map((warning) => `${warning.location}: ${warning.message}`),
+    // Said at start and after each reload, before clients start refusing the certificate.
+    ...expiryWarnings(snapshot.certificates, snapshot.settings.ssl_cert_expiry_warning),
+  ];
 }

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { SETTINGS, type SettingName, type Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { CertificateEntry } from '../tls/certificate-inventory.js';
 import type { TicketKeys } from '../tls/ticket-keys.js';
 import { handleClientConnection } from './client-connection.js';
 import { type ConfigSnapshot, generationFrom, snapshotWarnings } from './config-snapshot.js';
@@ -16,6 +17,7 @@ import {
   openActivatedListeners,
   openListeners,
 } from './listeners.js';
+import { withProxyHeader } from './proxy-header.js';
 import { SessionRegistry } from './session-registry.js';
 
 export interface GatewayStartOptions {
@@ -79,7 +81,7 @@ export class Gateway {
       events: gateway.events,
     };
     gateway.handleConnection = (socket, transport) => {
-      handleClientConnection(socket, transport, env).catch((error: unknown) => {
+      withProxyHeader(socket, transport, env, handleClientConnection).catch((error: unknown) => {
         options.logger.error(
           { err: describeError(error) },
           'unexpected error in a client connection',
@@ -109,6 +111,9 @@ export class Gateway {
     return gateway;
   }
 
+  /** Set while a smart shutdown waits out shutdown_delay; a fast shutdown ends the wait. */
+  private delayedStop: { mode: 'smart' | 'fast'; wake(): void } | undefined;
+
   private handleConnection: ((socket: Socket, transport: 'tcp' | 'local') => void) | undefined;
 
   /** Serves a connection accepted elsewhere (by the primary of several workers). */
@@ -131,6 +136,11 @@ export class Gateway {
   /** The number of the configuration load this gateway serves. */
   get currentSnapshot(): ConfigSnapshot {
     return this.snapshot;
+  }
+
+  /** The certificates and CRLs the current generation serves and trusts. */
+  get certificates(): readonly CertificateEntry[] {
+    return this.generation.certificates ?? [];
   }
 
   addresses(): string[] {
@@ -195,11 +205,21 @@ export class Gateway {
     this.generation = generationFrom(this.snapshot, keys);
     this.logger.debug({ rotation: keys.rotation }, 'TLS session-ticket keys rotated');
   }
+
   /**
    * `smart`: refuse new sessions, let open ones finish up to shutdown_timeout. `fast`: stop
    * accepting and close them now.
    */
-  async shutdown(mode: 'smart' | 'fast'): Promise<void> {
+  async shutdown(requested: 'smart' | 'fast'): Promise<void> {
+    if (this.delayedStop) {
+      // A smart shutdown is waiting out shutdown_delay: a fast one takes over at once.
+      if (requested === 'fast') {
+        this.delayedStop.mode = 'fast';
+        this.delayedStop.wake();
+      }
+      return;
+    }
+    let mode = requested;
     if (this.shuttingDown) {
       // A second, fast request during a smart shutdown stops accepting and closes what is open.
       if (mode === 'fast') {
@@ -207,6 +227,24 @@ export class Gateway {
         await this.registry.terminateAll();
       }
       return;
+    }
+    if (mode === 'smart' && this.settings.shutdown_delay > 0) {
+      // /ready already says 503: keep accepting while balancers take this instance out.
+      this.logger.info(
+        { delayMs: this.settings.shutdown_delay },
+        'not ready; still accepting connections for shutdown_delay',
+      );
+      const stop: { mode: 'smart' | 'fast'; wake(): void } = { mode, wake() {} };
+      this.delayedStop = stop;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.settings.shutdown_delay);
+        stop.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.delayedStop = undefined;
+      mode = stop.mode;
     }
     this.shuttingDown = true;
     // In a smart shutdown the listeners stay open, so that a new client hears "the database

@@ -4,6 +4,8 @@
 import type { Settings } from '../config/settings.js';
 import type { UpstreamTarget } from '../libpq/upstream-session.js';
 import type { Logger } from '../log.js';
+import type { CertificateEntry } from '../tls/certificate-inventory.js';
+import type { HandshakeFailureReason } from '../tls/handshake-failure.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -16,6 +18,8 @@ export interface GatewayGeneration {
   readonly access: AccessPolicy;
   /** The servers of `upstream`, in libpq's order; a session goes to the first that accepts. */
   readonly upstreams: readonly UpstreamTarget[];
+  /** The served certificate, CAs and CRLs in effect, with their expiry (metrics, console). */
+  readonly certificates?: readonly CertificateEntry[];
 }
 
 export interface ConnectionEnvironment {
@@ -31,5 +35,5 @@ export interface GatewayEvents {
   connectionRefused(reason: string): void;
   sessionStarted(tls: boolean): void;
   sessionEnded(bytesIn: number, bytesOut: number): void;
-  tlsHandshakeFailed(): void;
+  tlsHandshakeFailed(reason: HandshakeFailureReason): void;
 }

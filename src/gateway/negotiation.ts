@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { negotiateStartup, type StartupOutcome } from '../startup/negotiate-startup.js';
 import { describeTlsSession } from '../tls/peer-identity.js';
 import type { GatewayEvents, GatewayGeneration } from './generation.js';
+import { reportHandshakeFailure } from './handshake-report.js';
 import type { SessionRecord } from './session-registry.js';
 
 /** SSLRequest / GSSENCRequest / direct TLS, until a StartupMessage or CancelRequest arrives. */
@@ -32,7 +33,7 @@ export async function negotiate(
               );
             } catch (error) {
               // Failed, timed out, or the client left during the handshake.
-              events.tlsHandshakeFailed();
+              reportHandshakeFailure(error, record, log, events);
               throw error;
             }
             tlsSocket.on('error', () => {});

@@ -361,7 +361,9 @@ export async function superviseWorkers(
       if (mode === 'fast') closeListeners(listeners).catch(() => {});
       if (escalate && shutdownDone) return shutdownDone;
       const limitMs =
-        (mode === 'smart' ? current.settings.shutdown_timeout : 0) + SHUTDOWN_GRACE_MS;
+        (mode === 'smart'
+          ? current.settings.shutdown_delay + current.settings.shutdown_timeout
+          : 0) + SHUTDOWN_GRACE_MS;
       shutdownDone = (async () => {
         const exits = [...slots.keys()].map(
           (worker) =>

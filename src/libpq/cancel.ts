@@ -21,6 +21,8 @@ export interface CancelOptions {
   signal?: AbortSignal;
   /** Where ~/.postgresql and the system CA store are looked up (tests). */
   tlsEnvironment?: TlsEnvironment | undefined;
+  /** Written first on each TCP connection (the gateway's PROXY protocol header). */
+  preamble?: Buffer | undefined;
 }
 
 /** How long a cancel waits for the server to close when the target sets no timeout. */
@@ -72,6 +74,7 @@ export async function sendCancelRequest(
           attempt.method,
           signal,
           options.tlsEnvironment,
+          options.preamble,
         );
       } catch (error) {
         if (!(error instanceof TlsStageFailure)) throw error;

@@ -86,8 +86,22 @@ export async function openTransport(
   method: AttemptMethod,
   signal: AbortSignal,
   tlsEnvironment: TlsEnvironment | undefined,
+  /** Written first on a TCP connection: the gateway's PROXY protocol header. */
+  preamble?: Buffer | undefined,
 ): Promise<Transport> {
   const socket = await dialAddress(target, address, signal);
+  if (preamble && address.kind === 'tcp') {
+    try {
+      await writeAll(socket, preamble);
+    } catch (error) {
+      socket.destroy();
+      throw new UpstreamError(
+        'ERR_UPSTREAM_CONNECT',
+        `could not send PROXY protocol header: ${systemErrorText(error)}`,
+        { cause: error },
+      );
+    }
+  }
   if (method === 'plaintext') return { socket, tls: false, refused: false };
   try {
     if (target.sslnegotiation !== 'direct') {

@@ -54,6 +54,11 @@ export interface UpstreamSessionOptions {
   signal?: AbortSignal;
   /** Where ~/.postgresql and the system CA store are looked up (tests). */
   tlsEnvironment?: TlsEnvironment | undefined;
+  /**
+   * Bytes written first on every TCP connection to the server, before any PostgreSQL packet:
+   * the gateway's PROXY protocol header (upstream_proxy_protocol).
+   */
+  preamble?: Buffer | undefined;
 }
 
 function messageComplete(received: Buffer): boolean {
@@ -77,7 +82,7 @@ async function openOnAddress(
   signal: AbortSignal,
   earlier: string[],
   prefix: string,
-  tlsEnvironment: TlsEnvironment | undefined,
+  options: UpstreamSessionOptions,
 ): Promise<UpstreamSession> {
   const rule = SSLMODE_RULES[target.sslmode];
   let attempt: Attempt = firstAttempt(rule, address.kind === 'unix');
@@ -85,7 +90,14 @@ async function openOnAddress(
   for (;;) {
     let transport: Transport;
     try {
-      transport = await openTransport(target, address, attempt.method, signal, tlsEnvironment);
+      transport = await openTransport(
+        target,
+        address,
+        attempt.method,
+        signal,
+        options.tlsEnvironment,
+        options.preamble,
+      );
     } catch (error) {
       if (!(error instanceof TlsStageFailure)) throw error;
       const decision = nextAttempt(rule, attempt, 'tls-failed');
@@ -155,7 +167,7 @@ export function openUpstreamSession(
   options: UpstreamSessionOptions = {},
 ): Promise<UpstreamSession> {
   return eachAddress(target, { signal: options.signal }, ({ address, signal, earlier, prefix }) =>
-    openOnAddress(target, address, startupPacket, signal, earlier, prefix, options.tlsEnvironment),
+    openOnAddress(target, address, startupPacket, signal, earlier, prefix, options),
   );
 }
 
@@ -179,4 +191,33 @@ export async function openFirstUpstreamSession(
     }
   }
   throw combineFailures(failures);
+}
+
+/** How long a probe waits per address when the target sets no timeout. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Connects to `target` as libpq would and negotiates TLS (SSLRequest or direct, the sslmode's
+ * verification), then stops before any StartupMessage: a credential-less check that the
+ * server answers TLS with an acceptable certificate. Tries each address; resolves with the
+ * first TLS socket (paused; the caller closes it) and the address it reached.
+ */
+export function openTlsTransport(
+  target: UpstreamTarget,
+  options: UpstreamSessionOptions = {},
+): Promise<{ socket: TLSSocket; address: string }> {
+  const timeoutMs = target.connectTimeoutMs ?? PROBE_TIMEOUT_MS;
+  return eachAddress(target, { signal: options.signal, timeoutMs }, async ({ address, signal }) => {
+    let transport: Transport;
+    try {
+      transport = await openTransport(target, address, 'tls', signal, options.tlsEnvironment);
+    } catch (error) {
+      throw error instanceof TlsStageFailure ? error.failure : error;
+    }
+    if (!transport.tls) {
+      transport.socket.destroy();
+      throw sslRefusedError();
+    }
+    return { socket: transport.socket as TLSSocket, address: formatSocketAddress(address) };
+  });
 }

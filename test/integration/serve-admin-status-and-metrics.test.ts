@@ -225,7 +225,7 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     assert.equal(delta('pgtunnel_connections_refused_total{reason="access_rule"}'), 1);
     assert.equal(delta('pgtunnel_connections_refused_total{reason="too_many_connections"}'), 0);
     assert.equal(delta('pgtunnel_connections_refused_total{reason="protocol_violation"}'), 1);
-    assert.equal(delta('pgtunnel_tls_handshake_failures_total'), 1);
+    assert.equal(delta('pgtunnel_tls_handshake_failures_total{reason="unknown_ca"}'), 1);
     assert.equal(delta('pgtunnel_connections_accepted_total{tls="true"}'), 2);
     assert.equal(delta('pgtunnel_connections_accepted_total{tls="false"}'), 0);
     assert.ok(delta('pgtunnel_client_bytes_sent_total') < 120_000);

@@ -127,7 +127,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
       // Like the demo, its code (prom-client) is loaded only when it is on.
       serving:
         settings.admin_listen === ''
-          ? {}
+          ? (await import('../../admin/console/console-link.js')).workerConsoleHooks()
           : (await import('../../admin/serve-admin.js')).workerAdminHooks(),
     }));
     process.exit(ExitCode.OK);
@@ -228,6 +228,13 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
       throw error;
     }
   }
+  // The admin console (virtual database pgtunnel) asks this process for sessions and reloads.
+  const consoleLink = await import('../../admin/console/console-link.js');
+  const served = controller;
+  consoleLink.serveConsoleRequests({
+    reload: () => served.reload(),
+    sessions: workers > 1 ? consoleLink.allWorkerSessions : undefined,
+  });
   if (pidFile !== '') writePidFile(pidFile);
   // without pid_file, a PID file per port where `pgtunnel reload` looks by default
   else removeDefaultPidFile = writeDefaultPidFile(config.settings.port, logger);

@@ -1,2 +1,0 @@
-// The version `pgtunnel --version` prints; kept equal to package.json's by version.test.ts.
-export const VERSION = '0.1.0';
