@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
 import ssh2 from 'ssh2';
+import { fingerprintSha256, keyTypeLabel } from './host-key.js';
 import type { HopPlan } from './tunnel-plan.js';
 
 /** What happened during one authentication, for error messages. */
@@ -13,6 +14,8 @@ export interface AuthReport {
   tried: string[];
   /** Why a configured source could not be used (missing file, encrypted key, agent error). */
   notes: string[];
+  /** The method last offered: once the server accepts, the one that authenticated. */
+  current?: string;
 }
 
 /** An ssh2 authHandler for one hop, plus the report it fills in. */
@@ -39,6 +42,7 @@ export function createAuthHandler(
         return undefined;
       }
       report.tried.push(`keys in ssh-agent (${socket})`);
+      report.current = `a key held by ssh-agent (${socket})`;
       return { type: 'agent', username, agent: socket };
     });
   }
@@ -47,6 +51,9 @@ export function createAuthHandler(
       const key = readIdentity(identity.path, identity.explicit, display(identity.path), report);
       if (!key) return undefined;
       report.tried.push(`key ${display(identity.path)}`);
+      report.current =
+        `key ${display(identity.path)} ${keyTypeLabel(key.type)} ` +
+        fingerprintSha256(key.getPublicSSH());
       return { type: 'publickey', username, key };
     });
   }

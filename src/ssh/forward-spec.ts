@@ -15,8 +15,28 @@ export interface ForwardSpec {
   text: string;
 }
 
-/** ssh binds forwards to loopback unless told otherwise (GatewayPorts no). */
-export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
+/**
+ * ssh binds forwards to loopback unless told otherwise (GatewayPorts no): `localhost`, which
+ * it listens on as both 127.0.0.1 and ::1 (see loopbackAddresses()).
+ */
+export const DEFAULT_BIND_ADDRESS = 'localhost';
+
+/** Which address families to listen on and connect with (`-4`, `-6`, AddressFamily). */
+export type AddressFamily = 'any' | 'inet' | 'inet6';
+
+/**
+ * The addresses to listen on for a bind address: `localhost` (also the default) is both
+ * loopback addresses, as ssh binds it, narrowed by `-4`/`-6`; any other address is itself.
+ */
+export function listenAddresses(
+  bindAddress: string | undefined,
+  family: AddressFamily,
+): Array<string | undefined> {
+  if (bindAddress?.toLowerCase() !== 'localhost') return [bindAddress];
+  if (family === 'inet') return ['127.0.0.1'];
+  if (family === 'inet6') return ['::1'];
+  return ['127.0.0.1', '::1'];
+}
 
 export function parseForwardSpec(text: string): ForwardSpec {
   const fields = splitFields(text);

@@ -15,10 +15,15 @@ import {
   formatKnownHostsLine,
   type KnownHostsEntry,
   type KnownHostsFile,
+  knownHostsName,
   knownKeyTypes,
   parseKnownHosts,
 } from './known-hosts.js';
-import type { HostKeyPolicy } from './tunnel-plan.js';
+import type { HopPlan, HostKeyPolicy } from './tunnel-plan.js';
+
+/** ssh's message when it connects to a host whose key changed (StrictHostKeyChecking no). */
+export const PORT_FORWARDING_DISABLED =
+  'Port forwarding is disabled to avoid man-in-the-middle attacks.';
 
 /** A host-key check for one connection attempt to one host. */
 export class HostKeyVerifier {
@@ -26,12 +31,19 @@ export class HostKeyVerifier {
   readonly algorithms: string[];
   /** Why the key was refused, once verify() has returned false. */
   failure: PgTunnelError | undefined;
+  /**
+   * Set when the key changed but StrictHostKeyChecking is no: as ssh does, the connection is
+   * made but nothing may be forwarded through it.
+   */
+  forwardingRefused: PgTunnelError | undefined;
   private readonly known: KnownHostsFile[];
 
   constructor(
     private readonly name: string,
     private readonly policy: HostKeyPolicy,
     private readonly log: Logger,
+    /** Where the host is, for the ssh-keyscan line in the unknown-host hint. */
+    private readonly address?: { host: string; port: number; via?: HopPlan | undefined },
   ) {
     this.known = policy.files.map((file) => readKnownHosts(file));
     for (const file of this.known) {
@@ -73,8 +85,38 @@ export class HostKeyVerifier {
             : `HOST KEY MISMATCH for ${this.name}: the server presented ${described}, but ` +
               `${at(verdict.entries)} knows it with ${[...new Set(verdict.entries.map((e) => keyTypeLabel(e.keyType)))].join('/')} ` +
               'keys only. ';
+        if (this.policy.strict === 'no' && verdict.kind === 'other-types') {
+          // ssh treats a key of a type not on file as a new key: with `no` it is added.
+          this.log.warn(
+            { host: this.name },
+            `${message}Accepted as new: StrictHostKeyChecking is no`,
+          );
+          this.remember(key, described);
+          return true;
+        }
         if (this.policy.strict === 'no') {
-          this.log.warn({ host: this.name }, `${message}Continuing: StrictHostKeyChecking is no`);
+          // ssh's words (sshconnect.c): connect, but forward nothing through a host that may be
+          // an impostor. For a tool that only forwards, that means no tunnel.
+          const offending = verdict.entries[0];
+          this.log.error(
+            { host: this.name, fingerprint: fingerprintSha256(key) },
+            'WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! IT IS POSSIBLE THAT SOMEONE IS ' +
+              'DOING SOMETHING NASTY! Someone could be eavesdropping on you right now ' +
+              '(man-in-the-middle attack)! It is also possible that a host key has just been ' +
+              `changed. The fingerprint for the ${keyTypeLabel(keyType)} key sent by the remote ` +
+              `host is ${fingerprintSha256(key)}. Please contact your system administrator. ` +
+              `Add correct host key in ${this.policy.files[0] ?? '~/.ssh/known_hosts'} to get rid of this message. ` +
+              (offending
+                ? `Offending ${keyTypeLabel(offending.keyType)} key in ${offending.file}:${offending.line}. `
+                : '') +
+              PORT_FORWARDING_DISABLED,
+          );
+          this.forwardingRefused = new PgTunnelError(
+            'ERR_SSH_HOST_KEY',
+            `${message}StrictHostKeyChecking is no, so the connection was made, but as ssh ` +
+              `does: ${PORT_FORWARDING_DISABLED} If you know the host key was replaced, remove ` +
+              `the old entry (${removeHint}) and connect again.`,
+          );
           return true;
         }
         return this.refuse(
@@ -92,14 +134,28 @@ export class HostKeyVerifier {
           return this.refuse(
             `the host key of ${this.name} is not known${ca}: the server presented ${described}. ` +
               `Check that fingerprint with the server's administrator, then run once with ` +
-              `-o StrictHostKeyChecking=accept-new, or add it with ssh-keyscan to ` +
-              `${this.policy.files[0] ?? '~/.ssh/known_hosts'}`,
+              `-o StrictHostKeyChecking=accept-new, or add it with: ${this.keyscanHint()}`,
           );
         }
         this.remember(key, described);
         return true;
       }
     }
+  }
+
+  /** The command that fetches the host's keys into the first known_hosts file. */
+  private keyscanHint(): string {
+    const file = this.policy.files[0] ?? '~/.ssh/known_hosts';
+    if (!this.address) return `ssh-keyscan HOST >> ${file}`;
+    const { host, port, via } = this.address;
+    const scan = `ssh-keyscan -p ${port} ${host}`;
+    // Behind a jump host the scan has to run where the host is reachable: on the jump host.
+    const where = via ? `ssh -p ${via.port} ${via.user}@${via.host} ${scan}` : scan;
+    const renamed =
+      knownHostsName(host, port) === this.name
+        ? ''
+        : ` (then change the host name in the added lines to ${this.name}, the HostKeyAlias)`;
+    return `${where} >> ${file}${renamed}`;
   }
 
   private refuse(message: string): false {

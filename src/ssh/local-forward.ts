@@ -6,8 +6,7 @@ import { PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { pump } from '../net/pump.js';
 import { SessionSet } from '../net/session-set.js';
-import { refuseClient } from './client-refusal.js';
-import type { ForwardSpec } from './forward-spec.js';
+import { type AddressFamily, type ForwardSpec, listenAddresses } from './forward-spec.js';
 import type { SshSession } from './ssh-session.js';
 
 export interface LocalForwardOptions {
@@ -15,34 +14,77 @@ export interface LocalForwardOptions {
   session: SshSession;
   /** How long a new local connection waits for a lost SSH connection to come back. */
   connectWaitMs: number;
+  /** `-4`/`-6`: which loopback addresses `localhost` means. Default both. */
+  addressFamily?: AddressFamily;
   log: Logger;
 }
 
+/** Where a forward listens: the first address, and any others on the same port. */
+export interface ListeningOn {
+  address: string;
+  port: number;
+  /** Further addresses (::1 beside 127.0.0.1 for `localhost`). */
+  alsoOn: string[];
+}
+
+/** errno codes for an address family this machine does not have (no IPv6 loopback). */
+const FAMILY_MISSING = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EINVAL']);
+
 export class LocalForward {
-  private server: Server | undefined;
+  private readonly servers: Server[] = [];
   private readonly sessions = new SessionSet();
   private nextId = 1;
 
   constructor(private readonly options: LocalForwardOptions) {}
 
-  /** Binds the listener; resolves to the bound address (the real port when 0 was asked). */
-  listen(): Promise<{ address: string; port: number }> {
+  /**
+   * Binds the listeners; resolves to the bound addresses (the real port when 0 was asked).
+   * `localhost` is bound as 127.0.0.1 and ::1, as ssh does; the second only where it can be.
+   */
+  async listen(): Promise<ListeningOn> {
+    const { spec, log } = this.options;
+    const [first, ...others] = listenAddresses(
+      spec.bindAddress,
+      this.options.addressFamily ?? 'any',
+    );
+    const bound = await this.bind(first, spec.bindPort);
+    const alsoOn: string[] = [];
+    for (const address of others) {
+      try {
+        alsoOn.push((await this.bind(address, bound.port)).address);
+      } catch (error) {
+        const cause = (error as PgTunnelError).cause as NodeJS.ErrnoException | undefined;
+        if (cause?.code && FAMILY_MISSING.has(cause.code)) {
+          log.debug({ address }, `not listening on ${address}: ${cause.message}`);
+        } else {
+          // As ssh: one address is enough; say why the other is missing.
+          log.warn({ address }, (error as Error).message);
+        }
+      }
+    }
+    return { address: bound.address, port: bound.port, alsoOn };
+  }
+
+  private bind(host: string | undefined, port: number): Promise<{ address: string; port: number }> {
     const { spec } = this.options;
     // Half-open kept so a client's EOF reaches the server while replies still flow back.
     const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
-    this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, spec)));
-      server.listen({ host: spec.bindAddress, port: spec.bindPort }, () => {
-        const bound = server.address();
-        if (!bound || typeof bound === 'string') {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(listenError(error, spec, host, port)),
+      );
+      server.listen({ host, port }, () => {
+        const address = server.address();
+        if (!address || typeof address === 'string') {
+          server.close();
           reject(new PgTunnelError('ERR_LISTEN', `cannot read the address of ${spec.text}`));
           return;
         }
+        this.servers.push(server);
         server.on('error', (error) =>
           this.options.log.error({ error: error.message }, 'listener error'),
         );
-        resolve({ address: bound.address, port: bound.port });
+        resolve({ address: address.address, port: address.port });
       });
     });
   }
@@ -50,9 +92,11 @@ export class LocalForward {
   /** Stops listening and closes every forwarded connection. */
   close(): Promise<void> {
     this.sessions.closeAll();
-    const server = this.server;
-    if (!server?.listening) return Promise.resolve();
-    return new Promise((resolve) => server.close(() => resolve()));
+    return Promise.all(
+      this.servers
+        .filter((server) => server.listening)
+        .map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    ).then(() => undefined);
   }
 
   private accept(socket: Socket): void {
@@ -84,6 +128,8 @@ export class LocalForward {
             { target: `${spec.host}:${spec.hostPort}` },
             `connection refused: ${message}`,
           );
+          // Loaded on the first refusal: a tunnel that never refuses never pays for the codecs.
+          const { refuseClient } = await import('./client-refusal.js');
           await refuseClient(socket, message);
           return;
         }
@@ -104,8 +150,13 @@ export class LocalForward {
   }
 }
 
-function listenError(error: NodeJS.ErrnoException, spec: ForwardSpec): PgTunnelError {
-  const where = `${spec.bindAddress ?? '*'}:${spec.bindPort}`;
+function listenError(
+  error: NodeJS.ErrnoException,
+  spec: ForwardSpec,
+  host: string | undefined,
+  port: number,
+): PgTunnelError {
+  const where = `${host === undefined ? '*' : host.includes(':') ? `[${host}]` : host}:${port}`;
   const why =
     error.code === 'EADDRINUSE'
       ? 'the address is already in use (another PostgreSQL or tunnel?); pick another local port'

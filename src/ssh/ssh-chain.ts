@@ -1,6 +1,7 @@
 // One live SSH connection through zero or more jump hosts: each hop is an ssh2 Client whose
 // socket is a direct-tcpip channel of the hop before it. Ends as a whole when any hop ends.
 import { EventEmitter } from 'node:events';
+import { isIPv4, isIPv6 } from 'node:net';
 import { type ClientChannel, Client as SshClient } from 'ssh2';
 import { PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -28,17 +29,27 @@ export class SshChain extends EventEmitter {
       client.on('error', (error: Ssh2Error) => {
         this.lastError = translateSshError(error, context);
       });
-      client.on('close', () => this.shutdown(this.lastError ?? lostError(context)));
+      // A hop carried inside another hop's channel may report only `end` (the channel's EOF)
+      // and never `close`, and ssh2 stops its keep-alives on `end`: either one means it is gone.
+      const lost = () => this.shutdown(this.lastError ?? lostError(context));
+      client.on('end', lost);
+      client.on('close', lost);
     });
   }
 
   /** Connects every hop in order; rejects with a translated error naming the failing hop. */
-  static async connect(plan: TunnelPlan, home: string, log: Logger): Promise<SshChain> {
+  static async connect(
+    plan: TunnelPlan,
+    home: string,
+    log: Logger,
+    protocolTrace = false,
+  ): Promise<SshChain> {
     const clients: SshClient[] = [];
     try {
       for (let index = 0; index < plan.hops.length; index++) {
         const previous = clients[index - 1];
         const hop = plan.hops[index] as HopPlan;
+        if (!previous) checkAddressFamily(hop, plan.addressFamily);
         const sock = previous
           ? await openChannel(
               previous,
@@ -48,7 +59,9 @@ export class SshChain extends EventEmitter {
               plan.connectTimeoutMs,
             )
           : undefined;
-        clients.push(await connectHop(plan, index, sock, home, log));
+        const connected = await connectHop(plan, index, sock, home, log, protocolTrace);
+        clients.push(connected.client);
+        if (connected.forwardingRefused) throw connected.forwardingRefused;
         log.debug({ hop: hopName(hop) }, 'SSH hop connected');
       }
     } catch (error) {
@@ -109,7 +122,8 @@ function hopContext(plan: TunnelPlan, index: number): HopContext {
 }
 
 function lostError(context: HopContext): PgTunnelError {
-  return new PgTunnelError('ERR_SSH', `the SSH connection to ${hopName(context.hop)} was closed`);
+  const via = context.via ? ` (through ${hopName(context.via)})` : '';
+  return new PgTunnelError('ERR_SSH', `the SSH connection to ${hopName(context.hop)}${via} ended`);
 }
 
 function connectHop(
@@ -118,10 +132,15 @@ function connectHop(
   sock: ClientChannel | undefined,
   home: string,
   log: Logger,
-): Promise<SshClient> {
+  protocolTrace: boolean,
+): Promise<{ client: SshClient; forwardingRefused: PgTunnelError | undefined }> {
   const hop = plan.hops[index] as HopPlan;
   const context = hopContext(plan, index);
-  const verifier = new HostKeyVerifier(hop.hostKeyName, hop.hostKeys, log);
+  const verifier = new HostKeyVerifier(hop.hostKeyName, hop.hostKeys, log, {
+    host: hop.host,
+    port: hop.port,
+    via: context.via,
+  });
   const auth = createAuthHandler(hop, home);
   context.report = auth.report;
   const client = new SshClient();
@@ -138,9 +157,14 @@ function connectHop(
     client.once('ready', () => {
       if (settled) return;
       settled = true;
+      // As ssh -v says which key got in ("Authenticated to … using publickey").
+      log.info(
+        { hop: hopName(hop) },
+        `authenticated to ${hopName(hop)} as ${hop.user} using publickey with ${auth.report.current ?? 'no key'}`,
+      );
       // onError/onClose stay attached as no-ops: an error between this hop's ready and the
       // chain taking over must not become an unhandled 'error' event.
-      resolve(client);
+      resolve({ client, forwardingRefused: verifier.forwardingRefused });
     });
     const onError = (error: Ssh2Error) => {
       // ssh2 reports an unusable agent or key, then goes on with the next method.
@@ -165,7 +189,18 @@ function connectHop(
         username: hop.user,
         authHandler: auth.handler,
         hostVerifier: (key: Buffer) => verifier.verify(key),
-        algorithms: { serverHostKey: verifier.algorithms as never },
+        algorithms: {
+          serverHostKey: verifier.algorithms as never,
+          // ssh -C: zlib preferred, and "none" kept for servers that refuse compression.
+          compress: (plan.compression
+            ? ['zlib@openssh.com', 'zlib', 'none']
+            : ['none', 'zlib@openssh.com', 'zlib']) as never,
+        },
+        debug: protocolTrace
+          ? (message: string) => log.debug({ hop: hopName(hop) }, message)
+          : undefined,
+        forceIPv4: plan.addressFamily === 'inet',
+        forceIPv6: plan.addressFamily === 'inet6',
         readyTimeout: plan.connectTimeoutMs,
         keepaliveInterval: plan.keepaliveIntervalMs,
         keepaliveCountMax: plan.keepaliveCountMax,
@@ -210,4 +245,21 @@ function openChannel(
       reject(channelRefused(error, server, host, port));
     }
   });
+}
+
+/** -4/-6 against an address literal, which ssh2 would connect to regardless (ssh refuses). */
+function checkAddressFamily(hop: HopPlan, family: TunnelPlan['addressFamily']): void {
+  const mismatch =
+    (family === 'inet' &&
+      isIPv6(hop.host) &&
+      'an IPv6 address, but -4 (AddressFamily inet) allows IPv4 only') ||
+    (family === 'inet6' &&
+      isIPv4(hop.host) &&
+      'an IPv4 address, but -6 (AddressFamily inet6) allows IPv6 only');
+  if (mismatch) {
+    throw new PgTunnelError(
+      'ERR_SSH',
+      `cannot connect to the SSH server ${hopName(hop)}: ${hop.host} is ${mismatch}`,
+    );
+  }
 }

@@ -46,6 +46,8 @@ export interface HostConfig {
   serverAliveInterval?: Located<number>;
   serverAliveCountMax?: Located<number>;
   connectTimeout?: Located<number>;
+  addressFamily?: Located<'any' | 'inet' | 'inet6'>;
+  compression?: Located<boolean>;
 }
 
 /** Reads the files an `Include` names; returns them in the order ssh would read them. */
@@ -207,6 +209,12 @@ export function lookupHost(config: SshConfig, alias: string): HostConfig {
       case 'connecttimeout':
         result.connectTimeout ??= at(parseCount(first, 'ConnectTimeout', location));
         break;
+      case 'addressfamily':
+        result.addressFamily ??= at(parseAddressFamily(first, location));
+        break;
+      case 'compression':
+        result.compression ??= at(parseYesNo(first, 'Compression', location));
+        break;
       default:
         // Every other ssh_config keyword (Ciphers, SendEnv, ForwardAgent …) does not change
         // how a tunnel connects; ssh users keep them in the same file, so they are not errors.
@@ -242,4 +250,14 @@ function parseYesNo(value: string, keyword: string, location: string): boolean {
   throw new ConfigError('ERR_CONFIG_INVALID', `${keyword} must be yes or no, not "${value}"`, {
     location,
   });
+}
+
+function parseAddressFamily(value: string, location: string): 'any' | 'inet' | 'inet6' {
+  const lower = value.toLowerCase();
+  if (lower === 'any' || lower === 'inet' || lower === 'inet6') return lower;
+  throw new ConfigError(
+    'ERR_CONFIG_INVALID',
+    `AddressFamily must be any, inet or inet6, not "${value}"`,
+    { location },
+  );
 }

@@ -17,6 +17,8 @@ const ALL_HOP_KEYS = [
   'IdentitiesOnly',
   'IdentityAgent',
   'IdentityFile',
+  'AddressFamily',
+  'Compression',
 ];
 
 /** Accepted for copy-paste compatibility with ssh command lines; pgtunnel already behaves so. */

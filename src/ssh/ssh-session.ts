@@ -10,6 +10,15 @@ import type { SshChain } from './ssh-chain.js';
 
 export type SessionState = 'idle' | 'connecting' | 'up' | 'reconnecting' | 'closed';
 
+/** What started a reconnect attempt: the backoff timer, or a client waiting for the tunnel. */
+export type AttemptTrigger = 'schedule' | 'client';
+
+/**
+ * While clients wait, attempts are made at least this often, whatever the backoff says, and no
+ * more often: a storm of arriving clients is one attempt per interval, never one per client.
+ */
+export const ON_DEMAND_INTERVAL_MS = 1_000;
+
 export interface SshSessionOptions {
   /** Opens a fresh connection (re-reading known_hosts and keys each time). */
   connect: () => Promise<SshChain>;
@@ -28,6 +37,12 @@ export class SshSession extends EventEmitter {
   private stateValue: SessionState = 'idle';
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (ms since epoch); 0 when none is armed. */
+  private timerDueAt = 0;
+  private attemptInFlight = false;
+  private lastAttemptAt = 0;
+  /** Local connections currently waiting for the tunnel to come back. */
+  private waiting = 0;
   private downSince = 0;
   /** Why the connection is down (the drop, then the latest failed attempt). */
   lastError: PgTunnelError | undefined;
@@ -81,11 +96,16 @@ export class SshSession extends EventEmitter {
     }
   }
 
+  /** How many reconnect attempts are running (0 or 1: attempts never overlap). */
+  get attemptsInFlight(): number {
+    return this.attemptInFlight ? 1 : 0;
+  }
+
   /** Stops reconnecting and closes the connection. */
   close(): void {
     if (this.stateValue === 'closed') return;
     this.stateValue = 'closed';
-    clearTimeout(this.timer);
+    this.disarm();
     this.chain?.close();
     this.chain = undefined;
     this.emit('closed');
@@ -97,6 +117,7 @@ export class SshSession extends EventEmitter {
     return new Promise((resolve, reject) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
+        this.waiting--;
         this.off('up', onUp);
         this.off('closed', onClosed);
         if (ok) resolve();
@@ -107,7 +128,35 @@ export class SshSession extends EventEmitter {
       const timer = setTimeout(() => done(false), remaining);
       this.on('up', onUp);
       this.on('closed', onClosed);
+      this.waiting++;
+      this.requestAttempt();
     });
+  }
+
+  /**
+   * A client is waiting: try now rather than when the backoff says, unless an attempt is
+   * running or one started less than ON_DEMAND_INTERVAL_MS ago (then try when that has passed).
+   */
+  private requestAttempt(): void {
+    if (this.stateValue !== 'reconnecting' || this.attemptInFlight) return;
+    const earliest = this.lastAttemptAt + ON_DEMAND_INTERVAL_MS;
+    if (this.timerDueAt !== 0 && this.timerDueAt <= earliest) return; // due soon anyway
+    this.arm(Math.max(0, earliest - Date.now()), 'client');
+  }
+
+  private arm(delayMs: number, trigger: AttemptTrigger): void {
+    this.disarm();
+    this.timerDueAt = Date.now() + delayMs;
+    this.timer = setTimeout(() => {
+      this.timerDueAt = 0;
+      void this.attemptReconnect(trigger);
+    }, delayMs);
+  }
+
+  private disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDueAt = 0;
   }
 
   private downError(): PgTunnelError {
@@ -125,15 +174,16 @@ export class SshSession extends EventEmitter {
     );
   }
 
-  private adopt(chain: SshChain): void {
+  private adopt(chain: SshChain, trigger?: AttemptTrigger): void {
     const wasDown = this.stateValue === 'reconnecting';
+    this.disarm();
     this.chain = chain;
     this.stateValue = 'up';
     this.attempt = 0;
     chain.once('close', (reason: PgTunnelError) => this.onDrop(chain, reason));
     if (wasDown) {
       this.options.log.info(
-        { downForMs: Date.now() - this.downSince },
+        { downForMs: Date.now() - this.downSince, trigger },
         `SSH connection to ${this.options.description} re-established`,
       );
     }
@@ -150,39 +200,60 @@ export class SshSession extends EventEmitter {
     this.lastError = reason;
     this.options.log.warn(
       { reason: reason.message },
-      `SSH connection to ${this.options.description} lost; reconnecting`,
+      `SSH connection to ${this.options.description} lost; reconnecting: ${reason.message}`,
     );
     this.emit('down', reason);
+    this.attempt = 0;
     this.scheduleAttempt();
   }
 
-  /** Arms the timer for the next attempt; returns its delay. */
+  /**
+   * Arms the timer for the next attempt and returns its delay: the backoff's, or, while
+   * clients wait, no later than ON_DEMAND_INTERVAL_MS after the last attempt began.
+   */
   private scheduleAttempt(): number {
-    const delay = backoffDelay(this.attempt++, this.options.backoff);
-    this.timer = setTimeout(() => void this.attemptReconnect(), delay);
-    return delay;
+    const backoff = backoffDelay(this.attempt++, this.options.backoff);
+    const onDemand = Math.max(0, this.lastAttemptAt + ON_DEMAND_INTERVAL_MS - Date.now());
+    if (this.waiting > 0 && onDemand < backoff) {
+      this.arm(onDemand, 'client');
+      return onDemand;
+    }
+    this.arm(backoff, 'schedule');
+    return backoff;
   }
 
-  private async attemptReconnect(): Promise<void> {
-    if (this.stateValue !== 'reconnecting') return;
+  private async attemptReconnect(trigger: AttemptTrigger): Promise<void> {
+    if (this.stateValue !== 'reconnecting' || this.attemptInFlight) return;
+    this.attemptInFlight = true;
+    this.lastAttemptAt = Date.now();
+    if (trigger === 'client') {
+      this.options.log.info(
+        { waiting: this.waiting },
+        `a client is waiting: trying to reconnect to ${this.options.description} now`,
+      );
+    }
+    let chain: SshChain;
     try {
-      const chain = await this.options.connect();
-      if (this.stateValue !== 'reconnecting') {
-        chain.close();
-        return;
-      }
-      this.adopt(chain);
+      chain = await this.options.connect();
     } catch (error) {
+      this.attemptInFlight = false;
       if (this.stateValue !== 'reconnecting') return;
       this.lastError =
         error instanceof PgTunnelError ? error : new PgTunnelError('ERR_SSH', String(error));
       const attempt = this.attempt;
       const next = this.scheduleAttempt();
       this.options.log.warn(
-        { attempt, retryInMs: next },
+        { attempt, trigger, retryInMs: next },
         `SSH reconnect failed: ${this.lastError.message}`,
       );
       this.emit('retry-failed', this.lastError, next);
+      return;
     }
+    this.attemptInFlight = false;
+    if (this.stateValue !== 'reconnecting') {
+      chain.close();
+      return;
+    }
+    this.adopt(chain, trigger);
   }
 }

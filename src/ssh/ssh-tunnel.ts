@@ -6,7 +6,6 @@ import type { BackoffOptions } from './backoff.js';
 import { formatDestination } from './destination.js';
 import type { ForwardSpec } from './forward-spec.js';
 import { LocalForward } from './local-forward.js';
-import { checkPostgres, describeOutcome } from './postgres-check.js';
 import { SshChain } from './ssh-chain.js';
 import { SshSession } from './ssh-session.js';
 import type { TunnelPlan } from './tunnel-plan.js';
@@ -20,8 +19,12 @@ export interface SshTunnelOptions {
   /** How long a new local connection waits for a lost SSH connection. Default 10 s. */
   connectWaitMs?: number;
   backoff?: BackoffOptions;
-  /** Run the PostgreSQL check on every forward once connected; failure rejects. */
+  /** Run the PostgreSQL check on every forward once connected; any failure rejects. */
   check?: boolean;
+  /** Told each forward's check result as it comes, the failures too. */
+  onCheck?: (result: { line: string; ok: boolean }) => void;
+  /** Log ssh2's protocol trace at debug level (`-vvv`). */
+  protocolTrace?: boolean;
   log: Logger;
 }
 
@@ -30,6 +33,8 @@ export interface BoundForward {
   spec: ForwardSpec;
   address: string;
   port: number;
+  /** Further addresses on the same port (::1 beside 127.0.0.1 for `localhost`). */
+  alsoOn: string[];
 }
 
 export interface SshTunnel {
@@ -55,7 +60,7 @@ export async function startSshTunnel(options: SshTunnelOptions): Promise<SshTunn
   if (!destination) throw new PgTunnelError('ERR_USAGE', 'no SSH destination given');
   const description = formatDestination(destination);
   const session = new SshSession({
-    connect: () => SshChain.connect(plan, options.home, log),
+    connect: () => SshChain.connect(plan, options.home, log, options.protocolTrace),
     description,
     backoff: options.backoff,
     log,
@@ -66,6 +71,7 @@ export async function startSshTunnel(options: SshTunnelOptions): Promise<SshTunn
         spec,
         session,
         connectWaitMs: options.connectWaitMs ?? DEFAULT_CONNECT_WAIT_MS,
+        addressFamily: plan.addressFamily,
         log: log.child({ forward: spec.text }),
       }),
   );
@@ -88,19 +94,43 @@ export async function startSshTunnel(options: SshTunnelOptions): Promise<SshTunn
     );
     const checks: string[] = [];
     if (options.check) {
+      // Every forward is checked, so one run reports them all, not only the first failure.
+      const failures: string[] = [];
       for (const { spec } of forwards) {
-        const target = `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.hostPort}`;
-        const channel = await session.openChannel(spec.host, spec.hostPort, 0);
-        const outcome = await checkPostgres(channel);
-        const line = describeOutcome(outcome, target);
-        if (outcome.kind !== 'postgres')
-          throw new PgTunnelError('ERR_SSH_CHECK', `--check failed: ${line}`);
-        checks.push(line);
+        const { line, ok } = await checkForward(session, spec);
+        options.onCheck?.({ line, ok });
+        (ok ? checks : failures).push(line);
+      }
+      if (failures.length === 1) {
+        throw new PgTunnelError('ERR_SSH_CHECK', `--check failed: ${failures[0]}`);
+      }
+      if (failures.length > 1) {
+        throw new PgTunnelError(
+          'ERR_SSH_CHECK',
+          `--check failed for ${failures.length} of ${forwards.length} forwards: ${failures.join('; ')}`,
+        );
       }
     }
     return { forwards, session, checks, close };
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** One forward's check: PostgreSQL answering, or why not (a refused channel included). */
+async function checkForward(
+  session: SshSession,
+  spec: ForwardSpec,
+): Promise<{ line: string; ok: boolean }> {
+  const target = `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.hostPort}`;
+  try {
+    // Loaded only for --check: it brings node:tls, which a plain tunnel never needs.
+    const { checkPostgres, describeOutcome } = await import('./postgres-check.js');
+    const channel = await session.openChannel(spec.host, spec.hostPort, 0);
+    const outcome = await checkPostgres(channel);
+    return { line: describeOutcome(outcome, target), ok: outcome.kind === 'postgres' };
+  } catch (error) {
+    return { line: error instanceof Error ? error.message : String(error), ok: false };
   }
 }

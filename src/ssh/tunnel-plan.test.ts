@@ -44,7 +44,8 @@ describe('destination', () => {
 describe('forward-spec', () => {
   it('reads -L like ssh', () => {
     const spec = parseForwardSpec('63333:localhost:5432');
-    assert.equal(spec.bindAddress, '127.0.0.1');
+    // ssh's default bind address: localhost, listened on as 127.0.0.1 and ::1.
+    assert.equal(spec.bindAddress, 'localhost');
     assert.equal(spec.bindPort, 63333);
     assert.equal(spec.host, 'localhost');
     assert.equal(spec.hostPort, 5432);

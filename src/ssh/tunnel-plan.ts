@@ -76,6 +76,10 @@ export interface TunnelPlan {
   keepaliveCountMax: number;
   /** Deadline for TCP connect, handshake and authentication of each hop. */
   connectTimeoutMs: number;
+  /** AddressFamily (`-4`/`-6`): for the first hop's TCP connection and the local listeners. */
+  addressFamily: 'any' | 'inet' | 'inet6';
+  /** Compression (`-C`): offer zlib on every hop. */
+  compression: boolean;
 }
 
 /** ssh's default identity files, in the order ssh tries them. */
@@ -194,6 +198,8 @@ export function planTunnel(request: TunnelRequest, context: PlanContext): Tunnel
     keepaliveCountMax:
       destinationConfig.serverAliveCountMax?.value ?? DEFAULT_SERVER_ALIVE_COUNT_MAX,
     connectTimeoutMs: (destinationConfig.connectTimeout?.value || DEFAULT_CONNECT_TIMEOUT) * 1000,
+    addressFamily: destinationConfig.addressFamily?.value ?? 'any',
+    compression: destinationConfig.compression?.value ?? false,
   };
 }
 

@@ -50,6 +50,8 @@ export interface SshdOptions {
   hostKeyTypes?: Array<'ed25519' | 'ecdsa' | 'rsa'>;
   /** Extra sshd_config lines (PermitOpen, LogLevel DEBUG1 …); they win over the defaults. */
   extraConfig?: string[];
+  /** Listen on ::1 too (same port). */
+  ipv6?: boolean;
 }
 
 export interface Sshd {
@@ -71,6 +73,12 @@ export interface Sshd {
    */
   freeze(): void;
   thaw(): void;
+  /**
+   * SIGKILLs the session processes (one per client connection) and leaves the listener up:
+   * the connections drop as when a session is killed, while new ones are accepted.
+   * Resolves to how many processes were killed.
+   */
+  killSessions(): number;
   /** Starts again on the same port with the same host keys. */
   start(): Promise<void>;
   /** kill() and remove the temp directory. */
@@ -97,6 +105,7 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
       ...(options.extraConfig ?? []),
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
+      ...(options.ipv6 ? ['ListenAddress ::1'] : []),
       ...hostKeys.map((k) => `HostKey ${k.privateKeyFile}`),
       'PidFile none',
       'UsePAM no',
@@ -189,6 +198,20 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
     log: () => logText,
     kill,
     freeze: () => signalAll('SIGSTOP'),
+    killSessions: () => {
+      const pid = child?.pid;
+      if (!pid) return 0;
+      let killed = 0;
+      for (const each of descendants(pid)) {
+        try {
+          process.kill(each, 'SIGKILL');
+          killed++;
+        } catch {
+          // already gone
+        }
+      }
+      return killed;
+    },
     thaw: () => signalAll('SIGCONT'),
     start,
     stop,

@@ -77,6 +77,46 @@ describe('pgtunnel ssh: host key checking', () => {
     assert.doesNotMatch(sshd.log(), /Accepted publickey/);
   });
 
+  it("with StrictHostKeyChecking no and a changed key, connects but forwards nothing, in ssh's words", async () => {
+    const file = join(home, 'kh-changed-lenient');
+    await writeFile(file, `${name()} ${stranger.publicKey}\n`);
+    const result = await runTunnelCli(args(file, '-o', 'StrictHostKeyChecking=no'), { home });
+    assert.equal(result.code, 1, result.stderr);
+    assert.doesNotMatch(result.stdout, /listening on/);
+    assert.ok(
+      result.stderr.includes(
+        `pgtunnel: HOST KEY MISMATCH for ${name()}: the server presented ED25519 key ` +
+          `${ed25519().fingerprint}, but ${file}:1 lists a different ED25519 key. ` +
+          'StrictHostKeyChecking is no, so the connection was made, but as ssh does: ' +
+          'Port forwarding is disabled to avoid man-in-the-middle attacks.',
+      ),
+      result.stderr,
+    );
+    // The log carries ssh's own warning, with the offending line.
+    assert.ok(result.stderr.includes('WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!'));
+    assert.ok(result.stderr.includes(`Offending ED25519 key in ${file}:1.`), result.stderr);
+    // Connected (authenticated) as ssh would, and the file is left alone.
+    assert.match(sshd.log(), /Accepted publickey/);
+    assert.equal(await readFile(file, 'utf8'), `${name()} ${stranger.publicKey}\n`);
+  });
+
+  it('with StrictHostKeyChecking no, takes a key of a type not on file as new, as ssh does', async () => {
+    // Only an RSA key on file, and the server has none: it presents ED25519, a new key type.
+    const rsa = await createKeyPair(home, 'stranger_rsa', 'rsa');
+    const file = join(home, 'kh-other-type');
+    await writeFile(file, `${name()} ${rsa.publicKey}\n`);
+    const strict = await runTunnelCli(args(file), { home });
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, /knows it with RSA keys only/);
+
+    const tunnel = await startTunnelCli(args(file, '-o', 'StrictHostKeyChecking=no'), { home });
+    await tunnel.stop();
+    assert.match(tunnel.stderr(), /Accepted as new: StrictHostKeyChecking is no/);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[1] ?? '', / ssh-ed25519 /);
+  });
+
   it('refuses an unknown host by default, and with accept-new adds it so OpenSSH finds it', async () => {
     const file = join(home, 'kh-new');
     const strict = await runTunnelCli(args(file), { home });
@@ -87,11 +127,26 @@ describe('pgtunnel ssh: host key checking', () => {
       ),
       strict.stderr,
     );
+    // The exact command that fetches the key.
+    assert.ok(
+      strict.stderr.includes(`add it with: ssh-keyscan -p ${sshd.port} 127.0.0.1 >> ${file}`),
+      strict.stderr,
+    );
 
     const tunnel = await startTunnelCli(args(file, '-o', 'StrictHostKeyChecking=accept-new'), {
       home,
     });
     await tunnel.stop();
+    // Which key got in, as ssh -v says it.
+    assert.ok(
+      tunnel
+        .stderr()
+        .includes(
+          `authenticated to ${sshd.user}@127.0.0.1:${sshd.port} as ${sshd.user} using publickey ` +
+            `with key ~/id_test ED25519 ${user.fingerprint}`,
+        ),
+      tunnel.stderr(),
+    );
     const written = await readFile(file, 'utf8');
     assert.match(written, /^\|1\|[A-Za-z0-9+/=]{28}\|[A-Za-z0-9+/=]{28} ssh-ed25519 \S+\n$/);
     const found = await run('ssh-keygen', ['-F', name(), '-f', file]);

@@ -123,6 +123,42 @@ describe('pgtunnel ssh: psql through the tunnel', () => {
     );
   });
 
+  it('--check with several forwards reports every one, the good ones too', async () => {
+    const result = await runTunnelCli(
+      [
+        '--check',
+        '-L',
+        `0:127.0.0.1:${sshd.port}`,
+        '-L',
+        `0:127.0.0.1:${cluster.port}`,
+        '-L',
+        '0:127.0.0.1:9',
+        '-p',
+        String(sshd.port),
+        `${sshd.user}@127.0.0.1`,
+      ],
+      { home },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.ok(
+      result.stdout.includes(
+        `pgtunnel ssh: 127.0.0.1:${sshd.port} does not answer like PostgreSQL: it spoke first`,
+      ),
+      result.stdout,
+    );
+    assert.ok(
+      result.stdout.includes(
+        `pgtunnel ssh: PostgreSQL answered at 127.0.0.1:${cluster.port} (SSL not supported)`,
+      ),
+      result.stdout,
+    );
+    assert.ok(
+      result.stdout.includes('refused to open a channel to 127.0.0.1:9: Connection refused'),
+      result.stdout,
+    );
+    assert.match(result.stderr, /pgtunnel: --check failed for 2 of 3 forwards: /);
+  });
+
   it('runs a profile from --config that names a ~/.ssh/config Host', async () => {
     const keys = join(home, 'keys');
     await mkdir(keys, { recursive: true });

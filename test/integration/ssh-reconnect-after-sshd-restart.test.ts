@@ -3,7 +3,8 @@
 // a FATAL 08001 psql prints, a client arriving shortly before sshd returns waits and gets
 // through, and new psql sessions work after the reconnect. A server that stops answering
 // without closing anything (every sshd process SIGSTOPped) is caught by keep-alives. A server
-// that returns with a host key known_hosts does not vouch for is refused until the file says so.
+// that returns with a host key known_hosts does not vouch for is refused until the file says so,
+// and under StrictHostKeyChecking no is logged in to but not forwarded to.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -186,6 +187,54 @@ describe('pgtunnel ssh: reconnect after sshd restart', () => {
     } finally {
       sshd.thaw();
       await silent.stop();
+    }
+  });
+
+  it('under StrictHostKeyChecking no, a server returning with a changed key is not forwarded to', async () => {
+    const knownHosts = join(home, 'known_hosts_lenient');
+    const name = `[127.0.0.1]:${sshd.port}`;
+    await writeFile(knownHosts, `${sshd.knownHostsLines().join('\n')}\n`);
+    const lenient = await startTunnelCli(
+      [
+        '-L',
+        `0:127.0.0.1:${cluster.port}`,
+        '-i',
+        keyFile,
+        '--known-hosts',
+        knownHosts,
+        '-o',
+        'StrictHostKeyChecking=no',
+        '--connect-wait',
+        '1',
+        '-p',
+        String(sshd.port),
+        `${sshd.user}@127.0.0.1`,
+      ],
+      { home },
+    );
+    try {
+      const conninfo = `host=127.0.0.1 port=${lenient.ports[0]} user=postgres sslmode=disable`;
+      assert.equal(await psqlOk({ conninfo, sql: 'SELECT 1' }), '1');
+      await sshd.kill();
+      await lenient.waitForLog(/SSH connection to \S+ lost; reconnecting/, 10_000);
+      const impostor = await createKeyPair(home, 'lenient_impostor_host_key');
+      await writeFile(knownHosts, `${name} ${impostor.publicKey}\n`);
+      const from = lenient.stderr().length;
+      await sshd.start();
+      await lenient.waitForLog(
+        /SSH reconnect failed: HOST KEY MISMATCH .*Port forwarding is disabled to avoid man-in-the-middle attacks\./,
+        30_000,
+        from,
+      );
+      const refused = await runPsql({ conninfo, sql: 'SELECT 1' });
+      assert.notEqual(refused.code, 0);
+      assert.ok(
+        refused.stderr.includes('Port forwarding is disabled to avoid man-in-the-middle attacks.'),
+        refused.stderr,
+      );
+      assert.equal(await readFile(knownHosts, 'utf8'), `${name} ${impostor.publicKey}\n`);
+    } finally {
+      await lenient.stop();
     }
   });
 });

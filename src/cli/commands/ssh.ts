@@ -4,10 +4,18 @@ import { homedir, userInfo } from 'node:os';
 import { type Command, Option } from 'commander';
 import { PgTunnelError } from '../../errors.js';
 import { createLogger, type LogLevel } from '../../log.js';
+import { isBackgroundChild, reportReady, runInBackground } from '../../ssh/background.js';
 import { parsePort } from '../../ssh/destination.js';
 import { parseForwardSpec, privilegedPortWarning } from '../../ssh/forward-spec.js';
 import { loadProfile, type SshProfile } from '../../ssh/profiles.js';
 import { loadSshConfig } from '../../ssh/ssh-config-file.js';
+import {
+  logLevelFor,
+  NO_OP_SSH_FLAGS,
+  PROTOCOL_TRACE_VERBOSITY,
+  refuseUnsupportedFlags,
+  UNSUPPORTED_SSH_FLAGS,
+} from '../../ssh/ssh-flags.js';
 import { SUPPORTED_OPTIONS } from '../../ssh/ssh-options.js';
 import { startSshTunnel } from '../../ssh/ssh-tunnel.js';
 import { planTunnel } from '../../ssh/tunnel-plan.js';
@@ -28,13 +36,22 @@ interface SshFlags {
   reconnectMaxDelay?: string;
   config?: string;
   profile?: string;
-  logLevel: LogLevel;
+  logLevel?: LogLevel;
+  /** ssh's -f, -q, -v (counted), -4, -6, -C. */
+  f?: boolean;
+  q?: boolean;
+  v?: number;
+  '4'?: boolean;
+  '6'?: boolean;
+  C?: boolean;
+  pidFile?: string;
+  [unsupported: string]: unknown;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function registerSsh(program: Command): void {
-  program
+  const command = program
     .command('ssh')
     .description('forward local ports to PostgreSQL through SSH (ssh -L semantics), reconnecting')
     .argument(
@@ -53,19 +70,34 @@ export function registerSsh(program: Command): void {
       `ssh_config option (repeatable): ${SUPPORTED_OPTIONS.join(', ')}`,
       collect,
     )
-    .addOption(new Option('-N', 'accepted for ssh compatibility; pgtunnel never runs a command'))
-    .addOption(new Option('-T', 'accepted for ssh compatibility; pgtunnel never opens a terminal'))
+    .addOption(new Option('-f', 'go to the background once the forwards listen'))
+    .addOption(new Option('-q', 'quiet: log errors only'))
+    .addOption(
+      new Option('-v', 'verbose: debug logs; -vvv adds the SSH protocol trace')
+        .argParser((_value: string | undefined, count: number) => count + 1)
+        .default(0),
+    )
+    .addOption(new Option('-4', 'IPv4 only (AddressFamily inet)').conflicts('6'))
+    .addOption(new Option('-6', 'IPv6 only (AddressFamily inet6)'))
+    .addOption(new Option('-C', 'compress the SSH connection (Compression yes)'))
     .option('--known-hosts <file>', 'the known_hosts file to use (default ~/.ssh/known_hosts)')
+    .option('--pid-file <file>', 'write the process id here once the forwards listen')
     .option('--check', 'after connecting, confirm each target answers as PostgreSQL; exit if not')
     .option('--connect-wait <seconds>', 'how long new connections wait while SSH reconnects (10)')
     .option('--reconnect-max-delay <seconds>', 'longest pause between reconnect attempts (30)')
     .option('--config <file>', 'config file holding [ssh.NAME] profiles')
     .option('--profile <name>', 'use the [ssh.NAME] profile from --config')
     .addOption(
-      new Option('--log-level <level>', 'log level')
-        .choices(['debug', 'info', 'warn', 'error', 'silent'])
-        .default('info'),
+      new Option('--log-level <level>', 'log level (default info)').choices([
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'silent',
+      ]),
     )
+    // A mistyped flag gets one line, not the whole help.
+    .showHelpAfterError(false)
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -84,6 +116,13 @@ export function registerSsh(program: Command): void {
       }
       await runSsh(split.operands[0], flags, split.command);
     });
+  for (const { flag, why } of NO_OP_SSH_FLAGS) {
+    command.addOption(new Option(flag, `accepted for ssh compatibility; ${why}`));
+  }
+  // ssh's other flags are recognised (with their arguments) to be answered with a reason.
+  for (const { flag, argument } of UNSUPPORTED_SSH_FLAGS) {
+    command.addOption(new Option(argument ? `${flag} <${argument}>` : flag).hideHelp());
+  }
 }
 
 async function runSsh(
@@ -91,6 +130,16 @@ async function runSsh(
   flags: SshFlags,
   command: string[] = [],
 ): Promise<void> {
+  refuseUnsupportedFlags(flags);
+  if (flags.f && command.length > 0) {
+    throw new PgTunnelError(
+      'ERR_USAGE',
+      '-f with a command to run is not supported: run the command after a plain -f tunnel',
+    );
+  }
+  if (flags.f && !isBackgroundChild()) {
+    process.exit(await runInBackground((line) => console.log(line)));
+  }
   const profile: Partial<SshProfile> = flags.profile
     ? loadProfile(requireConfig(flags), flags.profile)
     : {};
@@ -107,9 +156,10 @@ async function runSsh(
   const forwardTexts = flags.localForward?.length ? flags.localForward : (profile.forwards ?? []);
   const forwards = forwardTexts.map(parseForwardSpec);
   const home = homedir();
+  const level = logLevelFor({ logLevel: flags.logLevel, quiet: flags.q, verbose: flags.v });
   // with a command, its output is what the user reads: only warnings and errors are logged
   const log = createLogger({
-    level: command.length > 0 && flags.logLevel === 'info' ? 'warn' : flags.logLevel,
+    level: command.length > 0 && !flags.logLevel && level === 'info' ? 'warn' : level,
   });
   const uid = process.getuid?.();
   for (const spec of forwards) {
@@ -126,12 +176,13 @@ async function runSsh(
       port: flags.port !== undefined ? parsePort(flags.port, 'invalid -p') : profile.port,
       identityFiles: [...(flags.identity ?? []), ...(profile.identityFiles ?? [])],
       jump: flags.jump ?? profile.jump,
-      options: [...(flags.option ?? []), ...(profile.options ?? [])],
+      options: [...sshFlagOptions(flags), ...(flags.option ?? []), ...(profile.options ?? [])],
       knownHostsFile: flags.knownHosts ?? profile.knownHosts,
     },
     { config: sshConfig, home, localUser: userInfo().username, env: process.env },
   );
 
+  const ready: string[] = [];
   const startTunnel = () =>
     startSshTunnel({
       plan,
@@ -149,7 +200,14 @@ async function runSsh(
           ) * 1000,
       },
       check: flags.check ?? profile.check ?? false,
+      // Each result as it comes, failures too: a run with several forwards reports them all.
+      onCheck: ({ line }) => ready.push(`pgtunnel ssh: ${line}`),
+      protocolTrace: (flags.v ?? 0) >= PROTOCOL_TRACE_VERBOSITY,
       log,
+    }).catch((error: unknown) => {
+      // The background child's stdout goes nowhere: its stderr still reaches the user.
+      for (const line of ready) (isBackgroundChild() ? console.error : console.log)(line);
+      throw error;
     });
 
   if (command.length > 0) {
@@ -165,6 +223,7 @@ async function runSsh(
   let tunnel: Awaited<ReturnType<typeof startSshTunnel>> | undefined;
   await runService({
     logger: log,
+    pidFile: flags.pidFile,
     start: async () => {
       const started = await startTunnel();
       tunnel = started;
@@ -174,17 +233,29 @@ async function runSsh(
     },
     ready: () => {
       // Check results first: the "listening on" lines mean ready, so they come last.
-      for (const line of tunnel?.checks ?? []) console.log(`pgtunnel ssh: ${line}`);
+      const where = (address: string) => (address.includes(':') ? `[${address}]` : address);
       for (const forward of tunnel?.forwards ?? []) {
-        const local = forward.address.includes(':') ? `[${forward.address}]` : forward.address;
-        console.log(
-          `pgtunnel ssh: listening on ${local}:${forward.port}, forwarding to ` +
-            `${forward.spec.host}:${forward.spec.hostPort} through ${via}`,
+        const also = forward.alsoOn.map((a) => `${where(a)}:${forward.port}, `).join('');
+        ready.push(
+          `pgtunnel ssh: listening on ${where(forward.address)}:${forward.port}, ${also}` +
+            `forwarding to ${forward.spec.host}:${forward.spec.hostPort} through ${via}`,
         );
       }
+      // With -f the waiting foreground command prints them, then exits.
+      if (isBackgroundChild()) reportReady(ready);
+      else for (const line of ready) console.log(line);
     },
     noReload: 'pgtunnel ssh does not reload; restart it to apply changes',
   });
+}
+
+/** ssh's -4, -6 and -C as the -o options they stand for (given first, so they win). */
+function sshFlagOptions(flags: SshFlags): string[] {
+  const options: string[] = [];
+  if (flags['4']) options.push('AddressFamily=inet');
+  if (flags['6']) options.push('AddressFamily=inet6');
+  if (flags.C) options.push('Compression=yes');
+  return options;
 }
 
 function requireConfig(flags: SshFlags): string {
