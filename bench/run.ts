@@ -5,10 +5,12 @@
 // COPY >= 0.9 of direct TLS. BENCH_SECONDS, BENCH_COPY_ROWS and BENCH_WORKERS adjust it.
 // First, the CLI's start-up time (bench/startup.ts; BENCH_ONLY=startup stops after it), then how
 // long the tests' throw-away PKI takes to make per key type (speed is measured here, never
-// asserted in a test).
+// asserted in a test). Last, the proxy's CPU per transaction, per new connection and per GB and
+// its idle RSS beside HAProxy, PgBouncer and stunnel4 (bench/proxy-cost.ts; BENCH_ONLY=cost
+// skips the throughput table).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { clientBinary } from '../src/demo/postgres-binaries.js';
 import { runPgbench } from '../test/helpers/clients.js';
@@ -17,6 +19,7 @@ import { PROJECT_ROOT, startPgtunnel } from '../test/helpers/pgtunnel-process.js
 import { createTestPki } from '../test/helpers/pki.js';
 import { freePort } from '../test/helpers/ports.js';
 import { startPgbouncer } from './pgbouncer-reference.js';
+import { measureProxyCost } from './proxy-cost.js';
 import { measureStartup } from './startup.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -97,68 +100,81 @@ async function main(): Promise<void> {
       timeoutMs: 600_000,
     });
     if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
+    async function throughputTable(): Promise<void> {
+      const tps = async (conninfo: string, extra: string[]) => {
+        const r = await runPgbench({
+          conninfo,
+          args: ['-S', '-n', '-c', '8', '-j', '2', '-T', String(SECONDS), ...extra],
+          timeoutMs: (SECONDS + 120) * 1000,
+        });
+        if (r.code !== 0) throw new Error(`pgbench failed: ${r.stderr}`);
+        const match = /tps = ([\d.]+)/.exec(r.stdout);
+        if (!match) throw new Error(`no tps in pgbench output:\n${r.stdout}`);
+        return Number(match[1]);
+      };
+      const copySql = `COPY (SELECT repeat('x', 1000) FROM generate_series(1, ${COPY_ROWS})) TO STDOUT`;
+      const copy = async (conninfo: string) => (await copyOut(conninfo, copySql)).mbPerSecond;
 
-    const tps = async (conninfo: string, extra: string[]) => {
-      const r = await runPgbench({
-        conninfo,
-        args: ['-S', '-n', '-c', '8', '-j', '2', '-T', String(SECONDS), ...extra],
-        timeoutMs: (SECONDS + 120) * 1000,
-      });
-      if (r.code !== 0) throw new Error(`pgbench failed: ${r.stderr}`);
-      const match = /tps = ([\d.]+)/.exec(r.stdout);
-      if (!match) throw new Error(`no tps in pgbench output:\n${r.stdout}`);
-      return Number(match[1]);
-    };
-    const copySql = `COPY (SELECT repeat('x', 1000) FROM generate_series(1, ${COPY_ROWS})) TO STDOUT`;
-    const copy = async (conninfo: string) => (await copyOut(conninfo, copySql)).mbPerSecond;
-
-    const rows: Array<{
-      name: string;
-      unit: string;
-      goal: number;
-      run: (conninfo: string) => Promise<number>;
-    }> = [
-      { name: 'pgbench -S, 8 clients', unit: 'tps', goal: 0.8, run: (c) => tps(c, []) },
-      {
-        name: 'pgbench -S -C, new connection per transaction',
-        unit: 'tps',
-        goal: 0.8,
-        run: (c) => tps(c, ['-C']),
-      },
-      {
-        name: `COPY TO STDOUT, ${((COPY_ROWS * 1001) / 1e9).toFixed(2)} GB`,
-        unit: 'MB/s',
-        goal: 0.9,
-        run: copy,
-      },
-    ];
-    log('');
-    log(
-      `| benchmark | direct TLS | ${variants.map((v) => `${v.label} (ratio)`).join(' | ')} | goal |`,
-    );
-    log(`|---|---:|${variants.map(() => '---:').join('|')}|---:|`);
-    const peaks = variants.map(() => 0);
-    for (const row of rows) {
-      // Direct first and last, averaged, so drift over the run does not favour either side.
-      const before = await row.run(direct);
-      const results: number[] = [];
-      for (const [i, variant] of variants.entries()) {
-        const memory = sampleMemory(variant.pid);
-        results.push(await row.run(variant.conninfo));
-        peaks[i] = Math.max(peaks[i] ?? 0, memory.stop());
-      }
-      const after = await row.run(direct);
-      const baseline = (before + after) / 2;
-      const cells = results.map(
-        (r) => `${r.toFixed(0)} ${row.unit} (${(r / baseline).toFixed(2)})`,
-      );
+      const rows: Array<{
+        name: string;
+        unit: string;
+        goal: number;
+        run: (conninfo: string) => Promise<number>;
+      }> = [
+        { name: 'pgbench -S, 8 clients', unit: 'tps', goal: 0.8, run: (c) => tps(c, []) },
+        {
+          name: 'pgbench -S -C, new connection per transaction',
+          unit: 'tps',
+          goal: 0.8,
+          run: (c) => tps(c, ['-C']),
+        },
+        {
+          name: `COPY TO STDOUT, ${((COPY_ROWS * 1001) / 1e9).toFixed(2)} GB`,
+          unit: 'MB/s',
+          goal: 0.9,
+          run: copy,
+        },
+      ];
+      log('');
       log(
-        `| ${row.name} | ${baseline.toFixed(0)} ${row.unit} | ${cells.join(' | ')} | ${row.goal.toFixed(2)} |`,
+        `| benchmark | direct TLS | ${variants.map((v) => `${v.label} (ratio)`).join(' | ')} | goal |`,
+      );
+      log(`|---|---:|${variants.map(() => '---:').join('|')}|---:|`);
+      const peaks = variants.map(() => 0);
+      for (const row of rows) {
+        // Direct first and last, averaged, so drift over the run does not favour either side.
+        const before = await row.run(direct);
+        const results: number[] = [];
+        for (const [i, variant] of variants.entries()) {
+          const memory = sampleMemory(variant.pid);
+          results.push(await row.run(variant.conninfo));
+          peaks[i] = Math.max(peaks[i] ?? 0, memory.stop());
+        }
+        const after = await row.run(direct);
+        const baseline = (before + after) / 2;
+        const cells = results.map(
+          (r) => `${r.toFixed(0)} ${row.unit} (${(r / baseline).toFixed(2)})`,
+        );
+        log(
+          `| ${row.name} | ${baseline.toFixed(0)} ${row.unit} | ${cells.join(' | ')} | ${row.goal.toFixed(2)} |`,
+        );
+      }
+      log(
+        `| peak RSS of the gateway (all its processes) | | ${peaks.map((p) => `${(p / 1024).toFixed(0)} MiB`).join(' | ')} | |`,
       );
     }
+    if (process.env.BENCH_ONLY !== 'cost') await throughputTable();
+    log('');
     log(
-      `| peak RSS of the gateway (all its processes) | | ${peaks.map((p) => `${(p / 1024).toFixed(0)} MiB`).join(' | ')} | |`,
+      `Proxy cost, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} at the start:`,
     );
+    log('');
+    const copyMb = Math.round((COPY_ROWS * 1001) / 1e6);
+    for (const line of await measureProxyCost(cluster, pki, { seconds: SECONDS, copyMb })) {
+      log(line);
+    }
   } finally {
     await pgbouncer?.stop();
     await single.gateway.stop('SIGINT');

@@ -20,6 +20,7 @@ have ip || need_pkgs+=(iproute2)
 have chromium || need_pkgs+=(chromium)
 [ -x /usr/sbin/pgbouncer ] || need_pkgs+=(pgbouncer)
 have sslscan || need_pkgs+=(sslscan)
+have strace || need_pkgs+=(strace)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   echo "test: installing Debian packages: ${need_pkgs[*]}"
   sudo_cmd=()

@@ -3,6 +3,11 @@
 // timeout destroys both, so no socket outlives its partner (cf. ghostunnel proxy.go fuse).
 import type { Duplex } from 'node:stream';
 
+/** The most a direction holds back to write it with one writev(2). */
+const MAX_CORKED_BYTES = 256 * 1024;
+/** Chunks this large are bulk data (a full TLS record is 8-16 kB): worth coalescing. */
+const BULK_CHUNK_BYTES = 4096;
+
 export interface PumpOptions {
   /** Destroy both sides after this long with no bytes in either direction; default none. */
   idleTimeoutMs?: number;
@@ -60,13 +65,35 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
     }
 
     const forward = (from: Duplex, to: Duplex, count: (n: number) => void) => {
+      // A TLS socket hands over one record (8-16 kB) per 'data' event, several per read from
+      // the network. Written one by one, each is a write(2); corked until the event loop has
+      // delivered all of this turn's chunks, they leave as one writev(2).
+      let pending: NodeJS.Immediate | undefined;
+      const flush = () => {
+        clearImmediate(pending);
+        pending = undefined;
+        if (to.destroyed) return;
+        to.uncork();
+        if (to.writableNeedDrain) from.pause();
+      };
       from.on('data', (chunk: Buffer) => {
         count(chunk.length);
         touch();
         // The far side may already be ending (a non-half-open socket ends itself): drop
         // rather than raise write-after-end.
         if (to.writableEnded || to.destroyed) return;
-        if (!to.write(chunk)) from.pause();
+        if (!pending) {
+          // A small chunk (a query, a row) goes at once: nothing to gain, and no delay added.
+          if (chunk.length < BULK_CHUNK_BYTES) {
+            if (!to.write(chunk)) from.pause();
+            return;
+          }
+          to.cork();
+          pending = setImmediate(flush);
+        }
+        to.write(chunk);
+        // libuv reads a socket up to 32 times per wake-up: bound what one session holds.
+        if (to.writableLength >= MAX_CORKED_BYTES) flush();
       });
       to.on('drain', () => from.resume());
       from.once('end', () => {

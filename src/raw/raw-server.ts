@@ -73,6 +73,8 @@ export function rawServerTlsOptions(options: RawServeOptions): TlsOptions {
     handshakeTimeout: options.handshakeTimeoutMs ?? 30_000,
     allowHalfOpen: true,
     secureOptions: SERVER_SECURE_OPTIONS,
+    // as stunnel (TCP_NODELAY on both sides): a relay must not hold back a short message
+    noDelay: true,
   };
 }
 

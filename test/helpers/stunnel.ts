@@ -22,6 +22,8 @@ export interface StunnelService {
 }
 
 export interface Stunnel {
+  /** The stunnel4 process, e.g. to read its CPU time from /proc. */
+  pid: number;
   log(): string;
   stop(): Promise<void>;
 }
@@ -78,7 +80,7 @@ export async function startStunnel(service: StunnelService): Promise<Stunnel> {
     }
     await delay(50);
   }
-  return { log: () => output, stop };
+  return { pid: child.pid ?? 0, log: () => output, stop };
 }
 
 function answers(port: number): Promise<boolean> {

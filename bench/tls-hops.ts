@@ -1,0 +1,130 @@
+// The client-side TLS hops, each with its stunnel reference, started against one cluster:
+// `connect` beside stunnel4 `protocol=pgsql`, and `connect --raw` + `serve --raw` beside a
+// stunnel4 client + server pair. Each hop has the pids whose CPU is its cost.
+import { existsSync } from 'node:fs';
+import type { Cluster } from '../test/helpers/pg-cluster.js';
+import { type PgtunnelProcess, startPgtunnel } from '../test/helpers/pgtunnel-process.js';
+import type { TestPki } from '../test/helpers/pki.js';
+import { freePort } from '../test/helpers/ports.js';
+import { STUNNEL_BINARY, type Stunnel, startStunnel } from '../test/helpers/stunnel.js';
+
+export interface Hop {
+  label: string;
+  /** Plaintext conninfo psql uses to reach the server through the hop. */
+  conninfo: string;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+const PLAIN = 'user=postgres dbname=postgres sslmode=disable';
+
+/** `pgtunnel connect` with libpq's sslmode=require to the cluster (which must have ssl on). */
+export async function startConnectHop(cluster: Cluster, compiled: boolean): Promise<Hop> {
+  const port = await freePort();
+  const tunnel = await startPgtunnel(
+    [
+      'connect',
+      '--listen',
+      `127.0.0.1:${port}`,
+      `host=127.0.0.1 port=${cluster.port} sslmode=require`,
+    ],
+    { compiled },
+  );
+  return hopOf('pgtunnel connect', port, [tunnel]);
+}
+
+/** `connect --raw` → `serve --raw` → the cluster's plaintext port. */
+export async function startRawPairHop(
+  cluster: Cluster,
+  pki: TestPki,
+  compiled: boolean,
+): Promise<Hop> {
+  const rawPort = await freePort();
+  const server = await startPgtunnel(
+    [
+      'serve',
+      '--raw',
+      '--listen-addresses',
+      '127.0.0.1',
+      '--port',
+      String(rawPort),
+      '--ssl-cert-file',
+      pki.serverCert,
+      '--ssl-key-file',
+      pki.serverKey,
+      '--upstream',
+      `127.0.0.1:${cluster.port}`,
+    ],
+    { compiled },
+  );
+  const port = await freePort();
+  const client = await startPgtunnel(
+    [
+      'connect',
+      '--raw',
+      '--listen',
+      `127.0.0.1:${port}`,
+      `host=localhost port=${rawPort} sslrootcert=${pki.caBundle}`,
+    ],
+    { compiled, env: { HOME: pki.dir } },
+  );
+  return hopOf('pgtunnel connect --raw + serve --raw', port, [client, server]);
+}
+
+/** stunnel4 client mode with `protocol = pgsql` (SSLRequest, then TLS) to the cluster. */
+export async function startStunnelPgsqlHop(cluster: Cluster): Promise<Hop | undefined> {
+  if (!existsSync(STUNNEL_BINARY)) return undefined;
+  const port = await freePort();
+  const stunnel = await startStunnel({
+    client: true,
+    acceptPort: port,
+    connect: `127.0.0.1:${cluster.port}`,
+    options: { protocol: 'pgsql', verifyChain: 'no' },
+  });
+  return stunnelHop('reference: stunnel4 protocol=pgsql', port, [stunnel]);
+}
+
+/** stunnel4 client → stunnel4 server → the cluster's plaintext port. */
+export async function startStunnelPairHop(
+  cluster: Cluster,
+  pki: TestPki,
+): Promise<Hop | undefined> {
+  if (!existsSync(STUNNEL_BINARY)) return undefined;
+  const serverPort = await freePort();
+  const server = await startStunnel({
+    client: false,
+    acceptPort: serverPort,
+    connect: `127.0.0.1:${cluster.port}`,
+    options: { cert: pki.serverCert, key: pki.serverKey },
+  });
+  const port = await freePort();
+  const client = await startStunnel({
+    client: true,
+    acceptPort: port,
+    connect: `127.0.0.1:${serverPort}`,
+    options: { CAfile: pki.caBundle, verifyChain: 'yes', checkHost: 'localhost' },
+  });
+  return stunnelHop('reference: stunnel4 client + server pair', port, [client, server]);
+}
+
+function hopOf(label: string, port: number, processes: PgtunnelProcess[]): Hop {
+  return {
+    label,
+    conninfo: `host=127.0.0.1 port=${port} ${PLAIN}`,
+    pids: processes.map((p) => p.child.pid ?? 0),
+    async stop() {
+      await Promise.all(processes.map((p) => p.stop('SIGINT')));
+    },
+  };
+}
+
+function stunnelHop(label: string, port: number, stunnels: Stunnel[]): Hop {
+  return {
+    label,
+    conninfo: `host=127.0.0.1 port=${port} ${PLAIN}`,
+    pids: stunnels.map((s) => s.pid),
+    async stop() {
+      await Promise.all(stunnels.map((s) => s.stop()));
+    },
+  };
+}
