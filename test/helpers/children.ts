@@ -3,6 +3,7 @@
 // fails or is cut off, every group is stopped — with the backends, workers and per-connection
 // children it forked — and nothing outlives the file. Children also carry PGTUNNEL_TEST_RUN, the
 // mark by which scripts/run-tests.sh finds anything that escaped anyway.
+
 import {
   type ChildProcess,
   type ChildProcessByStdio,
@@ -15,6 +16,7 @@ import {
   type StdioPipe,
 } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 
 export interface TrackOptions {
@@ -27,11 +29,20 @@ const groups = new Map<number, NodeJS.Signals>();
 const dirs = new Set<string>();
 const REAP_GRACE_MS = 5_000;
 
-/** The environment a child gets: the one asked for, plus the run's mark when there is one. */
+/**
+ * The environment a child gets: the one asked for, plus the run's mark when there is one, and a
+ * runtime directory inside the test's own temp dir unless one was given, so that the default PID
+ * file of a gateway a test kills outright (`$XDG_RUNTIME_DIR/pgtunnel-PORT.pid`, else /tmp) is
+ * removed with the test's files instead of being left in /tmp.
+ */
 export function childEnv(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
   const base = env ?? process.env;
   const mark = process.env.PGTUNNEL_TEST_RUN;
-  return mark ? { ...base, PGTUNNEL_TEST_RUN: mark } : base;
+  return {
+    ...base,
+    ...(mark ? { PGTUNNEL_TEST_RUN: mark } : {}),
+    ...(base.XDG_RUNTIME_DIR === undefined ? { XDG_RUNTIME_DIR: tmpdir() } : {}),
+  };
 }
 
 export function spawn(
