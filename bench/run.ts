@@ -8,12 +8,13 @@
 // asserted in a test). Last, the proxy's CPU per transaction, per new connection and per GB and
 // its idle RSS beside HAProxy, PgBouncer and stunnel4 (bench/proxy-cost.ts; BENCH_ONLY=cost
 // skips the throughput table).
-import { spawn, spawnSync } from 'node:child_process';
+
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { clientBinary } from '../src/demo/postgres-binaries.js';
 import { runPgbench } from '../test/helpers/clients.js';
+import { copyOut } from '../test/helpers/copy-out.js';
 import { startCluster } from '../test/helpers/pg-cluster.js';
 import { PROJECT_ROOT, startPgtunnel } from '../test/helpers/pgtunnel-process.js';
 import { createTestPki } from '../test/helpers/pki.js';
@@ -200,33 +201,6 @@ async function measureTestPki(): Promise<void> {
 
 function log(line: string): void {
   console.log(line);
-}
-
-/** Runs psql COPY … TO STDOUT, discarding the data; returns bytes and MB/s. */
-function copyOut(conninfo: string, sql: string): Promise<{ bytes: number; mbPerSecond: number }> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(clientBinary('psql'), ['-X', '-q', '-d', conninfo, '-c', sql], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let bytes = 0;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) {
-        reject(new Error(`psql COPY failed: ${stderr}`));
-        return;
-      }
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      resolve({ bytes, mbPerSecond: bytes / 1e6 / seconds });
-    });
-  });
 }
 
 /** Peak resident memory (KiB) of a process and its children, sampled every 200 ms. */
