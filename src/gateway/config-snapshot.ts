@@ -21,6 +21,8 @@ import { builtInAccessPolicy } from './access-policy.js';
 import { type WatchList, watchList } from './file-watch.js';
 import type { GatewayGeneration } from './generation.js';
 import { hbaPolicy } from './hba-policy.js';
+import { withRoutes } from './routes/route-generation.js';
+import { loadRoutes, type RoutesSnapshot, withRouteCertificates } from './routes/route-snapshot.js';
 import { upstreamTargets } from './upstream-target.js';
 
 export interface ConfigSnapshot {
@@ -35,6 +37,8 @@ export interface ConfigSnapshot {
   readonly watch: WatchList;
   /** The served certificate, CAs and CRLs of this load, with their expiry (metrics, console). */
   readonly certificates: readonly CertificateEntry[];
+  /** The routes of routes_file, loaded with everything they name; none without one. */
+  readonly routes?: RoutesSnapshot | undefined;
 }
 
 /**
@@ -73,6 +77,8 @@ export async function loadSnapshot(
     authFiles.files.add(settings.hba_file);
     if (settings.ident_file !== '') authFiles.files.add(settings.ident_file);
   }
+  const routes = await loadRoutes(settings, context, recording, authFiles);
+  const mainCertificates = await certificateInventory(settings);
   return {
     generation: context.generation,
     settings,
@@ -82,7 +88,8 @@ export async function loadSnapshot(
       files: [...authFiles.files],
       directories: [...authFiles.directories],
     }),
-    certificates: await certificateInventory(settings),
+    certificates: routes ? withRouteCertificates(mainCertificates, routes) : mainCertificates,
+    routes,
   };
 }
 
@@ -91,19 +98,22 @@ export function generationFrom(
   snapshot: ConfigSnapshot,
   ticketKeys: TicketKeys | undefined,
 ): GatewayGeneration {
-  const tls = snapshot.tls
-    ? new TlsAcceptor(
-        { ...snapshot.tls, ...(ticketKeys ? { ticketKeys: ticketKeys.current } : {}) },
-        ticketKeys?.previous ? [ticketKeys.previous] : [],
-      )
-    : undefined;
-  return {
+  const main: GatewayGeneration = {
     settings: snapshot.settings,
-    tls,
+    tls: snapshot.tls ? tlsAcceptor(snapshot.tls, ticketKeys) : undefined,
     access: snapshot.hba ? hbaPolicy(snapshot.hba) : builtInAccessPolicy,
     upstreams: upstreamTargets(snapshot.settings.upstream),
     certificates: snapshot.certificates,
   };
+  return snapshot.routes ? withRoutes(main, snapshot.routes, snapshot.tls, ticketKeys) : main;
+}
+
+/** A TLS acceptor for `options`, issuing session tickets under `ticketKeys`. */
+function tlsAcceptor(options: TlsOptions, ticketKeys: TicketKeys | undefined): TlsAcceptor {
+  return new TlsAcceptor(
+    { ...options, ...(ticketKeys ? { ticketKeys: ticketKeys.current } : {}) },
+    ticketKeys?.previous ? [ticketKeys.previous] : [],
+  );
 }
 
 /** Warnings of a snapshot worth logging once, where it was loaded. */

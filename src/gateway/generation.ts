@@ -8,6 +8,7 @@ import type { CertificateEntry } from '../tls/certificate-inventory.js';
 import type { HandshakeFailureReason } from '../tls/handshake-failure.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { AccessPolicy } from './access-policy.js';
+import type { RouteTable } from './routes/route-table.js';
 import type { SessionRegistry } from './session-registry.js';
 
 /** The configuration a connection runs under; a reload makes a new one, open sessions keep theirs. */
@@ -20,6 +21,12 @@ export interface GatewayGeneration {
   readonly upstreams: readonly UpstreamTarget[];
   /** The served certificate, CAs and CRLs in effect, with their expiry (metrics, console). */
   readonly certificates?: readonly CertificateEntry[];
+  /** The route this is: a [name] of routes_file, or 'default' for the main configuration. */
+  readonly route?: string;
+  /** The routes of routes_file (each a generation of its own); none without one. */
+  readonly routes?: RouteTable<GatewayGeneration> | undefined;
+  /** Every route's servers, where a cancel request (which names no route) is sent. */
+  readonly cancelTargets?: readonly UpstreamTarget[];
 }
 
 export interface ConnectionEnvironment {

@@ -5,7 +5,10 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { negotiateStartup, type StartupOutcome } from '../startup/negotiate-startup.js';
+import { offeredServerName } from '../tls/client-hello.js';
+import { peekClientHello } from '../tls/peek-client-hello.js';
 import { describeTlsSession } from '../tls/peer-identity.js';
+import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { GatewayEvents, GatewayGeneration } from './generation.js';
 import { reportHandshakeFailure } from './handshake-report.js';
 import type { SessionRecord } from './session-registry.js';
@@ -19,12 +22,16 @@ export async function negotiate(
   log: Logger,
   events: GatewayEvents,
 ): Promise<StartupOutcome> {
-  const acceptor = generation.tls;
+  const mainAcceptor = generation.tls;
   const outcome = await negotiateStartup(socket, {
-    tlsAvailable: acceptor !== undefined && transport === 'tcp',
-    ...(acceptor
+    tlsAvailable: mainAcceptor !== undefined && transport === 'tcp',
+    ...(mainAcceptor
       ? {
           startTls: async (raw: Duplex): Promise<TLSSocket> => {
+            // With routes, the server name in the ClientHello picks the certificate and CAs.
+            const acceptor = generation.routes
+              ? await routeAcceptor(raw as Socket, generation, mainAcceptor)
+              : mainAcceptor;
             let tlsSocket: TLSSocket;
             try {
               tlsSocket = await acceptor.accept(
@@ -52,4 +59,14 @@ export async function negotiate(
     log.info({ client: record.clientAddress }, outcome.message);
   }
   return outcome;
+}
+
+/** The TLS acceptor of the route whose server_name the client's ClientHello names. */
+async function routeAcceptor(
+  raw: Socket,
+  generation: GatewayGeneration,
+  mainAcceptor: TlsAcceptor,
+): Promise<TlsAcceptor> {
+  const serverName = offeredServerName(await peekClientHello(raw));
+  return generation.routes?.byServerName(serverName)?.route.tls ?? mainAcceptor;
 }
