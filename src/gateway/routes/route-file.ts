@@ -208,3 +208,8 @@ function splitList(value: string): string[] {
 function unique(items: string[]): string[] {
   return [...new Set(items)];
 }
+
+/** Whether `route` sets a setting of `names` itself. */
+export function routeSets(route: RouteDefinition, names: readonly RouteSettingName[]): boolean {
+  return names.some((name) => Object.hasOwn(route.settings, name));
+}

@@ -16,6 +16,8 @@ import {
   ROUTE_TLS_SETTINGS,
   ROUTE_TRUST_SETTINGS,
   type RouteDefinition,
+  type RouteSettingName,
+  routeSets,
 } from './route-file.js';
 
 export interface RouteSnapshot {
@@ -96,8 +98,7 @@ async function loadRoute(
   seen: RouteFiles,
 ): Promise<RouteSnapshot> {
   const settings: Settings = { ...main, ...definition.settings };
-  const setsOwn = (names: readonly string[]) =>
-    names.some((name) => Object.hasOwn(definition.settings, name));
+  const setsOwn = (names: readonly RouteSettingName[]) => routeSets(definition, names);
   const ownTls = setsOwn(ROUTE_TLS_SETTINGS);
   if (!main.ssl && (ownTls || definition.serverNames.length > 0)) {
     throw new ConfigError(

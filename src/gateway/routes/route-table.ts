@@ -84,7 +84,7 @@ export class RouteTable<R> {
       request.serverName === undefined || request.serverName === ''
         ? undefined
         : normalizeServerName(request.serverName);
-    const named = this.byServerName(serverName);
+    const named = this.byServerName(request.serverName);
     const forDatabase = this.byDatabase(database);
     if (named) {
       if (forDatabase && forDatabase !== named) {
