@@ -381,7 +381,7 @@ async function relay(
   const client = negotiated.stream;
   record.state = 'active';
   record.backendPid = session.backendKey?.processId;
-  env.events.sessionStarted(negotiated.tls !== undefined);
+  env.events.sessionStarted(negotiated.tls !== undefined, record.route);
   if (settings.log_connections) {
     log.info(
       {
@@ -420,7 +420,7 @@ async function relay(
       'disconnection',
     );
   }
-  env.events.sessionEnded(upstream.socket.bytesWritten, upstream.socket.bytesRead);
+  env.events.sessionEnded(upstream.socket.bytesWritten, upstream.socket.bytesRead, record.route);
 }
 
 async function forwardCancel(conn: Connection, processId: number, secretKey: Buffer) {

@@ -40,7 +40,8 @@ export interface ConnectionEnvironment {
 /** Observability hooks (metrics); every call is cheap and optional work. */
 export interface GatewayEvents {
   connectionRefused(reason: string): void;
-  sessionStarted(tls: boolean): void;
-  sessionEnded(bytesIn: number, bytesOut: number): void;
+  /** `route`: the route taken, with routes_file only. */
+  sessionStarted(tls: boolean, route?: string): void;
+  sessionEnded(bytesIn: number, bytesOut: number, route?: string): void;
   tlsHandshakeFailed(reason: HandshakeFailureReason): void;
 }
