@@ -5,28 +5,12 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { readValue } from '../../config/conf-file.js';
 import { parseIniSections } from '../../config/ini-sections.js';
+import { ROUTE_SETTINGS, type RouteSettingName } from '../../config/routes-file-keys.js';
 import { SETTINGS, type Settings } from '../../config/settings.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { parseServerNamePattern } from './server-name.js';
 
-/** Settings of the main file a route may set for itself; the rest are the gateway's alone. */
-export const ROUTE_SETTINGS = [
-  'ssl_cert_file',
-  'ssl_key_file',
-  'ssl_ca_file',
-  'ssl_crl_file',
-  'ssl_crl_dir',
-  'hba_file',
-  'ident_file',
-  'upstream',
-  'upstream_proxy_protocol',
-  'client_leg_parameters',
-  'auth_user',
-  'auth_query',
-  'auth_dbname',
-] as const satisfies readonly (keyof Settings)[];
-
-export type RouteSettingName = (typeof ROUTE_SETTINGS)[number];
+export { ROUTE_SETTINGS, type RouteSettingName };
 
 /** The settings that make a route serve TLS its own way (its own secure context). */
 export const ROUTE_TLS_SETTINGS = [
