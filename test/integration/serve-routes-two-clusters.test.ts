@@ -189,6 +189,24 @@ describe('serve: routes to two clusters through one port', () => {
     assert.equal(await where(conninfo('db-b.test', 'dbname=appb')), 'cluster_b:socket:appb');
     // The main configuration still answers to the main certificate's name.
     assert.equal(await where(conninfo('localhost')), 'cluster_a:socket:postgres');
+    // `pgtunnel probe` checks a route's certificate as a probe would (docs/kubernetes.md).
+    const probe = (name: string) =>
+      run(
+        process.execPath,
+        cliArgs([
+          'probe',
+          `127.0.0.1:${port}`,
+          '--servername',
+          name,
+          '--sslmode',
+          'verify-full',
+          '--sslrootcert',
+          pki.caBundle,
+        ]),
+        { timeoutMs: 60_000 },
+      );
+    assert.equal((await probe('db-b.test')).code, 0);
+    assert.equal((await probe('localhost')).code, 0);
     for (let i = 0; i < WORKERS; i++) {
       assert.equal((await servedCertificate(port, 'db-a.test')).cn, 'db-a.test');
       assert.equal((await servedCertificate(port, 'DB-B.test.')).cn, 'db-b.test');
