@@ -102,6 +102,8 @@ describe('serve: routes to two clusters through one port', () => {
   let configFile: string;
   let routesFile: string;
   const certs: Record<string, { cert: string; key: string }> = {};
+  let client: { cert: string; key: string };
+  let revokedClient: { cert: string; key: string };
 
   const routes = (extra = '') =>
     [
@@ -120,6 +122,15 @@ describe('serve: routes to two clusters through one port', () => {
       "ssl_key_file = 'b.key'",
       "hba_file = 'b.hba'",
       `upstream = 'host=${b.socketDir} port=${b.port} sslmode=disable'`,
+      '',
+      '[cert]',
+      "server_name = 'db-cert.test'",
+      'database = certdb',
+      "ssl_cert_file = 'cert.crt'",
+      "ssl_key_file = 'cert.key'",
+      `ssl_ca_file = '${pki.caBundle}'`,
+      `ssl_crl_file = '${pki.crlBundle}'`,
+      "hba_file = 'cert.hba'",
       extra,
     ].join('\n');
   const mainConfig = (extra = '') =>
@@ -158,8 +169,13 @@ describe('serve: routes to two clusters through one port', () => {
       const host = `db-${name.slice(0, 1)}.test`;
       certs[name] = await pki.otherServer({ cn: host, sans: [`DNS:${host}`] });
     }
+    certs.cert = await pki.otherServer({ cn: 'db-cert.test', sans: ['DNS:db-cert.test'] });
+    client = await pki.client('postgres');
+    revokedClient = await pki.client('postgres');
+    await pki.revoke(revokedClient.cert);
+    await a.sql('CREATE DATABASE certdb');
     dir = mkdtempSync(join(tmpdir(), 'pgtunnel-routes-'));
-    for (const name of ['a', 'b', 'c']) {
+    for (const name of ['a', 'b', 'c', 'cert']) {
       copyFileSync(certs[name]?.cert ?? '', join(dir, `${name}.crt`));
       copyFileSync(certs[name]?.key ?? '', join(dir, `${name}.key`));
     }
@@ -167,6 +183,8 @@ describe('serve: routes to two clusters through one port', () => {
     writeFileSync(join(dir, 'main.hba'), 'hostssl all all 127.0.0.1/32 trust\n');
     writeFileSync(join(dir, 'a.hba'), 'hostssl all postgres 127.0.0.1/32 trust\n');
     writeFileSync(join(dir, 'b.hba'), 'hostssl all all 127.0.0.1/32 trust\n');
+    // Route cert admits only client certificates of its own CA, checked against its own CRL.
+    writeFileSync(join(dir, 'cert.hba'), 'hostssl all all 127.0.0.1/32 cert\n');
     port = await freePort();
     adminPort = await freePort();
     configFile = join(dir, 'pgtunnel.conf');
@@ -240,6 +258,29 @@ describe('serve: routes to two clusters through one port', () => {
     assert.equal(viaNode.code, '28000');
   });
 
+  it("checks client certificates with a route's own CA and CRL", async () => {
+    const withCertificate = (pair: { cert: string; key: string }) =>
+      conninfo('db-cert.test', `dbname=certdb sslcert=${pair.cert} sslkey=${pair.key}`);
+    assert.equal(
+      await psqlOk({ conninfo: withCertificate(client), sql: 'SELECT current_user' }),
+      'postgres',
+    );
+    const revoked = await runPsql({ conninfo: withCertificate(revokedClient) });
+    assert.notEqual(revoked.code, 0);
+    assert.match(revoked.stderr, /FATAL: {2}connection requires a valid client certificate/);
+    assert.match(revoked.stderr, /DETAIL: {2}The client certificate has been revoked/);
+    const without = await runPsql({ conninfo: conninfo('db-cert.test', 'dbname=certdb') });
+    assert.notEqual(without.code, 0);
+    assert.match(without.stderr, /FATAL: {2}connection requires a valid client certificate/);
+    // Reached by its database without its server name, the handshake was the main one (which
+    // asks for no certificate): the route's cert rule still stands.
+    const noServerName = await runPsql({
+      conninfo: `hostaddr=127.0.0.1 port=${port} user=postgres dbname=certdb sslmode=require sslcert=${client.cert} sslkey=${client.key}`,
+    });
+    assert.notEqual(noServerName.code, 0);
+    assert.match(noServerName.stderr, /FATAL: {2}connection requires a valid client certificate/);
+  });
+
   it('routes a client without a server name by its database', async () => {
     // libpq sends no server name when only hostaddr is given.
     const noName = (database: string) =>
@@ -303,6 +344,7 @@ describe('serve: routes to two clusters through one port', () => {
         [
           ['a', ['db-a.test'], []],
           ['b', ['db-b.test'], ['appb']],
+          ['cert', ['db-cert.test'], ['certdb']],
         ],
       );
     } finally {
@@ -416,7 +458,7 @@ describe('serve: routes to two clusters through one port', () => {
       },
     );
     assert.equal(checked.code, 0, checked.stderr);
-    assert.match(checked.stdout, new RegExp(`checked: routes file ${routesFile} \\(2 routes\\)`));
+    assert.match(checked.stdout, new RegExp(`checked: routes file ${routesFile} \\(3 routes\\)`));
     assert.match(
       checked.stdout,
       /checked: route \[b\] \(.*routes\.conf:9\) for server_name db-b\.test and database appb, with its certificate .*b\.crt and key .*b\.key, rules .*b\.hba/,
