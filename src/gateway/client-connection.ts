@@ -280,7 +280,9 @@ function chooseRoute(conn: Connection, negotiated: Startup, database: string): S
   }
   if (choice.route) conn.generation = choice.route;
   record.route = conn.generation.route;
-  log.debug({ route: record.route, via: choice.via, serverName }, 'route chosen');
+  // Every later line of this session names its route.
+  conn.log = log.child({ route: record.route });
+  conn.log.debug({ via: choice.via, serverName }, 'route chosen');
   return { ok: true, value: undefined };
 }
 
@@ -397,7 +399,6 @@ async function relay(
             }
           : undefined,
         upstream: upstream.describe,
-        route: record.route,
         rule: decision.rule,
       },
       'connection authorized',
@@ -412,7 +413,6 @@ async function relay(
       {
         user: record.user,
         database: record.database,
-        route: record.route,
         durationMs: Date.now() - started,
         bytesFromClient: upstream.socket.bytesWritten,
         bytesToClient: upstream.socket.bytesRead,
