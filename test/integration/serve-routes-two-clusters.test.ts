@@ -16,7 +16,7 @@ import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { cliArgs, type PgtunnelProcess, startPgtunnel } from '../helpers/pgtunnel-process.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
-import { openRaw } from '../helpers/raw-client.js';
+import { openRaw, openTlsSession } from '../helpers/raw-client.js';
 import { run } from '../helpers/run.js';
 import {
   allWorkersServe,
@@ -229,6 +229,34 @@ describe('serve: routes to two clusters through one port', () => {
       assert.equal((await servedCertificate(port, 'db-a.test')).cn, 'db-a.test');
       assert.equal((await servedCertificate(port, 'DB-B.test.')).cn, 'db-b.test');
       assert.equal((await servedCertificate(port, undefined)).cn, 'localhost');
+    }
+  });
+
+  it('resumes TLS sessions within a route on every worker, never on another route', async () => {
+    const ticketFor = async (servername: string) => {
+      const socket = await openTlsSession(port, pki.caBundle, { servername });
+      const ticket = await new Promise<Buffer>((resolve) => socket.once('session', resolve));
+      socket.destroy();
+      return ticket;
+    };
+    const resumes = async (servername: string, session: Buffer) => {
+      const socket = await openTlsSession(port, pki.caBundle, { servername, session });
+      const reused = socket.isSessionReused();
+      socket.destroy();
+      return reused;
+    };
+    const ticketA = await ticketFor('db-a.test');
+    const ticketMain = await ticketFor('localhost');
+    for (let i = 0; i < 2 * WORKERS; i++) {
+      assert.equal(await resumes('db-a.test', ticketA), true, 'route a resumes its own session');
+      assert.equal(await resumes('localhost', ticketMain), true, 'the main route resumes its own');
+      assert.equal(await resumes('db-b.test', ticketA), false, "route b resumed route a's session");
+      assert.equal(
+        await resumes('db-b.test', ticketMain),
+        false,
+        "route b resumed the main route's",
+      );
+      assert.equal(await resumes('localhost', ticketA), false, "the main route resumed route a's");
     }
   });
 
