@@ -3,6 +3,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { negotiateStartup, type StartupOutcome } from '../startup/negotiate-startup.js';
 import { offeredServerName } from '../tls/client-hello.js';
@@ -28,12 +29,11 @@ export async function negotiate(
     ...(mainAcceptor
       ? {
           startTls: async (raw: Duplex): Promise<TLSSocket> => {
-            // With routes, the server name in the ClientHello picks the certificate and CAs.
-            const acceptor = generation.routes
-              ? await routeAcceptor(raw as Socket, generation, mainAcceptor)
-              : mainAcceptor;
+            let acceptor = mainAcceptor;
             let tlsSocket: TLSSocket;
             try {
+              // With routes, the server name in the ClientHello picks the certificate and CAs.
+              if (generation.routes) acceptor = await routeAcceptor(raw as Socket, generation);
               tlsSocket = await acceptor.accept(
                 raw as Socket,
                 generation.settings.authentication_timeout,
@@ -62,11 +62,16 @@ export async function negotiate(
 }
 
 /** The TLS acceptor of the route whose server_name the client's ClientHello names. */
-async function routeAcceptor(
-  raw: Socket,
-  generation: GatewayGeneration,
-  mainAcceptor: TlsAcceptor,
-): Promise<TlsAcceptor> {
-  const serverName = offeredServerName(await peekClientHello(raw));
-  return generation.routes?.byServerName(serverName)?.route.tls ?? mainAcceptor;
+async function routeAcceptor(raw: Socket, generation: GatewayGeneration): Promise<TlsAcceptor> {
+  const hello = await peekClientHello(raw);
+  if (raw.destroyed) {
+    throw new PgTunnelError(
+      'ERR_TLS_HANDSHAKE',
+      'the client closed the connection during the TLS handshake',
+    );
+  }
+  const acceptor =
+    generation.routes?.byServerName(offeredServerName(hello))?.route.tls ?? generation.tls;
+  if (!acceptor) throw new Error('routes without a TLS acceptor');
+  return acceptor;
 }

@@ -395,6 +395,23 @@ describe('serve: routes to two clusters through one port', () => {
     assert.ok(authorized.length > 0 && authorized.every((record) => record.route === 'b'));
   });
 
+  it('counts a client that resets the connection in the middle of its ClientHello as a failed handshake', async () => {
+    const failures = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+      return Number(
+        /^pgtunnel_tls_handshake_failures_total\{reason="client_closed"\} (\d+)/m.exec(text)?.[1],
+      );
+    };
+    const before = await failures();
+    const raw = await openRaw(port);
+    raw.write(encodeSslRequest());
+    await new Promise((resolve) => raw.once('data', resolve));
+    // A record header announcing 512 bytes of handshake, then a reset.
+    raw.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
+    raw.resetAndDestroy();
+    while ((await failures()) === before) await new Promise((resolve) => setImmediate(resolve));
+  });
+
   it('applies a reload that adds and changes routes on every worker, and keeps them when the routes file is broken', async () => {
     const before = await fetchStatus(adminPort);
     // Route a gets a new certificate, route c appears, unknown server names are refused.
