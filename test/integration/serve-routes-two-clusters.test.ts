@@ -145,6 +145,7 @@ describe('serve: routes to two clusters through one port', () => {
       `upstream = 'host=${a.socketDir} port=${a.port} sslmode=disable'`,
       "routes_file = 'routes.conf'",
       'log_connections = on',
+      "admin_users = 'postgres'",
       extra,
     ].join('\n');
   const conninfo = (host: string, extra = '') =>
@@ -378,6 +379,18 @@ describe('serve: routes to two clusters through one port', () => {
     } finally {
       await client.end();
     }
+    // The admin console is served on every route; SHOW SESSIONS has the route column.
+    const table = (
+      await psqlOk({
+        conninfo: conninfo('db-b.test', 'dbname=pgtunnel'),
+        args: ['-X', '-A', '-F', '|', '-P', 'footer=off', '-c', 'SHOW SESSIONS'],
+      })
+    ).split('\n');
+    const header = table[0]?.split('|') ?? [];
+    const own = table
+      .slice(1)
+      .find((line) => line.split('|')[header.indexOf('database')] === 'pgtunnel');
+    assert.equal(own?.split('|')[header.indexOf('route')], 'b', table.join('\n'));
     const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
     const accepted = (route: string) =>
       Number(
