@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import pg from 'pg';
-import { encodeSslRequest } from '../../src/protocol/frontend.js';
+import { encodeCancelRequest, encodeSslRequest } from '../../src/protocol/frontend.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { cliArgs, type PgtunnelProcess, startPgtunnel } from '../helpers/pgtunnel-process.js';
@@ -89,6 +89,13 @@ async function refusal(
     await client.end().catch(() => {});
   }
   throw new Error('the connection was not refused');
+}
+
+/** Waits until a backend of `cluster` runs `query`. */
+async function waitForBackend(cluster: Cluster, query: string): Promise<void> {
+  const sql = `SELECT count(*) FROM pg_stat_activity WHERE query = '${query.replaceAll("'", "''")}' AND state = 'active'`;
+  while ((await cluster.sql(sql)).trim() !== '1')
+    await new Promise((resolve) => setImmediate(resolve));
 }
 
 describe('serve: routes to two clusters through one port', () => {
@@ -406,6 +413,32 @@ describe('serve: routes to two clusters through one port', () => {
       .logs()
       .filter((record) => record.msg === 'connection authorized' && record.database === 'appb');
     assert.ok(authorized.length > 0 && authorized.every((record) => record.route === 'b'));
+  });
+
+  it("passes a cancel request (which names no route) to the route's cluster", async () => {
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      database: 'appb',
+      ssl: { rejectUnauthorized: false, servername: 'db-b.test' },
+    });
+    await client.connect();
+    try {
+      const keys = client as unknown as { processID: number; secretKey: number };
+      const running = client.query('SELECT pg_sleep(600)').then(
+        () => undefined,
+        (error: { code?: string }) => error.code,
+      );
+      await waitForBackend(b, 'SELECT pg_sleep(600)');
+      const secret = Buffer.alloc(4);
+      secret.writeInt32BE(keys.secretKey);
+      const raw = await openRaw(port);
+      raw.end(encodeCancelRequest(keys.processID, secret));
+      assert.equal(await running, '57014');
+    } finally {
+      await client.end();
+    }
   });
 
   it('counts a client that resets the connection in the middle of its ClientHello as a failed handshake', async () => {
