@@ -1,6 +1,10 @@
 // Builds the serving side of routes from their snapshot: each route becomes a generation of its
 // own (settings, TLS acceptor, access rules, upstream), built once per configuration load and
-// shared by every connection that takes the route.
+// shared by every connection that takes the route. A route with TLS files of its own gets a
+// whole TLS server rather than an SNICallback context: the server name is read from the
+// ClientHello before the handshake (negotiation.ts), so the route's CA, CRLs, client-certificate
+// request and session-ticket keys apply as a whole, and key types may differ between routes
+// (an SNICallback context of another key type was seen serving the default certificate).
 import { hkdfSync, X509Certificate } from 'node:crypto';
 import type { TlsOptions } from 'node:tls';
 import type { UpstreamTarget } from '../../libpq/upstream-session.js';
