@@ -153,6 +153,7 @@ describe('serve: routes to two clusters through one port', () => {
       "routes_file = 'routes.conf'",
       'log_connections = on',
       "admin_users = 'postgres'",
+      `unix_socket_directories = '${dir}'`,
       extra,
     ].join('\n');
   const conninfo = (host: string, extra = '') =>
@@ -188,9 +189,12 @@ describe('serve: routes to two clusters through one port', () => {
       copyFileSync(certs[name]?.key ?? '', join(dir, `${name}.key`));
     }
     // The main rules admit everyone; route a admits only postgres; route b admits everyone.
-    writeFileSync(join(dir, 'main.hba'), 'hostssl all all 127.0.0.1/32 trust\n');
+    writeFileSync(
+      join(dir, 'main.hba'),
+      'hostssl all all 127.0.0.1/32 trust\nlocal all all trust\n',
+    );
     writeFileSync(join(dir, 'a.hba'), 'hostssl all postgres 127.0.0.1/32 trust\n');
-    writeFileSync(join(dir, 'b.hba'), 'hostssl all all 127.0.0.1/32 trust\n');
+    writeFileSync(join(dir, 'b.hba'), 'hostssl all all 127.0.0.1/32 trust\nlocal all all trust\n');
     // Route cert admits only client certificates of its own CA, checked against its own CRL.
     writeFileSync(join(dir, 'cert.hba'), 'hostssl all all 127.0.0.1/32 cert\n');
     port = await freePort();
@@ -323,6 +327,11 @@ describe('serve: routes to two clusters through one port', () => {
       `hostaddr=127.0.0.1 port=${port} user=postgres dbname=${database} sslmode=require`;
     assert.equal(await where(noName('appb')), 'cluster_b:socket:appb');
     assert.equal(await where(noName('postgres')), 'cluster_a:socket:postgres');
+    // Without TLS (the gateway's unix socket) the database routes alike.
+    const overSocket = (database: string) =>
+      `host=${dir} port=${port} user=postgres dbname=${database}`;
+    assert.equal(await where(overSocket('appb')), 'cluster_b:socket:appb');
+    assert.equal(await where(overSocket('postgres')), 'cluster_a:socket:postgres');
     // An unknown server name gets the main configuration, its database routing included.
     const unknown = (database: string) =>
       `host=unknown.test hostaddr=127.0.0.1 port=${port} user=postgres dbname=${database} sslmode=require`;
