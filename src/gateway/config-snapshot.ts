@@ -120,6 +120,7 @@ function tlsAcceptor(options: TlsOptions, ticketKeys: TicketKeys | undefined): T
 export function snapshotWarnings(snapshot: ConfigSnapshot): string[] {
   return [
     ...(snapshot.hba?.warnings ?? []).map((warning) => `${warning.location}: ${warning.message}`),
+    ...(snapshot.routes?.warnings ?? []),
     // Said at start and after each reload, before clients start refusing the certificate.
     ...expiryWarnings(snapshot.certificates, snapshot.settings.ssl_cert_expiry_warning),
   ];

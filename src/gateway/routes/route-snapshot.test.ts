@@ -11,7 +11,12 @@ import { createTestPki, type TestPki } from '../../../test/helpers/pki.js';
 import { loadConfig } from '../../config/load.js';
 import { NO_CLIENT_CERTIFICATE } from '../../tls/peer-identity.js';
 import { newTicketKeys } from '../../tls/ticket-keys.js';
-import { type ConfigSnapshot, generationFrom, loadSnapshot } from '../config-snapshot.js';
+import {
+  type ConfigSnapshot,
+  generationFrom,
+  loadSnapshot,
+  snapshotWarnings,
+} from '../config-snapshot.js';
 
 describe('routes in the configuration snapshot', () => {
   let pki: TestPki;
@@ -49,6 +54,8 @@ describe('routes in the configuration snapshot', () => {
         'database = appb',
         'ssl_ca_file = b-ca.crt',
         `ssl_crl_dir = '${dir}'`,
+        '[c]',
+        "server_name = 'localhost, db-c.test, *.c.test'",
       ].join('\n'),
     );
     for (const name of ['a.crt', 'a.key', 'a.hba', 'b-ca.crt'])
@@ -73,6 +80,13 @@ describe('routes in the configuration snapshot', () => {
     assert.equal(String(b?.tls?.ca), String(contents['b-ca.crt']));
     assert.equal(b?.ownClientTrust, true);
     assert.equal(b?.inheritsRules, true);
+  });
+
+  it("warns of a route's server names its certificate is not valid for", () => {
+    assert.deepEqual(snapshotWarnings(snapshot), [
+      `${join(dir, 'routes.conf')}:11: route [c]: the certificate "${pki.serverCert}" is not valid for server name "db-c.test": libpq clients with sslmode=verify-full will refuse it`,
+      `${join(dir, 'routes.conf')}:11: route [c]: the certificate "${pki.serverCert}" is not valid for server name "*.c.test": libpq clients with sslmode=verify-full will refuse it`,
+    ]);
   });
 
   it('names every file a route read for watch_files', () => {

@@ -2,6 +2,7 @@
 // (the main ones with the route's own on top), its TLS material and hba/ident rules read and
 // checked now, as contents — so that workers build the same routes without touching the disk,
 // and a reload applies every route or none.
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TlsOptions } from 'node:tls';
 import type { Settings } from '../../config/settings.js';
@@ -43,6 +44,8 @@ export interface RouteSnapshot {
 export interface RoutesSnapshot {
   file: string;
   routes: RouteSnapshot[];
+  /** Problems worth a log line after loading (a certificate not valid for its route's names). */
+  warnings: string[];
 }
 
 /** Files a routes load read, for watch_files. */
@@ -75,6 +78,7 @@ export async function loadRoutes(
   }
   const definitions = parseRoutesFile(text, file);
   const routes: RouteSnapshot[] = [];
+  const warnings: string[] = [];
   for (const definition of definitions) {
     try {
       routes.push(await loadRoute(definition, main, context, reader, seen));
@@ -87,7 +91,32 @@ export async function loadRoutes(
       );
     }
   }
-  return { file, routes };
+  for (const route of routes) warnings.push(...nameWarnings(route, main));
+  return { file, routes, warnings };
+}
+
+/**
+ * A route's server names its certificate is not valid for: libpq's verify-full would refuse
+ * the connection, so it is said at load time rather than by every client.
+ */
+function nameWarnings(route: RouteSnapshot, main: Settings): string[] {
+  const file = route.tls ? route.settings.ssl_cert_file : main.ssl_cert_file;
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(readFileSync(file));
+  } catch {
+    return []; // already loaded and checked; nothing to add
+  }
+  return route.serverNames
+    .filter((name) => {
+      // A wildcard pattern is checked with one label in place of the `*`.
+      const sample = name.startsWith('*.') ? `pgtunnel-route-check${name.slice(1)}` : name;
+      return certificate.checkHost(sample) === undefined;
+    })
+    .map(
+      (name) =>
+        `${route.location}: route [${route.name}]: the certificate "${file}" is not valid for server name "${name}": libpq clients with sslmode=verify-full will refuse it`,
+    );
 }
 
 async function loadRoute(
