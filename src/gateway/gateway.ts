@@ -10,6 +10,7 @@ import type { CertificateEntry } from '../tls/certificate-inventory.js';
 import type { TicketKeys } from '../tls/ticket-keys.js';
 import { handleClientConnection } from './client-connection.js';
 import { type ConfigSnapshot, generationFrom, snapshotWarnings } from './config-snapshot.js';
+import { GatewaySessions } from './gateway-sessions.js';
 import type { ConnectionEnvironment, GatewayEvents, GatewayGeneration } from './generation.js';
 import {
   closeListeners,
@@ -18,7 +19,6 @@ import {
   openListeners,
 } from './listeners.js';
 import { withProxyHeader } from './proxy-header.js';
-import { SessionRegistry } from './session-registry.js';
 
 export interface GatewayStartOptions {
   snapshot: ConfigSnapshot;
@@ -53,7 +53,7 @@ export const noEvents: GatewayEvents = {
 export class Gateway {
   private listeners: OpenListener[] = [];
   private shuttingDown = false;
-  readonly registry = new SessionRegistry();
+  readonly registry = new GatewaySessions();
   lastReload: { at: Date; ok: boolean; error?: string } | undefined;
 
   private constructor(

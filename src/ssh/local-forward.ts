@@ -91,7 +91,7 @@ export class LocalForward {
 
   /** Stops listening and closes every forwarded connection. */
   close(): Promise<void> {
-    this.sessions.closeAll();
+    void this.sessions.closeAll();
     return Promise.all(
       this.servers
         .filter((server) => server.listening)
