@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { describeError, PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { postgresSocketPath, type SocketAddress } from '../net/address.js';
-import { listenOn, removeSocketFile } from '../net/listen.js';
+import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
 
 export interface ListenSpec {
   listenAddresses: string[];
@@ -88,14 +88,8 @@ export async function openActivatedListeners(
   const listeners: OpenListener[] = [];
   for (const fd of fds) {
     let transport: 'tcp' | 'local' = 'tcp';
-    const server = await new Promise<Server>((resolve, reject) => {
-      const created = createServer({ noDelay: true }, (socket) => onConnection(socket, transport));
-      created.once('error', reject);
-      created.listen({ fd }, () => {
-        created.off('error', reject);
-        resolve(created);
-      });
-    });
+    const server = createServer({ noDelay: true }, (socket) => onConnection(socket, transport));
+    await listenOnFd(server, fd);
     const address = server.address();
     transport = typeof address === 'string' ? 'local' : 'tcp';
     const description =

@@ -147,7 +147,7 @@ describe('pgtunnel ssh: authentication and connection errors', () => {
       assert.equal(result.code, 1);
       assert.ok(
         result.stderr.includes(
-          `pgtunnel: cannot listen on 127.0.0.1:${port} for -L ${port}:127.0.0.1:9: the address is already in use`,
+          `pgtunnel: could not listen on 127.0.0.1:${port} for -L ${port}:127.0.0.1:9: the address is already in use`,
         ),
         result.stderr,
       );
