@@ -15,7 +15,6 @@ import { freePort } from './ports.js';
 import { run } from './run.js';
 
 const SSHD = '/usr/sbin/sshd';
-const READY_TIMEOUT_MS = 15_000;
 
 /** A key pair made by ssh-keygen; `publicKey` is the `type base64` part of the .pub line. */
 export interface KeyPair {
@@ -132,14 +131,10 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
     proc.stderr?.on('data', (chunk: Buffer) => {
       logText += chunk.toString();
     });
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    // Until it listens or exits; a hang is the runner's per-file limit to catch.
     while (!logText.includes(`Server listening on 127.0.0.1 port ${port}.`)) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
         throw new Error(`sshd exited during start-up:\n${logText}`);
-      }
-      if (Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        throw new Error(`sshd did not start listening in ${READY_TIMEOUT_MS} ms:\n${logText}`);
       }
       await delay(25);
     }
@@ -306,10 +301,10 @@ export interface TunnelCli {
   stdout(): string;
   stderr(): string;
   /**
-   * Resolves when stderr (the JSON log) matches, or rejects after `timeoutMs`. With `from`
+   * Resolves when stderr (the JSON log) matches; rejects if the process ends first. With `from`
    * (an earlier `stderr().length`) only what was logged since then counts.
    */
-  waitForLog(pattern: RegExp, timeoutMs?: number, from?: number): Promise<void>;
+  waitForLog(pattern: RegExp, from?: number): Promise<void>;
   /** SIGTERM, then SIGKILL after 5 s; resolves to the exit code. */
   stop(): Promise<number | null>;
 }
@@ -334,7 +329,7 @@ const CWD = join(import.meta.dirname, '..', '..');
 export async function startTunnelCli(
   args: string[],
   environment: CliEnvironment,
-  options: { forwards?: number; timeoutMs?: number } = {},
+  options: { forwards?: number } = {},
 ): Promise<TunnelCli> {
   const child = spawn(process.execPath, [...CLI, ...args], {
     cwd: CWD,
@@ -349,19 +344,33 @@ export async function startTunnelCli(
   child.stderr?.on('data', (chunk: Buffer) => {
     err += chunk.toString();
   });
-  const waitFor = async (test: () => boolean, what: string, timeoutMs: number) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!test()) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(
-          `pgtunnel ssh exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${out}\n${err}`,
-        );
-      }
-      if (Date.now() > deadline)
-        throw new Error(`pgtunnel ssh: no ${what} in ${timeoutMs} ms:\n${out}\n${err}`);
-      await delay(25);
-    }
+  // Checked on every chunk of output; no deadline: what is awaited comes, or the child ends
+  // first ('close' follows its last output). A hang is the runner's per-file limit to catch.
+  const checks = new Set<() => void>();
+  const recheck = () => {
+    for (const check of [...checks]) check();
   };
+  child.stdout?.on('data', recheck);
+  child.stderr?.on('data', recheck);
+  const closed = once(child, 'close');
+  const waitFor = (test: () => boolean, what: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!test()) return;
+        checks.delete(check);
+        resolve();
+      };
+      checks.add(check);
+      check();
+      closed.then(() => {
+        if (!checks.delete(check)) return;
+        reject(
+          new Error(
+            `pgtunnel ssh exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${out}\n${err}`,
+          ),
+        );
+      });
+    });
   const listening = () => [...out.matchAll(/listening on \S+:(\d+),/g)].map((m) => Number(m[1]));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
@@ -373,11 +382,7 @@ export async function startTunnelCli(
     return child.exitCode;
   };
   try {
-    await waitFor(
-      () => listening().length >= (options.forwards ?? 1),
-      'readiness line',
-      options.timeoutMs ?? 30_000,
-    );
+    await waitFor(() => listening().length >= (options.forwards ?? 1), 'readiness line');
   } catch (error) {
     await stop();
     throw error;
@@ -387,8 +392,8 @@ export async function startTunnelCli(
     process: child,
     stdout: () => out,
     stderr: () => err,
-    waitForLog: (pattern, timeoutMs = 30_000, from = 0) =>
-      waitFor(() => pattern.test(err.slice(from)), `log line ${pattern}`, timeoutMs),
+    waitForLog: (pattern, from = 0) =>
+      waitFor(() => pattern.test(err.slice(from)), `log line ${pattern}`),
     stop,
   };
 }

@@ -59,12 +59,11 @@ function parseMetrics(text: string): Map<string, number> {
   return series;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 10_000;
+/** Probes until `probe` answers; no deadline (the runner's per-file limit catches a hang). */
+async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -182,9 +181,7 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     const text = JSON.stringify(doc);
     assert.doesNotMatch(text, /PRIVATE KEY|BEGIN|password/i, 'no key material in /status');
     await closeSessions();
-    await waitFor('sessions to leave /status', async () =>
-      (await status()).sessions.length === 0 ? true : undefined,
-    );
+    await waitFor(async () => ((await status()).sessions.length === 0 ? true : undefined));
   });
 
   it('counts accepted and refused connections, handshake failures and bytes', async () => {
@@ -214,7 +211,7 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     );
     await psqlOk({ conninfo: env.conninfo(), sql: "SELECT repeat('x', 100000)" });
 
-    const after = await waitFor('the finished sessions to be counted', async () => {
+    const after = await waitFor(async () => {
       const now = await metrics();
       const ended =
         metric(now, 'pgtunnel_client_bytes_sent_total') -
@@ -260,7 +257,6 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
   });
 
   it('reports reloads, failed and successful, with their time', async () => {
-    const t0 = Date.now();
     // A key readable by others fails the reload (as PostgreSQL refuses it); the old one serves on.
     chmodSync(pki.serverKey, 0o644);
     try {
@@ -269,20 +265,21 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     } finally {
       chmodSync(pki.serverKey, 0o600);
     }
-    let doc = await waitFor('the failed reload in /status', async () => {
+    let doc = await waitFor(async () => {
       const d = await status();
       return d.last_reload ? d : undefined;
     });
     assert.equal(doc.last_reload?.ok, false);
     assert.match(doc.last_reload?.error ?? '', /group or world access/);
-    assert.ok(Date.parse(doc.last_reload?.at ?? '') >= t0 - 1000);
+    // The failed reload is the one just asked for: it comes after the gateway started.
+    assert.ok(Date.parse(doc.last_reload?.at ?? '') >= Date.parse(doc.started_at));
     let all = await metrics();
     assert.equal(metric(all, 'pgtunnel_reloads_total{result="failure"}'), 1);
     assert.equal(metric(all, 'pgtunnel_config_last_reload_successful'), 0);
     const loadedAt = metric(all, 'pgtunnel_config_last_reload_success_timestamp_seconds');
 
     env.gateway.child.kill('SIGHUP');
-    doc = await waitFor('the successful reload in /status', async () => {
+    doc = await waitFor(async () => {
       const d = await status();
       return d.last_reload?.ok ? d : undefined;
     });
