@@ -361,6 +361,6 @@ function runAsSuperuser(
       '-c',
       query,
     ],
-    { env: { PATH: process.env.PATH, PGCONNECT_TIMEOUT: '10' }, timeoutMs: 30_000 },
+    { env: { PATH: process.env.PATH, PGCONNECT_TIMEOUT: '10' } },
   );
 }

@@ -33,10 +33,10 @@ export async function createKeyPair(
   const file = join(dir, name);
   const args = ['-q', '-t', type, '-N', passphrase, '-C', '', '-f', file];
   if (type === 'rsa') args.push('-b', '2048');
-  const made = await run('ssh-keygen', args, { timeoutMs: 30_000 });
+  const made = await run('ssh-keygen', args, {});
   if (made.code !== 0) throw new Error(`ssh-keygen failed: ${made.stderr}`);
   const publicKey = readFileSync(`${file}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
-  const listed = await run('ssh-keygen', ['-l', '-f', `${file}.pub`], { timeoutMs: 10_000 });
+  const listed = await run('ssh-keygen', ['-l', '-f', `${file}.pub`], {});
   const fingerprint = /SHA256:\S+/.exec(listed.stdout)?.[0];
   if (!fingerprint) throw new Error(`ssh-keygen -l gave no fingerprint: ${listed.stdout}`);
   return { privateKeyFile: file, publicKey, fingerprint };
@@ -399,11 +399,10 @@ export async function startTunnelCli(
 }
 
 /** Runs `pgtunnel ssh ARGS` to completion (for commands expected to fail and exit). */
-export function runTunnelCli(args: string[], environment: CliEnvironment, timeoutMs = 30_000) {
+export function runTunnelCli(args: string[], environment: CliEnvironment) {
   return run(process.execPath, [...CLI, ...args], {
     cwd: CWD,
     env: cliEnv(environment),
-    timeoutMs,
     uid: environment.uid,
     gid: environment.gid,
   });

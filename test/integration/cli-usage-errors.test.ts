@@ -5,8 +5,7 @@ import { describe, it } from 'node:test';
 import { cliArgs, PROJECT_ROOT } from '../helpers/pgtunnel-process.js';
 import { run } from '../helpers/run.js';
 
-const pgtunnel = (args: string[]) =>
-  run(process.execPath, cliArgs(args), { cwd: PROJECT_ROOT, timeoutMs: 30_000 });
+const pgtunnel = (args: string[]) => run(process.execPath, cliArgs(args), { cwd: PROJECT_ROOT });
 
 describe('pgtunnel command line', () => {
   for (const [args, message] of [

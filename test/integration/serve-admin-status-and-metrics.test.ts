@@ -361,7 +361,7 @@ describe('serve: admin_listen is loopback-only unless admin_listen_unsafe', () =
         '127.0.0.1',
         ...args,
       ]),
-      { timeoutMs: 30_000 },
+      {},
     );
 
   it('refuses a non-loopback address at start with exit code 3, before listening', async () => {
