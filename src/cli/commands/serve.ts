@@ -8,7 +8,7 @@ import type { ServeAdmin } from '../../admin/serve-admin.js';
 import { maskPasswords } from '../../admin/serve-status.js';
 import { type LoadedConfig, loadConfig, type Override } from '../../config/load.js';
 import { SETTINGS, type SettingName } from '../../config/settings.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, PgTunnelError } from '../../errors.js';
 import {
   type ConfigSnapshot,
   loadSnapshot,
@@ -97,7 +97,7 @@ function overridesFrom(command: Command, options: ServeOptions): Override[] {
   for (const assignment of options.c ?? []) {
     const at = assignment.indexOf('=');
     if (at <= 0) {
-      throw new ConfigError('ERR_CONFIG_INVALID', `-c ${assignment}: expected name=value`);
+      throw new PgTunnelError('ERR_USAGE', `-c ${assignment}: expected name=value`);
     }
     overrides.push({
       name: assignment.slice(0, at).trim(),
