@@ -5,10 +5,10 @@
 // IPC channel (v8 serialization keeps Buffers and the rules' RegExps).
 
 import type { TlsOptions } from 'node:tls';
+import { recording } from '../config/file-source.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
-import { fileSystemReader, type LoadedHba, loadHba } from '../hba/load.js';
-import type { ConfigReader } from '../hba/tokenize.js';
+import { type LoadedHba, loadHba } from '../hba/load.js';
 import {
   type CertificateEntry,
   certificateInventory,
@@ -49,17 +49,7 @@ export async function loadSnapshot(
   const tls = settings.ssl
     ? loadServerTls(settings, { isReload: context.isReload }).options
     : undefined;
-  const authFiles = { files: new Set<string>(), directories: new Set<string>() };
-  const recording: ConfigReader = {
-    readFile(path) {
-      authFiles.files.add(path);
-      return fileSystemReader.readFile(path);
-    },
-    listDir(path) {
-      authFiles.directories.add(path);
-      return fileSystemReader.listDir(path);
-    },
-  };
+  const authFiles = recording();
   const hba =
     settings.hba_file === ''
       ? undefined
@@ -67,21 +57,14 @@ export async function loadSnapshot(
           settings.hba_file,
           settings.ident_file === '' ? undefined : settings.ident_file,
           { ssl: settings.ssl, clientCertificates: settings.ssl && settings.ssl_ca_file !== '' },
-          recording,
+          authFiles.source,
         );
-  if (hba) {
-    authFiles.files.add(settings.hba_file);
-    if (settings.ident_file !== '') authFiles.files.add(settings.ident_file);
-  }
   return {
     generation: context.generation,
     settings,
     tls,
     hba,
-    watch: watchList(config, {
-      files: [...authFiles.files],
-      directories: [...authFiles.directories],
-    }),
+    watch: watchList(config, authFiles.read),
     certificates: await certificateInventory(settings),
   };
 }
