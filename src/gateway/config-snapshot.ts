@@ -6,6 +6,7 @@
 
 import type { TlsOptions } from 'node:tls';
 import { recording } from '../config/file-source.js';
+import { serverTlsConfig } from '../config/gateway-options.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
 import { type LoadedHba, loadHba } from '../hba/load.js';
@@ -47,7 +48,7 @@ export async function loadSnapshot(
 ): Promise<ConfigSnapshot> {
   const { settings } = config;
   const tls = settings.ssl
-    ? loadServerTls(settings, { isReload: context.isReload }).options
+    ? loadServerTls(serverTlsConfig(settings), { isReload: context.isReload })
     : undefined;
   const authFiles = recording();
   const hba =
@@ -62,10 +63,10 @@ export async function loadSnapshot(
   return {
     generation: context.generation,
     settings,
-    tls,
+    tls: tls?.options,
     hba,
     watch: watchList(config, authFiles.read),
-    certificates: await certificateInventory(settings),
+    certificates: tls ? await certificateInventory(tls.files) : [],
   };
 }
 
