@@ -3,6 +3,7 @@
 // workers), and passes each connection to handleClientConnection. A reload builds the new
 // generation first and swaps it in only when every part built; on failure the old one stays.
 import type { Socket } from 'node:net';
+import { gatewayListenSpec } from '../config/gateway-options.js';
 import { SETTINGS, type SettingName, type Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -97,14 +98,8 @@ export class Gateway {
       gateway.listeners = await openActivatedListeners(listen.fds, onConnection);
       return gateway;
     }
-    const { settings } = snapshot;
     gateway.listeners = await openListeners(
-      {
-        listenAddresses: settings.listen_addresses,
-        port: settings.port,
-        unixSocketDirectories: settings.unix_socket_directories,
-        unixSocketPermissions: settings.unix_socket_permissions,
-      },
+      gatewayListenSpec(snapshot.settings),
       onConnection,
       options.logger,
     );

@@ -8,8 +8,8 @@
 // client resumes its session whichever worker it reaches.
 import cluster, { type Worker } from 'node:cluster';
 import type { Socket } from 'node:net';
+import { gatewayListenSpec } from '../config/gateway-options.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { newTicketKeys, rotateTicketKeys, type TicketKeys } from '../tls/ticket-keys.js';
@@ -134,15 +134,9 @@ export async function superviseWorkers(
   let stopping: 'smart' | 'fast' | undefined;
   const slots = new Map<Worker, WorkerSlot>();
   const handoff = new ConnectionHandoff(logger);
-  const settings: Settings = initial.settings;
   const listeners = await openListeners(
-    {
-      listenAddresses: settings.listen_addresses,
-      port: settings.port,
-      unixSocketDirectories: settings.unix_socket_directories,
-      unixSocketPermissions: settings.unix_socket_permissions,
-      pauseOnConnect: true,
-    },
+    // Connections stay unread here: a worker reads them.
+    { ...gatewayListenSpec(initial.settings), pauseOnConnect: true },
     (socket: Socket, transport) => handoff.dispatch(socket, transport),
     logger,
   );
