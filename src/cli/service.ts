@@ -1,7 +1,7 @@
 // One lifecycle for every long-running command (serve, serve --raw, connect, ssh): refuse a PID
 // file that names a live process, start, write the PID file, say "ready", then follow signals
-// as PostgreSQL's postmaster does (SIGTERM smart, SIGINT fast, SIGHUP reload), clean up and
-// exit with a code that tells how the stop went.
+// as PostgreSQL's postmaster does (SIGTERM smart, SIGINT fast, SIGQUIT immediate, SIGHUP
+// reload), clean up and exit with a code that tells how the stop went.
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ExitCode } from './exit.js';
@@ -26,6 +26,11 @@ export interface RunningService {
    * second signal arrives during a smart stop, so it must tolerate being called twice.
    */
   stop(mode: StopMode): Promise<void>;
+  /**
+   * Immediate shutdown (SIGQUIT, as PostgreSQL's): stop listening and cut every session now,
+   * without a goodbye; the process exits right after. Without it, the exit alone ends them.
+   */
+  abort?(): void;
   /** Applies a new configuration (SIGHUP). Without it, SIGHUP logs `noReload`. */
   reload?(): Promise<void>;
   /** Open sessions, for the shutdown log. */
@@ -53,7 +58,8 @@ export interface ServiceOptions {
 
 /**
  * Runs the lifecycle up to "ready" and installs the signal handlers; the process then exits
- * from them: 0 after a clean stop, 1 when the stop failed or a third signal cut it short.
+ * from them: 0 after a clean stop, 1 when the stop failed, a third signal cut it short or
+ * SIGQUIT asked for an immediate shutdown.
  */
 export async function runService(options: ServiceOptions): Promise<void> {
   const { logger } = options;
@@ -136,6 +142,15 @@ export async function runService(options: ServiceOptions): Promise<void> {
   };
   process.on('SIGTERM', onStopSignal);
   process.on('SIGINT', onStopSignal);
+  process.on('SIGQUIT', () => {
+    logger.warn({}, 'received immediate shutdown request');
+    try {
+      running.abort?.();
+    } catch (error) {
+      logger.error({ err: describeError(error) }, 'error during immediate shutdown');
+    }
+    void exit(ExitCode.FAILURE);
+  });
   process.on('SIGHUP', () => {
     void reload();
   });

@@ -270,6 +270,17 @@ export class Gateway {
     await closing;
   }
 
+  /**
+   * Immediate shutdown (SIGQUIT): stop listening and cut every session at once, without the
+   * 57P01 goodbye, as PostgreSQL's backends quit on SIGQUIT.
+   */
+  abort(): void {
+    this.shuttingDown = true;
+    this.delayedStop?.wake();
+    void this.stopAccepting();
+    for (const record of this.registry.list()) this.registry.close(record);
+  }
+
   private closing: Promise<void> | undefined;
 
   /** Closes the listeners (once); resolves when their connections are gone. */

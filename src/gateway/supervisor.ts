@@ -30,6 +30,8 @@ export interface ServeController {
   /** Re-reads the configuration; on failure the running one stays. */
   reload(): Promise<{ ok: boolean; error?: string }>;
   shutdown(mode: 'smart' | 'fast'): Promise<void>;
+  /** Immediate shutdown: stop listening and cut every session (workers are killed) now. */
+  abort(): void;
   /** The configuration load in effect (its generation number, the files to watch). */
   current(): ConfigSnapshot;
   /** With workers: the generation each worker serves, by pid. */
@@ -107,6 +109,10 @@ export async function serveInProcess(
     shutdown: (mode) => {
       clearInterval(rotation);
       return gateway.shutdown(mode);
+    },
+    abort: () => {
+      clearInterval(rotation);
+      gateway.abort();
     },
     current: () => gateway.currentSnapshot,
   };
@@ -342,6 +348,14 @@ export async function superviseWorkers(
           await bringUpToDate(slot, current);
       }
       return { ok: true };
+    },
+    abort() {
+      // As PostgreSQL's postmaster on SIGQUIT: the children go at once, their sessions with them.
+      stopping = 'fast';
+      clearInterval(rotation);
+      for (const worker of slots.keys()) worker.process.kill('SIGKILL');
+      void closeListeners(listeners);
+      handoff.closeAll();
     },
     shutdown(mode) {
       const escalate = stopping === 'smart' && mode === 'fast';

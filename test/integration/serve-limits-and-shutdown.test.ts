@@ -1,6 +1,6 @@
 // max_connections answers like PostgreSQL ("sorry, too many clients already", 53300);
 // SIGTERM stops accepting and lets open sessions finish (up to shutdown_timeout); SIGINT
-// closes them at once.
+// closes them at once (57P01); SIGQUIT cuts them without a word and exits 1.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -91,6 +91,23 @@ describe('serve: limits and shutdown', () => {
     assert.ok(messages.includes('terminating sessions (fast shutdown)'), env.gateway.output());
     assert.ok(!messages.includes('waiting for sessions to finish'), env.gateway.output());
     await assert.rejects(client.query('SELECT 1'));
+    await env.restart();
+  });
+
+  it('SIGQUIT: immediate shutdown cuts sessions without a goodbye and exits 1', async () => {
+    const client = nodeClient(env);
+    const told: unknown[] = [];
+    client.on('error', (error: Error & { code?: string }) => told.push(error.code));
+    await client.connect();
+    // A fast shutdown tells an idle session 57P01 (at a message boundary); an immediate one not.
+    env.gateway.child.kill('SIGQUIT');
+    const exit = await env.gateway.exited;
+    assert.equal(exit.code, 1);
+    const messages = env.gateway.logs().map((r) => r.msg);
+    assert.ok(messages.includes('received immediate shutdown request'), env.gateway.output());
+    assert.ok(!messages.includes('terminating sessions (fast shutdown)'), env.gateway.output());
+    await assert.rejects(client.query('SELECT 1'));
+    assert.ok(!told.includes('57P01'), `the client was told ${told.join(', ')}`);
     await env.restart();
   });
 });

@@ -231,6 +231,10 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
           stopWatching();
           return served.shutdown(mode);
         },
+        abort: () => {
+          stopWatching();
+          served.abort();
+        },
         reload: async () => {
           await served.reload();
         },
