@@ -221,7 +221,7 @@ async function stopped(pid: number): Promise<void> {
   } catch {
     return; // already gone
   }
-  for (let i = 0; i < 200; i++) {
+  for (;;) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (/^[Tt]/.test(stat.slice(stat.lastIndexOf(')') + 2))) return;
