@@ -22,7 +22,7 @@ export interface PgtunnelProcess {
    * ends without printing it; there is no deadline.
    */
   waitForLog(text: string): Promise<Record<string, unknown>>;
-  /** Sends a signal and waits for exit. */
+  /** Sends a signal and waits for the exit, however long it takes. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -111,13 +111,9 @@ export function startPgtunnel(
       });
     },
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill(signal);
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        const result = await exited;
-        clearTimeout(timer);
-        return result;
-      }
+      // No SIGKILL after a while: how the process ends is what tests check, and a busy machine
+      // must not turn a slow clean stop into a kill. A hang is the runner's to catch.
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
     exited,

@@ -305,7 +305,7 @@ export interface TunnelCli {
    * (an earlier `stderr().length`) only what was logged since then counts.
    */
   waitForLog(pattern: RegExp, from?: number): Promise<void>;
-  /** SIGTERM, then SIGKILL after 5 s; resolves to the exit code. */
+  /** SIGTERM; resolves to the exit code once it exits. */
   stop(): Promise<number | null>;
 }
 
@@ -376,9 +376,7 @@ export async function startTunnelCli(
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
     await exited;
-    clearTimeout(timer);
     return child.exitCode;
   };
   try {
