@@ -13,6 +13,7 @@ describe('pgtunnel command line', () => {
     [['ssh', '--bogus', 'joe@example.com'], /unknown option '--bogus'/],
     [['ca', 'issue', 'server'], /required option '--cn <host>' not specified/],
     [['no-such-command'], /unknown command 'no-such-command'/],
+    [['serve', '-c', 'port'], /^pgtunnel: -c port: expected name=value$/m],
   ] as const) {
     it(`exits 2 for: pgtunnel ${args.join(' ')}`, async () => {
       const result = await pgtunnel([...args]);
