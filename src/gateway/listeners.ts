@@ -122,16 +122,27 @@ async function expandAddresses(entries: string[]): Promise<string[]> {
   return addresses;
 }
 
-/** Stops accepting and removes the socket files these listeners created. */
+/** Each listener's close, so that closing it again waits for the same end. */
+const closing = new WeakMap<OpenListener, Promise<void>>();
+
+/**
+ * Stops accepting and removes the socket files these listeners created; resolves once their
+ * connections are gone. Idempotent: a second call
+ * waits for the first close instead of for a 'close' event that has already been emitted.
+ */
 export function closeListeners(listeners: OpenListener[]): Promise<void> {
   return Promise.all(
-    listeners.map(
-      (listener) =>
-        new Promise<void>((resolve) => {
+    listeners.map((listener) => {
+      let closed = closing.get(listener);
+      if (!closed) {
+        closed = new Promise<void>((resolve) => {
           listener.server.close(() => resolve());
           // close() waits for open connections; the file must go now, as PostgreSQL's does.
           if (listener.socketPath) removeSocketFile({ kind: 'unix', path: listener.socketPath });
-        }),
-    ),
+        });
+        closing.set(listener, closed);
+      }
+      return closed;
+    }),
   ).then(() => undefined);
 }

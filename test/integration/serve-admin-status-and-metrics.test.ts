@@ -335,6 +335,10 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     assert.equal(metric(all, 'pgtunnel_connections_accepted_total{tls="true"}'), 4);
     assert.equal(metric(all, 'pgtunnel_reloads_total{result="success"}'), 0);
     await closeSessions();
+    // A fast shutdown of the primary ends once its workers have: it used to wait for ever for
+    // its listeners, closed a second time after their 'close' event had passed.
+    env.gateway.child.kill('SIGINT');
+    assert.equal((await env.gateway.exited).code, 0);
   });
 });
 
