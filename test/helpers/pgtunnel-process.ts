@@ -122,7 +122,14 @@ export function startPgtunnel(
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        const timer = setTimeout(() => {
+          // Not a failure by itself (a session may be given up to shutdown_timeout), but a
+          // process that needs this usually hangs: say so in the test output.
+          process.stderr.write(
+            `pgtunnel ${args.join(' ').slice(0, 80)}: still running 15 s after ${signal}; sending SIGKILL\n`,
+          );
+          child.kill('SIGKILL');
+        }, 15_000);
         const result = await exited;
         clearTimeout(timer);
         return result;
