@@ -126,11 +126,17 @@ async function expandAddresses(entries: string[]): Promise<string[]> {
 const closing = new WeakMap<OpenListener, Promise<void>>();
 
 /**
- * Stops accepting and removes the socket files these listeners created; resolves once their
- * connections are gone. Idempotent: a second call
- * waits for the first close instead of for a 'close' event that has already been emitted.
+ * Stops accepting and removes the socket files these listeners created. Resolves once their
+ * connections are gone, or at once with `waitForConnections: false` (a server whose sockets were
+ * sent to another process waits in close() for that process to report them closed, which an
+ * exited worker never does). Idempotent: a second call waits for the first close instead of for
+ * a 'close' event that has already been emitted.
  */
-export function closeListeners(listeners: OpenListener[]): Promise<void> {
+export function closeListeners(
+  listeners: OpenListener[],
+  options: { waitForConnections?: boolean } = {},
+): Promise<void> {
+  const waitForConnections = options.waitForConnections ?? true;
   return Promise.all(
     listeners.map((listener) => {
       let closed = closing.get(listener);
@@ -142,7 +148,7 @@ export function closeListeners(listeners: OpenListener[]): Promise<void> {
         });
         closing.set(listener, closed);
       }
-      return closed;
+      return waitForConnections ? closed : undefined;
     }),
   ).then(() => undefined);
 }

@@ -112,7 +112,8 @@ export function startPgtunnel(
     },
     async stop(signal = 'SIGTERM') {
       // No SIGKILL after a while: how the process ends is what tests check, and a busy machine
-      // must not turn a slow clean stop into a kill. A hang is the runner's to catch.
+      // must not turn a slow clean stop into a kill; a process that hangs makes its test file
+      // hit the runner's per-file time limit, which names it.
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
