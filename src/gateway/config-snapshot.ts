@@ -5,10 +5,11 @@
 // IPC channel (v8 serialization keeps Buffers and the rules' RegExps).
 
 import type { TlsOptions } from 'node:tls';
+import { recording } from '../config/file-source.js';
+import { serverTlsConfig } from '../config/gateway-options.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
-import { fileSystemReader, type LoadedHba, loadHba } from '../hba/load.js';
-import type { ConfigReader } from '../hba/tokenize.js';
+import { type LoadedHba, loadHba } from '../hba/load.js';
 import {
   type CertificateEntry,
   certificateInventory,
@@ -51,19 +52,9 @@ export async function loadSnapshot(
 ): Promise<ConfigSnapshot> {
   const { settings } = config;
   const tls = settings.ssl
-    ? loadServerTls(settings, { isReload: context.isReload }).options
+    ? loadServerTls(serverTlsConfig(settings), { isReload: context.isReload })
     : undefined;
-  const authFiles = { files: new Set<string>(), directories: new Set<string>() };
-  const recording: ConfigReader = {
-    readFile(path) {
-      authFiles.files.add(path);
-      return fileSystemReader.readFile(path);
-    },
-    listDir(path) {
-      authFiles.directories.add(path);
-      return fileSystemReader.listDir(path);
-    },
-  };
+  const authFiles = recording();
   const hba =
     settings.hba_file === ''
       ? undefined
@@ -71,22 +62,19 @@ export async function loadSnapshot(
           settings.hba_file,
           settings.ident_file === '' ? undefined : settings.ident_file,
           { ssl: settings.ssl, clientCertificates: settings.ssl && settings.ssl_ca_file !== '' },
-          recording,
+          authFiles.source,
         );
-  if (hba) {
-    authFiles.files.add(settings.hba_file);
-    if (settings.ident_file !== '') authFiles.files.add(settings.ident_file);
-  }
-  const routes = await loadRoutes(settings, context, recording, authFiles);
-  const mainCertificates = await certificateInventory(settings);
+  const routeFiles = { files: new Set<string>(), directories: new Set<string>() };
+  const routes = await loadRoutes(settings, context, authFiles.source, routeFiles);
+  const mainCertificates = tls ? await certificateInventory(tls.files) : [];
   return {
     generation: context.generation,
     settings,
-    tls,
+    tls: tls?.options,
     hba,
     watch: watchList(config, {
-      files: [...authFiles.files],
-      directories: [...authFiles.directories],
+      files: [...authFiles.read.files, ...routeFiles.files],
+      directories: [...authFiles.read.directories, ...routeFiles.directories],
     }),
     certificates: routes ? withRouteCertificates(mainCertificates, routes) : mainCertificates,
     routes,

@@ -10,9 +10,9 @@ import { offeredServerName } from '../tls/client-hello.js';
 import { peekClientHello } from '../tls/peek-client-hello.js';
 import { describeTlsSession } from '../tls/peer-identity.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
+import type { SessionRecord } from './gateway-sessions.js';
 import type { GatewayEvents, GatewayGeneration } from './generation.js';
 import { reportHandshakeFailure } from './handshake-report.js';
-import type { SessionRecord } from './session-registry.js';
 
 /** SSLRequest / GSSENCRequest / direct TLS, until a StartupMessage or CancelRequest arrives. */
 export async function negotiate(

@@ -5,10 +5,11 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TlsOptions } from 'node:tls';
+import type { FileSource } from '../../config/file-source.js';
+import { serverTlsConfig } from '../../config/gateway-options.js';
 import type { Settings } from '../../config/settings.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { type LoadedHba, loadHba } from '../../hba/load.js';
-import type { ConfigReader } from '../../hba/tokenize.js';
 import { type CertificateEntry, certificateInventory } from '../../tls/certificate-inventory.js';
 import { loadServerTls } from '../../tls/server-tls.js';
 import { upstreamTargets } from '../upstream-target.js';
@@ -61,7 +62,7 @@ export interface RouteFiles {
 export async function loadRoutes(
   main: Settings,
   context: { isReload: boolean },
-  reader: ConfigReader,
+  reader: FileSource,
   seen: RouteFiles,
 ): Promise<RoutesSnapshot | undefined> {
   const file = main.routes_file;
@@ -123,7 +124,7 @@ async function loadRoute(
   definition: RouteDefinition,
   main: Settings,
   context: { isReload: boolean },
-  reader: ConfigReader,
+  reader: FileSource,
   seen: RouteFiles,
 ): Promise<RouteSnapshot> {
   const settings: Settings = { ...main, ...definition.settings };
@@ -145,7 +146,7 @@ async function loadRoute(
     seen.files.delete(settings.ssl_crl_dir);
     seen.directories.add(settings.ssl_crl_dir);
   }
-  const tls = ownTls ? loadServerTls(settings, context).options : undefined;
+  const tls = ownTls ? loadServerTls(serverTlsConfig(settings), context) : undefined;
   if (Object.hasOwn(definition.settings, 'upstream')) {
     try {
       upstreamTargets(settings.upstream);
@@ -182,11 +183,11 @@ async function loadRoute(
     serverNames: definition.serverNames,
     databases: definition.databases,
     settings,
-    tls,
+    tls: tls?.options,
     inheritsRules: !ownRules,
     hba,
     ownClientTrust: setsOwn(ROUTE_TRUST_SETTINGS),
-    certificates: ownTls ? await certificateInventory(settings) : [],
+    certificates: tls ? await certificateInventory(tls.files) : [],
   };
 }
 
