@@ -33,12 +33,23 @@ export async function runHandshakes(
   let ticket: Buffer | undefined;
   const one = async (): Promise<void> => {
     const socket = await handshake(port, options.resume ? ticket : undefined);
-    if (socket.isSessionReused()) resumed++;
-    if (options.resume) {
-      // TLS 1.3 sends tickets after the handshake: wait for one before closing.
+    const reused = socket.isSessionReused();
+    if (reused) resumed++;
+    // A resumed session gets no new ticket from Node or HAProxy: the one it used serves again.
+    if (options.resume && !reused) {
+      // TLS 1.3 tickets come after the handshake: read until one arrives (a server that
+      // sends none is given a second, then the next handshake is a full one).
       const next = await new Promise<Buffer | undefined>((resolve) => {
-        socket.once('session', resolve);
-        socket.once('close', () => resolve(undefined));
+        const timer = setTimeout(() => resolve(undefined), 1000);
+        socket.once('session', (session: Buffer) => {
+          clearTimeout(timer);
+          resolve(session);
+        });
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+        socket.resume();
       });
       if (next) ticket = next;
     }
