@@ -53,7 +53,14 @@ export async function runHandshakes(
       });
       if (next) ticket = next;
     }
-    socket.destroy();
+    // Close as a client that changed its mind does: close_notify, then wait for the server's
+    // close. Destroying at once could cut the server's handshake short (the client is done
+    // one flight before the server), and the server would count a failed handshake instead.
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.end();
+      socket.resume();
+    });
   };
   if (options.resume) await one(); // the first ticket
   const loop = async () => {
