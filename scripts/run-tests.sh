@@ -110,6 +110,8 @@ fi
 # the overall time limit. setsid: the run is one process group, stopped as a whole at the end.
 setsid timeout --kill-after=15 "${TEST_RUN_TIMEOUT_S:-1200}" \
   node --import tsx --import ./test/helpers/file-guard.ts --test \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=./scripts/file-durations-reporter.mjs --test-reporter-destination=stderr \
   --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout="${TEST_TIMEOUT_MS:-180000}" \
   "${files[@]}" &
 runner=$!

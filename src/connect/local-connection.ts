@@ -52,6 +52,8 @@ function startServerTls(stream: Duplex, context: SecureContext, signal: AbortSig
     const cleanup = () => {
       tlsSocket.off('secure', onSecure);
       tlsSocket.off('error', onError);
+      tlsSocket.off('end', onLeft);
+      tlsSocket.off('close', onLeft);
       signal.removeEventListener('abort', onAbort);
     };
     const onSecure = () => {
@@ -65,8 +67,13 @@ function startServerTls(stream: Duplex, context: SecureContext, signal: AbortSig
       reject(error);
     };
     const onAbort = () => onError(signal.reason as Error);
+    // A client that leaves mid-handshake sends no alert, so no 'error' comes: only the end.
+    const onLeft = () =>
+      onError(new Error('the client closed the connection during the TLS handshake'));
     tlsSocket.once('secure', onSecure);
     tlsSocket.once('error', onError);
+    tlsSocket.once('end', onLeft);
+    tlsSocket.once('close', onLeft);
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -130,7 +130,11 @@ async function expandAddresses(entries: string[]): Promise<string[]> {
 }
 
 /** Stops accepting and removes the socket files these listeners created. */
-export function closeListeners(listeners: OpenListener[]): Promise<void> {
+export function closeListeners(
+  listeners: OpenListener[],
+  options: { waitForConnections?: boolean } = {},
+): Promise<void> {
+  const waitForConnections = options.waitForConnections ?? true;
   return Promise.all(
     listeners.map(
       (listener) =>
@@ -138,6 +142,7 @@ export function closeListeners(listeners: OpenListener[]): Promise<void> {
           listener.server.close(() => resolve());
           // close() waits for open connections; the file must go now, as PostgreSQL's does.
           if (listener.socketPath) removeSocketFile({ kind: 'unix', path: listener.socketPath });
+          if (!waitForConnections) resolve();
         }),
     ),
   ).then(() => undefined);

@@ -290,7 +290,7 @@ export async function superviseWorkers(
     clearInterval(rotation);
     stopping = 'fast';
     for (const worker of slots.keys()) worker.process.kill('SIGKILL');
-    await closeListeners(listeners);
+    await closeListeners(listeners, { waitForConnections: false });
     throw error;
   }
 
@@ -384,7 +384,10 @@ export async function superviseWorkers(
         await Promise.all(exits);
         clearTimeout(timer);
         // Until now, new connections reached workers that answered "shutting down" (57P03).
-        await closeListeners(listeners);
+        // The workers are gone, and with them every session: nothing to wait for. (A server
+        // whose sockets were sent to another process waits in close() for that process to
+        // report them closed, which an exited worker never does.)
+        await closeListeners(listeners, { waitForConnections: false });
         handoff.closeAll();
       })();
       return shutdownDone;

@@ -55,6 +55,12 @@ export function readUntil(
       reject(signal.reason);
       return;
     }
+    // 'end' is emitted once, maybe while an earlier read had paused the stream and had no
+    // listener left: a client that sent its last bytes and its FIN together is gone already.
+    if (stream.readableEnded || stream.destroyed) {
+      reject(new StreamEndedError(received));
+      return;
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
     stream.on('data', onData);
     stream.once('end', onEnd);

@@ -71,11 +71,22 @@ export function rawServerTlsOptions(options: RawServeOptions): TlsOptions {
     minVersion: options.minVersion ?? 'TLSv1.2',
     ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
     handshakeTimeout: options.handshakeTimeoutMs ?? 30_000,
-    allowHalfOpen: true,
+    // Until the handshake is done, a client's FIN ends the connection (else a balancer's health
+    // check would be held for the whole handshake timeout); relay() allows half-close after it.
+    allowHalfOpen: false,
     secureOptions: SERVER_SECURE_OPTIONS,
     // as stunnel (TCP_NODELAY on both sides): a relay must not hold back a short message
     noDelay: true,
   };
+}
+
+/** A client that just left is not a TLS failure worth an error's details. */
+function logHandshakeFailure(log: Logger, error: Error): void {
+  if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+    log.info({}, 'the client closed the connection before completing the TLS handshake');
+  } else {
+    log.info({ err: describeError(error) }, 'TLS handshake failed');
+  }
 }
 
 function peerOf(socket: Socket): string {
@@ -86,6 +97,8 @@ function relay(options: RawServeOptions, log: Logger) {
   let nextId = 0;
   return async (tlsSocket: TLSSocket, peer: string, track: (s: Duplex) => void) => {
     const connLog = log.child({ conn: ++nextId, client: peer });
+    // A half-close from either side is relayed as such, as stunnel does.
+    tlsSocket.allowHalfOpen = true;
     tlsSocket.on('error', (error) => connLog.debug({ err: describeError(error) }, 'client error'));
     tlsSocket.pause();
     let upstream: Socket;
@@ -152,7 +165,7 @@ export async function startRawServer(options: RawServeOptions): Promise<RawServe
       );
     });
     server.on('tlsClientError', (error, socket) => {
-      log.info({ client: peerOf(socket), err: describeError(error) }, 'TLS handshake failed');
+      logHandshakeFailure(log.child({ client: peerOf(socket) }), error);
     });
     server.on('error', (error) => log.error({ err: describeError(error) }, 'listener error'));
     return server;
@@ -213,14 +226,31 @@ export async function serveRawInetd(options: RawServeOptions, stream: Duplex): P
   const handle = relay(options, log);
   const server = createServer(rawServerTlsOptions(options));
   await new Promise<void>((resolve) => {
+    let settled = false;
     server.once('secureConnection', (tlsSocket: TLSSocket) => {
+      settled = true;
       handle(tlsSocket, '[stdio]', () => {}).finally(resolve);
     });
     server.once('tlsClientError', (error) => {
-      log.info({ err: describeError(error) }, 'TLS handshake failed');
+      settled = true;
+      logHandshakeFailure(log, error);
       stream.destroy();
       resolve();
     });
+    // A client that leaves before its handshake sends no alert, so no tlsClientError comes
+    // until the handshake timeout (a balancer's or stunnel's probe does exactly this): its end
+    // is taken as the end. When the end reached the TLS layer first, nothing is left to wait
+    // for and the event loop empties: that is the end too.
+    const onLeft = () => {
+      if (settled) return;
+      settled = true;
+      log.info({}, 'the client closed the connection before completing the TLS handshake');
+      stream.destroy();
+      resolve();
+    };
+    stream.once('end', onLeft);
+    stream.once('close', onLeft);
+    process.once('beforeExit', onLeft);
     // A tls.Server takes any duplex stream as a connection.
     server.emit('connection', stream);
   });

@@ -100,6 +100,8 @@ export async function negotiateStartup(
         }
         if (!startTls) throw new Error('the startup engine asked for TLS where none is offered');
         try {
+          // A client that sent its request and its FIN together is gone: no handshake to wait for.
+          if (stream.readableEnded) throw new Error('the client closed the connection');
           tls = await startTls(stream);
         } catch (error) {
           stream.destroy();

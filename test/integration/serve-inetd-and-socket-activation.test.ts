@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { spawn } from '../helpers/children.js';
 import { psqlOk } from '../helpers/clients.js';
@@ -141,6 +141,42 @@ describe('serve: inetd mode and socket activation', () => {
     }
   });
 
+  it('--raw --inetd lets a client that leaves before its handshake go at once (no handshake timeout)', async () => {
+    const { server, port } = await listening();
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    const client = connect({ port, host: '127.0.0.1' });
+    const [socket] = await accepted;
+    const child = spawn(
+      process.execPath,
+      cliArgs([
+        'serve',
+        '--raw',
+        '--inetd',
+        '--log-min-messages',
+        'info',
+        '--ssl-cert-file',
+        pki.serverCert,
+        '--ssl-key-file',
+        pki.serverKey,
+        '--upstream',
+        `127.0.0.1:${cluster.port}`,
+      ]),
+      { cwd: PROJECT_ROOT, stdio: [fdOf(socket), fdOf(socket), 'pipe'] },
+    );
+    children.push(child);
+    let log = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    socket.destroy();
+    server.close();
+    client.end(); // a balancer's health check: connect, then leave
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 0);
+    assert.match(log, /the client closed the connection before completing the TLS handshake/);
+    assert.doesNotMatch(log, /timeout|timed out/i);
+  });
+
   /** Starts pgtunnel with `server` as fd 3, as systemd does; resolves once it is ready. */
   const activated = async (args: string[], server: Server) => {
     // LISTEN_PID must be pgtunnel's own PID, as systemd sets it after fork: the shell puts
@@ -190,7 +226,7 @@ describe('serve: inetd mode and socket activation', () => {
       'raw activated',
     );
     child.kill('SIGTERM');
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const [code] = (await once(child, 'close')) as [number | null];
     assert.equal(code, 0);
   });
 
@@ -202,7 +238,7 @@ describe('serve: inetd mode and socket activation', () => {
     const conninfo = `host=localhost port=${port} user=postgres dbname=postgres sslmode=verify-full sslrootcert=${pki.caBundle}`;
     assert.equal(await psqlOk({ conninfo, sql: "SELECT 'activated'" }), 'activated');
     child.kill('SIGTERM');
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const [code] = (await once(child, 'close')) as [number | null];
     assert.equal(code, 0);
   });
 });
