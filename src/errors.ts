@@ -24,9 +24,18 @@ export const ErrorCodes = {
   ERR_UPSTREAM_SSL_REFUSED: 'the upstream server refused TLS but sslmode requires it',
   ERR_CONNINFO: 'a libpq connection string is invalid',
   ERR_LISTEN: 'a listening socket could not be opened',
+  ERR_PID_FILE: 'a PID file names a process that is still running, or cannot be written',
   ERR_INHERITED_SOCKET:
     'an inherited socket (systemd socket activation, inetd) is missing or unusable',
-  ERR_CA: 'a certificate authority operation failed',
+  ERR_CA: 'a certificate authority operation failed for another reason',
+  ERR_CA_FILE: 'a CA file or directory could not be read, written or created',
+  ERR_CA_DAMAGED:
+    'a CA file is not what it should be (damaged PEM, not a certificate or key, a key of another CA, a broken index)',
+  ERR_CA_EXPIRED: 'a CA certificate has expired and can no longer sign',
+  ERR_CA_BUSY: 'another pgtunnel ca command holds the CA directory',
+  ERR_CA_UNKNOWN_SERIAL: 'no certificate with that serial was issued by this CA',
+  ERR_CA_REFUSED:
+    'the CA does not do what was asked (revoke a root CA, sign an unsupported key type)',
   ERR_CA_EXISTS: 'a file would be overwritten without --force',
   ERR_CA_MISSING: 'the CA directory or one of its CA certificates does not exist',
   ERR_CA_PASSPHRASE: 'a CA key passphrase is missing or wrong',

@@ -3,9 +3,10 @@
 // route returns comes from AdminRoutes, so the same server works in-process and in a primary.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeError, PgTunnelError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatSocketAddress, type SocketAddress } from '../net/address.js';
+import { listenOn } from '../net/listen.js';
 import type { Readiness } from './readiness.js';
 import type { ServeState } from './serve-status.js';
 
@@ -54,24 +55,8 @@ export async function startAdminServer(
   server.headersTimeout = REQUEST_TIMEOUT_MS;
   server.keepAliveTimeout = 5_000;
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      reject(
-        new PgTunnelError(
-          'ERR_LISTEN',
-          `could not listen on admin_listen ${formatSocketAddress(address)}: ${error.code ?? error.message}${error.code === 'EADDRINUSE' ? ' (the address is in use; choose another port)' : ''}`,
-          { cause: error },
-        ),
-      );
-    };
-    server.once('error', onError);
-    const listening = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    if (address.kind === 'unix') server.listen({ path: address.path }, listening);
-    else server.listen({ host: address.host, port: address.port }, listening);
-  });
+  // The socket file keeps the umask's permissions: the endpoint is not for every local user.
+  await listenOn(server, address, { purpose: 'for admin_listen', unixSocketMode: 'umask' });
   server.on('error', (error) =>
     logger.error({ err: describeError(error) }, 'admin endpoint error'),
   );

@@ -1,5 +1,5 @@
 // The admin endpoint of `pgtunnel serve`, wired for both ways it runs. In-process (workers = 1)
-// the gateway reports into this process's registry and /status reads its session registry.
+// the gateway reports into this process's registry and /status reads its live sessions.
 // With workers, each worker keeps its own metrics and sessions; the primary serves HTTP,
 // aggregates metrics with prom-client's AggregatorRegistry and asks workers for sessions.
 import { AggregatorRegistry, Registry } from 'prom-client';

@@ -15,6 +15,7 @@ function gatedController() {
     shutdown: async () => {
       shutdowns += 1;
     },
+    abort: () => {},
     current: () => {
       throw new Error('not used here');
     },

@@ -74,6 +74,10 @@ export class ServeStatus {
         this.current = 'stopping';
         return controller.shutdown(mode);
       },
+      abort: () => {
+        this.current = 'stopping';
+        controller.abort();
+      },
     };
   }
 

@@ -1,7 +1,7 @@
 // One open client connection as /status shows it: what PostgreSQL's pg_stat_activity and
 // pg_stat_ssl would show for it, as plain JSON (it crosses the worker IPC channel). Built from
-// the session registry; it holds no keys, passwords or secrets, only what a DBA sees there.
-import type { SessionRecord } from '../gateway/session-registry.js';
+// the gateway's live sessions; it holds no keys, passwords or secrets, only what a DBA sees there.
+import type { SessionRecord } from '../gateway/gateway-sessions.js';
 
 /** A session in /status; field names follow pg_stat_activity / pg_stat_ssl where they exist. */
 export interface SessionView {

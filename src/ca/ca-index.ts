@@ -54,7 +54,7 @@ export async function loadIndex(path: string): Promise<CaIndex> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
-    throw new PgTunnelError('ERR_CA', `cannot read ${path}: ${(error as Error).message}`, {
+    throw new PgTunnelError('ERR_CA_FILE', `cannot read ${path}: ${(error as Error).message}`, {
       cause: error,
     });
   }
@@ -62,14 +62,18 @@ export async function loadIndex(path: string): Promise<CaIndex> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new PgTunnelError('ERR_CA', `${path} is not valid JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new PgTunnelError(
+      'ERR_CA_DAMAGED',
+      `${path} is not valid JSON: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   const index = parsed as Partial<CaIndex>;
   if (index.format !== 1 || !Array.isArray(index.certificates)) {
     throw new PgTunnelError(
-      'ERR_CA',
+      'ERR_CA_DAMAGED',
       `${path} is not a pgtunnel CA index (expected {"format": 1, "certificates": [...]})`,
     );
   }
@@ -103,7 +107,7 @@ async function acquire(lockPath: string): Promise<void> {
     await mkdir(dir, { recursive: true });
   } catch (error) {
     throw new PgTunnelError(
-      'ERR_CA',
+      'ERR_CA_FILE',
       `cannot create the CA directory ${dir}: ${(error as Error).message}; choose another --ca-dir, or create it with write permission for this user`,
       { cause: error },
     );
@@ -118,7 +122,7 @@ async function acquire(lockPath: string): Promise<void> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new PgTunnelError(
-          'ERR_CA',
+          'ERR_CA_FILE',
           `cannot create ${lockPath}: ${(error as Error).message}; the CA directory must be writable by the user running pgtunnel ca (check its owner and mode)`,
           { cause: error },
         );
@@ -133,7 +137,7 @@ async function acquire(lockPath: string): Promise<void> {
     }
     if (Date.now() > deadline) {
       throw new PgTunnelError(
-        'ERR_CA',
+        'ERR_CA_BUSY',
         `the CA directory is in use by process ${holder || '(unknown)'} (${lockPath}); wait for it to finish, or remove the file if no pgtunnel command is running`,
       );
     }
@@ -201,7 +205,7 @@ export function findEntry(index: CaIndex, serial: string, dir: string): IndexEnt
   const entry = index.certificates.find((c) => c.serial === serial);
   if (!entry) {
     throw new PgTunnelError(
-      'ERR_CA',
+      'ERR_CA_UNKNOWN_SERIAL',
       `no certificate with serial ${serial} was issued by the CA in ${dir}; \`pgtunnel ca list\` shows the serials it knows`,
     );
   }

@@ -55,7 +55,7 @@ export class CaSigners {
     if (cached) return cached;
     const paths = this.#layout.level(level);
     const [cert] = parseCertificates(await readFile(paths.cert, 'utf8'), paths.cert);
-    if (!cert) throw new PgTunnelError('ERR_CA', `${paths.cert} holds no PEM certificate`);
+    if (!cert) throw new PgTunnelError('ERR_CA_DAMAGED', `${paths.cert} holds no PEM certificate`);
     const keyPem = await readFile(paths.key, 'utf8').catch((error: unknown) => {
       throw new PgTunnelError(
         'ERR_CA_MISSING',
@@ -71,7 +71,7 @@ export class CaSigners {
     // A key from another CA would sign certificates and CRLs that nothing can verify.
     if (!new NodeCertificate(Buffer.from(cert.rawData)).checkPrivateKey(object)) {
       throw new PgTunnelError(
-        'ERR_CA',
+        'ERR_CA_DAMAGED',
         `${paths.key} is not the private key of ${paths.cert}; restore the ${level} CA's key from a backup`,
       );
     }
@@ -90,7 +90,7 @@ export class CaSigners {
         ? 'start over with `pgtunnel ca init --force`'
         : 'create a new one with `pgtunnel ca intermediate --force`';
     throw new PgTunnelError(
-      'ERR_CA',
+      'ERR_CA_EXPIRED',
       `the ${level} CA (${this.#layout.level(level).cert}) expired on ${signer.cert.notAfter.toISOString()} and can no longer sign; ${fix}`,
     );
   }

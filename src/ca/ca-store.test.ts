@@ -386,7 +386,7 @@ describe('CA refusals and clocks', () => {
         keyFile: join(dir, 'alice.key'),
       }),
       isCaError(
-        'ERR_CA',
+        'ERR_CA_EXPIRED',
         /the intermediate CA \(.*intermediate\/ca\.crt\) expired on .* `pgtunnel ca intermediate --force`/,
       ),
     );
@@ -417,7 +417,7 @@ describe('CA refusals and clocks', () => {
         keyFile: join(workDir, 'swapped-key', 'x.key'),
       }),
       isCaError(
-        'ERR_CA',
+        'ERR_CA_DAMAGED',
         /intermediate\/ca\.key is not the private key of .*intermediate\/ca\.crt/,
       ),
     );
@@ -430,7 +430,10 @@ describe('CA refusals and clocks', () => {
     await writeFile(cert, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
     await assert.rejects(
       new CaStore(store.layout.dir).writeCrls(),
-      isCaError('ERR_CA', /root\/ca\.crt is damaged: not a valid X\.509 certificate .*backup/),
+      isCaError(
+        'ERR_CA_DAMAGED',
+        /root\/ca\.crt is damaged: not a valid X\.509 certificate .*backup/,
+      ),
     );
   });
 

@@ -253,7 +253,7 @@ export class CaStore {
       const entry = findEntry(index, serial, this.layout.dir);
       if (entry.kind === 'root') {
         throw new PgTunnelError(
-          'ERR_CA',
+          'ERR_CA_REFUSED',
           'a root CA cannot be revoked; stop trusting it by removing it from ssl_ca_file and sslrootcert, or start over with `pgtunnel ca init --force`',
         );
       }
@@ -324,7 +324,7 @@ export class CaStore {
       text = await readFile(ref.certFile, 'utf8');
     } catch (error) {
       throw new PgTunnelError(
-        'ERR_CA',
+        'ERR_CA_FILE',
         `cannot read ${ref.certFile}: ${(error as Error).message}`,
         {
           cause: error,
@@ -332,7 +332,8 @@ export class CaStore {
       );
     }
     const [cert] = parseCertificates(text, ref.certFile);
-    if (!cert) throw new PgTunnelError('ERR_CA', `${ref.certFile} holds no PEM certificate`);
+    if (!cert)
+      throw new PgTunnelError('ERR_CA_DAMAGED', `${ref.certFile} holds no PEM certificate`);
     return normalizeSerial(cert.serialNumber);
   }
 

@@ -62,7 +62,7 @@ export function describePem(text: string, source: string, now = new Date()): Pem
       if (block.label === 'X509 CRL' || block.label === 'CRL') return [describeCrl(block, now)];
     } catch (error) {
       throw new PgTunnelError(
-        'ERR_CA',
+        'ERR_CA_DAMAGED',
         `PEM block ${i + 1} of ${source} (${block.label}) is damaged and cannot be read: ${(error as Error).message}`,
         { cause: error },
       );

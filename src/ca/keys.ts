@@ -126,7 +126,7 @@ export async function importPrivateKeyPem(
       );
     }
     throw new PgTunnelError(
-      'ERR_CA',
+      'ERR_CA_DAMAGED',
       `${label} is not a readable private key (damaged or not PEM); restore it from a backup`,
       { cause: error },
     );
@@ -153,7 +153,7 @@ export function keyTypeOf(object: KeyObject, label: string): KeyType {
     }
   }
   throw new PgTunnelError(
-    'ERR_CA',
+    'ERR_CA_REFUSED',
     `${label} uses a key type the CA does not sign with (${describeKeyObject(object)}); use one of ${KEY_TYPES.join(', ')}`,
   );
 }

@@ -18,7 +18,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
     return await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PgTunnelError('ERR_CA', `cannot read ${path}: ${(error as Error).message}`, {
+    throw new PgTunnelError('ERR_CA_FILE', `cannot read ${path}: ${(error as Error).message}`, {
       cause: error,
     });
   }
@@ -66,7 +66,7 @@ export async function writeAtomically(path: string, content: string, mode: numbe
   } catch (error) {
     await rm(temp, { force: true });
     throw new PgTunnelError(
-      'ERR_CA',
+      'ERR_CA_FILE',
       `cannot write ${path}: ${(error as Error).message}; choose another location, or make its directory writable by this user`,
       { cause: error },
     );

@@ -45,7 +45,7 @@ export function parseCertificates(text: string, source: string): x509.X509Certif
     } catch (error) {
       const which = blocks.length > 1 ? `certificate ${i + 1} of ${blocks.length} in ` : '';
       throw new PgTunnelError(
-        'ERR_CA',
+        'ERR_CA_DAMAGED',
         `${which}${source} is damaged: not a valid X.509 certificate (${(error as Error).message}); restore the file from a backup`,
         { cause: error },
       );

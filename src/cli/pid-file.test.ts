@@ -27,7 +27,7 @@ describe('PID files', () => {
     for (const attempt of [() => checkPidFile(path), () => writePidFile(path)]) {
       assert.throws(attempt, (error: unknown) => {
         assert.ok(error instanceof PgTunnelError);
-        assert.equal(error.code, 'ERR_LISTEN');
+        assert.equal(error.code, 'ERR_PID_FILE');
         assert.match(
           error.message,
           new RegExp(`names process ${process.ppid}, which is still running`),

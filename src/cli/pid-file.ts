@@ -29,7 +29,7 @@ export function checkPidFile(path: string, pid: number = process.pid): void {
   const existing = readPid(path);
   if (existing !== undefined && existing !== pid && running(existing)) {
     throw new PgTunnelError(
-      'ERR_LISTEN',
+      'ERR_PID_FILE',
       `PID file "${path}" names process ${existing}, which is still running: stop it or choose another pid file`,
     );
   }
@@ -42,7 +42,7 @@ export function writePidFile(path: string, pid: number = process.pid): void {
     writeFileSync(path, `${pid}\n`, { mode: 0o644 });
   } catch (error) {
     throw new PgTunnelError(
-      'ERR_LISTEN',
+      'ERR_PID_FILE',
       `could not write PID file "${path}": ${(error as Error).message}`,
       { cause: error },
     );

@@ -98,6 +98,17 @@ describe('runService', () => {
     assert.equal(existsSync(pidFile), false);
   });
 
+  it('SIGQUIT: aborts, cleans up and exits with 1 without a stop, removing the PID file', async () => {
+    const pidFile = join(dir, 'q.pid');
+    const child = run({ PID_FILE: pidFile });
+    await child.waitFor('ready');
+    child.process.kill('SIGQUIT');
+    assert.equal(await child.exited, 1);
+    assert.deepEqual(child.lines, ['started', 'ready', 'abort', 'cleanup']);
+    assert.match(child.stderr(), /received immediate shutdown request/);
+    assert.equal(existsSync(pidFile), false);
+  });
+
   it('warns on SIGHUP when the service cannot reload, and keeps running', async () => {
     const child = run();
     await child.waitFor('ready');

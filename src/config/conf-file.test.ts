@@ -3,15 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../errors.js';
-import { type ConfReader, parseConf } from './conf-file.js';
+import { parseConf } from './conf-file.js';
+import { type FileSource, filesInMemory } from './file-source.js';
 
-function reader(files: Record<string, string>, dirs: Record<string, string[]> = {}): ConfReader {
-  return {
-    readFile: (path) => files[path],
-    listDir: (path) => dirs[path],
-    resolve: (from, path) =>
-      path.startsWith('/') ? path : `${from.slice(0, from.lastIndexOf('/'))}/${path}`,
-  };
+function reader(files: Record<string, string>, dirs: Record<string, string[]> = {}): FileSource {
+  return filesInMemory(files, dirs);
 }
 
 describe('parseConf', () => {

@@ -1,8 +1,10 @@
 // Parses postgresql.conf syntax: `name = value` or `name value`, `#` comments, quoted strings
 // with '' or \' escapes, and include / include_if_exists / include_dir directives. Pure apart
-// from the injected file reader; every entry keeps its file and line for error messages.
+// from the injected file source; every entry keeps its file and line for error messages.
 // Follows PostgreSQL's guc-file.l and the rules in "20.1. Setting Parameters".
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import type { FileSource } from './file-source.js';
 
 export interface ConfEntry {
   name: string;
@@ -11,11 +13,23 @@ export interface ConfEntry {
   line: number;
 }
 
-/** File access the parser needs, injected so parsing stays pure and testable. */
-export interface ConfReader {
-  readFile(path: string): string | undefined;
-  listDir(path: string): string[] | undefined;
-  resolve(fromFile: string, path: string): string;
+/** A path in a directive, relative to the file that names it (PostgreSQL's AbsoluteConfigLocation). */
+function locate(fromFile: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(fromFile), path);
+}
+
+/** The file's text, or undefined when it does not exist; other failures are errors. */
+function readIfExists(files: FileSource, path: string, location: string): string | undefined {
+  try {
+    return files.readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(
+      'ERR_CONFIG_FILE',
+      `could not open configuration file "${path}": ${(error as Error).message}`,
+      { location, cause: error },
+    );
+  }
 }
 
 const MAX_INCLUDE_DEPTH = 10;
@@ -23,8 +37,8 @@ const MAX_INCLUDE_DEPTH = 10;
 const NAME = /^[A-Za-z_][A-Za-z0-9_$.]*/;
 const UNQUOTED_VALUE = /^[^\s#'"=]+/;
 
-/** Parses `text` (the contents of `file`), following includes through `reader`. */
-export function parseConf(text: string, file: string, reader: ConfReader, depth = 0): ConfEntry[] {
+/** Parses `text` (the contents of `file`), following includes through `files`. */
+export function parseConf(text: string, file: string, files: FileSource, depth = 0): ConfEntry[] {
   if (depth > MAX_INCLUDE_DEPTH) {
     throw new ConfigError(
       'ERR_CONFIG_SYNTAX',
@@ -55,8 +69,8 @@ export function parseConf(text: string, file: string, reader: ConfReader, depth 
       });
     }
     if (name === 'include' || name === 'include_if_exists') {
-      const target = reader.resolve(file, value);
-      const included = reader.readFile(target);
+      const target = locate(file, value);
+      const included = readIfExists(files, target, location);
       if (included === undefined) {
         if (name === 'include_if_exists') return;
         throw new ConfigError(
@@ -65,25 +79,32 @@ export function parseConf(text: string, file: string, reader: ConfReader, depth 
           { location },
         );
       }
-      entries.push(...parseConf(included, target, reader, depth + 1));
+      entries.push(...parseConf(included, target, files, depth + 1));
       return;
     }
     if (name === 'include_dir') {
-      const dir = reader.resolve(file, value);
-      const names = reader.listDir(dir);
-      if (names === undefined) {
+      const dir = locate(file, value);
+      let names: string[];
+      try {
+        names = files
+          .listDir(dir)
+          .filter((entry) => !entry.isDirectory)
+          .map((entry) => entry.name);
+      } catch (error) {
         throw new ConfigError(
           'ERR_CONFIG_FILE',
           `could not open configuration directory "${dir}"`,
-          { location },
+          { location, cause: error },
         );
       }
       // PostgreSQL reads only *.conf files not starting with '.', in C-locale order.
       for (const entryName of names
         .filter((n) => n.endsWith('.conf') && !n.startsWith('.'))
         .sort()) {
-        const target = reader.resolve(`${dir}/`, entryName);
-        entries.push(...parseConf(reader.readFile(target) ?? '', target, reader, depth + 1));
+        const target = join(dir, entryName);
+        entries.push(
+          ...parseConf(readIfExists(files, target, location) ?? '', target, files, depth + 1),
+        );
       }
       return;
     }

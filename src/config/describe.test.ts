@@ -11,7 +11,7 @@ import {
   renderSampleConfig,
   renderSettingsMarkdown,
 } from './describe.js';
-import { fileReader } from './load.js';
+import { diskFiles } from './file-source.js';
 import { SETTINGS } from './settings.js';
 
 describe('generated configuration docs', () => {
@@ -28,7 +28,7 @@ describe('generated configuration docs', () => {
       .split('\n')
       .map((line) => (/^#[a-z_]+ = /.test(line) ? line.slice(1) : line))
       .join('\n');
-    const entries = parseConf(text, 'sample.conf', fileReader);
+    const entries = parseConf(text, 'sample.conf', diskFiles);
     assert.deepEqual(
       entries.map((e) => e.name),
       Object.keys(SETTINGS),

@@ -1,10 +1,10 @@
 // Builds the effective settings: defaults < config file < command-line overrides.
 // Every value is parsed and checked before anything binds a port; errors name the file and
 // line (or the flag) and say what is expected.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ConfigError, describeError } from '../errors.js';
-import { type ConfEntry, type ConfReader, parseConf } from './conf-file.js';
+import { type ConfEntry, parseConf } from './conf-file.js';
+import { diskFiles, type FileSource, recording } from './file-source.js';
 import { isSettingName, SETTINGS, type SettingName, type Settings } from './settings.js';
 
 /** Where a setting's value came from, for error messages and `pgtunnel serve --describe`. */
@@ -29,55 +29,37 @@ export interface LoadedConfig {
   includes: { files: string[]; directories: string[] };
 }
 
-export const fileReader: ConfReader = {
-  readFile(path) {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
-  },
-  listDir(path) {
-    try {
-      return readdirSync(path);
-    } catch {
-      return undefined;
-    }
-  },
-  resolve(fromFile, path) {
-    return isAbsolute(path) ? path : resolve(dirname(fromFile), path);
-  },
-};
-
 export function loadConfig(options: {
   configFile?: string | undefined;
   overrides?: Override[];
   cwd?: string;
+  /** Where files are read from; the disk by default. */
+  files?: FileSource;
 }): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   const raw = new Map<SettingName, { value: string; source: SettingSource; baseDir: string }>();
   const configFile = options.configFile ? resolve(cwd, options.configFile) : undefined;
-  const includes: LoadedConfig['includes'] = { files: [], directories: [] };
+  let includes: LoadedConfig['includes'] = { files: [], directories: [] };
 
   if (configFile) {
-    if (!existsSync(configFile)) {
+    const files = options.files ?? diskFiles;
+    let text: string;
+    try {
+      text = files.readFile(configFile);
+    } catch (error) {
       throw new ConfigError(
         'ERR_CONFIG_FILE',
-        `could not open configuration file "${configFile}": No such file or directory`,
+        `could not open configuration file "${configFile}": ${
+          (error as NodeJS.ErrnoException).code === 'ENOENT'
+            ? 'No such file or directory'
+            : (error as Error).message
+        }`,
+        { cause: error },
       );
     }
-    const recording: ConfReader = {
-      ...fileReader,
-      readFile(path) {
-        if (path !== configFile) includes.files.push(path);
-        return fileReader.readFile(path);
-      },
-      listDir(path) {
-        includes.directories.push(path);
-        return fileReader.listDir(path);
-      },
-    };
-    const entries = parseConf(recording.readFile(configFile) ?? '', configFile, recording);
+    const included = recording(files);
+    const entries = parseConf(text, configFile, included.source);
+    includes = { files: included.read.files, directories: included.read.directories };
     for (const entry of entries) {
       const location = `${entry.file}:${entry.line}`;
       if (!isSettingName(entry.name)) throw unknownSetting(entry, location);

@@ -150,7 +150,7 @@ export async function startTunnel(
     addresses,
     activeConnections: () => sessions.size,
     close(mode) {
-      if (mode === 'fast') sessions.closeAll();
+      if (mode === 'fast') void sessions.closeAll();
       closing ??= (async () => {
         await Promise.all(
           servers.map(

@@ -30,11 +30,11 @@ import {
   forgedSettingRefusal,
   serverStartupPacket,
 } from './client-leg-parameters.js';
+import type { SessionRecord } from './gateway-sessions.js';
 import type { ConnectionEnvironment, GatewayGeneration } from './generation.js';
 import { reportUnverifiedClientCertificate } from './handshake-report.js';
 import { negotiate } from './negotiation.js';
 import { scramProxySetup } from './scram/scram-proxy.js';
-import type { SessionRecord } from './session-registry.js';
 import { relayStartup } from './startup-relay.js';
 import { upstreamProxyHeader } from './upstream-proxy-header.js';
 

@@ -4,7 +4,7 @@
 // forge them, so any `pgtunnel.` name it sends, as a parameter or in `options`, is refused.
 import { MAX_STARTUP_PACKET_LENGTH, SqlState, type SqlStateCode } from '../protocol/codes.js';
 import { encodeStartupMessage } from '../protocol/frontend.js';
-import type { SessionRecord } from './session-registry.js';
+import type { SessionRecord } from './gateway-sessions.js';
 
 /** A FATAL for the client: what PostgreSQL would say, and why. */
 export interface ClientRefusal {
@@ -31,7 +31,7 @@ export const CLIENT_LEG_SETTINGS = [
 
 export type ClientLegSetting = (typeof CLIENT_LEG_SETTINGS)[number];
 
-/** What the client leg looked like; the session registry's record holds the same facts. */
+/** What the client leg looked like; the gateway's session record holds the same facts. */
 export type ClientLegFacts = Pick<
   SessionRecord,
   'transport' | 'clientAddress' | 'clientPort' | 'tls'

@@ -5,10 +5,11 @@
 // IPC channel, v8-serialized (worker-messages.ts) to keep Buffers and the rules' RegExps.
 
 import type { TlsOptions } from 'node:tls';
+import { recording } from '../config/file-source.js';
+import { serverTlsConfig } from '../config/gateway-options.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
-import { fileSystemReader, type LoadedHba, loadHba } from '../hba/load.js';
-import type { ConfigReader } from '../hba/tokenize.js';
+import { type LoadedHba, loadHba } from '../hba/load.js';
 import {
   type CertificateEntry,
   certificateInventory,
@@ -47,19 +48,9 @@ export async function loadSnapshot(
 ): Promise<ConfigSnapshot> {
   const { settings } = config;
   const tls = settings.ssl
-    ? loadServerTls(settings, { isReload: context.isReload }).options
+    ? loadServerTls(serverTlsConfig(settings), { isReload: context.isReload })
     : undefined;
-  const authFiles = { files: new Set<string>(), directories: new Set<string>() };
-  const recording: ConfigReader = {
-    readFile(path) {
-      authFiles.files.add(path);
-      return fileSystemReader.readFile(path);
-    },
-    listDir(path) {
-      authFiles.directories.add(path);
-      return fileSystemReader.listDir(path);
-    },
-  };
+  const authFiles = recording();
   const hba =
     settings.hba_file === ''
       ? undefined
@@ -67,22 +58,15 @@ export async function loadSnapshot(
           settings.hba_file,
           settings.ident_file === '' ? undefined : settings.ident_file,
           { ssl: settings.ssl, clientCertificates: settings.ssl && settings.ssl_ca_file !== '' },
-          recording,
+          authFiles.source,
         );
-  if (hba) {
-    authFiles.files.add(settings.hba_file);
-    if (settings.ident_file !== '') authFiles.files.add(settings.ident_file);
-  }
   return {
     generation: context.generation,
     settings,
-    tls,
+    tls: tls?.options,
     hba,
-    watch: watchList(config, {
-      files: [...authFiles.files],
-      directories: [...authFiles.directories],
-    }),
-    certificates: await certificateInventory(settings),
+    watch: watchList(config, authFiles.read),
+    certificates: tls ? await certificateInventory(tls.files) : [],
   };
 }
 

@@ -6,8 +6,8 @@
 // without reading the configuration a second time.
 import { type FSWatcher, realpathSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import type { FilesRead } from '../config/file-source.js';
 import type { LoadedConfig } from '../config/load.js';
-import { type AuthFileSources, authFileSources } from '../hba/load.js';
 
 const DEBOUNCE_MS = 300;
 
@@ -18,15 +18,11 @@ export interface WatchList {
 }
 
 /**
- * Every file and directory `config` reads, symlink targets included. `auth` lists what the
- * hba and ident files pulled in when they were loaded; without it they are tokenized here.
+ * Every file and directory `config` reads, symlink targets included. `auth` is what loading
+ * the hba and ident files read (themselves, @files, includes): the list comes from the load.
  */
-export function watchList(config: LoadedConfig, auth?: AuthFileSources): WatchList {
+export function watchList(config: LoadedConfig, auth: FilesRead): WatchList {
   const s = config.settings;
-  auth ??=
-    s.hba_file === ''
-      ? { files: [], directories: [] }
-      : authFileSources(s.hba_file, s.ident_file === '' ? undefined : s.ident_file);
   const named = [
     config.configFile ?? '',
     ...config.includes.files,

@@ -3,6 +3,7 @@
 // workers), and passes each connection to handleClientConnection. A reload builds the new
 // generation first and swaps it in only when every part built; on failure the old one stays.
 import type { Socket } from 'node:net';
+import { gatewayListenSpec } from '../config/gateway-options.js';
 import { SETTINGS, type SettingName, type Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -10,6 +11,7 @@ import type { CertificateEntry } from '../tls/certificate-inventory.js';
 import type { TicketKeys } from '../tls/ticket-keys.js';
 import { handleClientConnection } from './client-connection.js';
 import { type ConfigSnapshot, generationFrom, snapshotWarnings } from './config-snapshot.js';
+import { GatewaySessions } from './gateway-sessions.js';
 import type { ConnectionEnvironment, GatewayEvents, GatewayGeneration } from './generation.js';
 import {
   closeListeners,
@@ -18,7 +20,6 @@ import {
   openListeners,
 } from './listeners.js';
 import { withProxyHeader } from './proxy-header.js';
-import { SessionRegistry } from './session-registry.js';
 
 export interface GatewayStartOptions {
   snapshot: ConfigSnapshot;
@@ -53,7 +54,7 @@ export const noEvents: GatewayEvents = {
 export class Gateway {
   private listeners: OpenListener[] = [];
   private shuttingDown = false;
-  readonly registry = new SessionRegistry();
+  readonly registry = new GatewaySessions();
   lastReload: { at: Date; ok: boolean; error?: string } | undefined;
 
   private constructor(
@@ -97,14 +98,8 @@ export class Gateway {
       gateway.listeners = await openActivatedListeners(listen.fds, onConnection);
       return gateway;
     }
-    const { settings } = snapshot;
     gateway.listeners = await openListeners(
-      {
-        listenAddresses: settings.listen_addresses,
-        port: settings.port,
-        unixSocketDirectories: settings.unix_socket_directories,
-        unixSocketPermissions: settings.unix_socket_permissions,
-      },
+      gatewayListenSpec(snapshot.settings),
       onConnection,
       options.logger,
     );
@@ -273,6 +268,17 @@ export class Gateway {
     // Connections that arrived while the last sessions were told to go.
     await this.registry.terminateAll();
     await closing;
+  }
+
+  /**
+   * Immediate shutdown (SIGQUIT): stop listening and cut every session at once, without the
+   * 57P01 goodbye, as PostgreSQL's backends quit on SIGQUIT.
+   */
+  abort(): void {
+    this.shuttingDown = true;
+    this.delayedStop?.wake();
+    void this.stopAccepting();
+    for (const record of this.registry.list()) this.registry.close(record);
   }
 
   private closing: Promise<void> | undefined;

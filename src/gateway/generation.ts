@@ -8,7 +8,7 @@ import type { CertificateEntry } from '../tls/certificate-inventory.js';
 import type { HandshakeFailureReason } from '../tls/handshake-failure.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { AccessPolicy } from './access-policy.js';
-import type { SessionRegistry } from './session-registry.js';
+import type { GatewaySessions } from './gateway-sessions.js';
 
 /** The configuration a connection runs under; a reload makes a new one, open sessions keep theirs. */
 export interface GatewayGeneration {
@@ -24,7 +24,7 @@ export interface GatewayGeneration {
 
 export interface ConnectionEnvironment {
   current(): GatewayGeneration;
-  readonly registry: SessionRegistry;
+  readonly registry: GatewaySessions;
   readonly logger: Logger;
   isShuttingDown(): boolean;
   readonly events: GatewayEvents;

@@ -5,8 +5,8 @@ import type { Logger } from '../log.js';
 import type { CertificateEntry } from '../tls/certificate-inventory.js';
 import { handshakeFailureReason, verifyErrorReason } from '../tls/handshake-failure.js';
 import type { TlsSessionInfo } from '../tls/peer-identity.js';
+import type { SessionRecord } from './gateway-sessions.js';
 import type { GatewayEvents } from './generation.js';
-import type { SessionRecord } from './session-registry.js';
 
 export function reportHandshakeFailure(
   error: unknown,

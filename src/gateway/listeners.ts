@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { describeError, PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { postgresSocketPath, type SocketAddress } from '../net/address.js';
-import { listenOn, removeSocketFile } from '../net/listen.js';
+import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
 
 export interface ListenSpec {
   listenAddresses: string[];
@@ -89,14 +89,8 @@ export async function openActivatedListeners(
   const listeners: OpenListener[] = [];
   for (const fd of fds) {
     let transport: 'tcp' | 'local' = 'tcp';
-    const server = await new Promise<Server>((resolve, reject) => {
-      const created = createServer({ noDelay: true }, (socket) => onConnection(socket, transport));
-      created.once('error', reject);
-      created.listen({ fd }, () => {
-        created.off('error', reject);
-        resolve(created);
-      });
-    });
+    const server = createServer({ noDelay: true }, (socket) => onConnection(socket, transport));
+    await listenOnFd(server, fd);
     const address = server.address();
     transport = typeof address === 'string' ? 'local' : 'tcp';
     const description =
@@ -129,21 +123,33 @@ async function expandAddresses(entries: string[]): Promise<string[]> {
   return addresses;
 }
 
-/** Stops accepting and removes the socket files these listeners created. */
+/** Each listener's close, so that closing it again waits for the same end. */
+const closing = new WeakMap<OpenListener, Promise<void>>();
+
+/**
+ * Stops accepting and removes the socket files these listeners created. Resolves once their
+ * connections are gone, or at once with `waitForConnections: false` (a server whose sockets were
+ * sent to another process waits in close() for that process to report them closed, which an
+ * exited worker never does). Idempotent: a second call waits for the first close instead of for
+ * a 'close' event that has already been emitted.
+ */
 export function closeListeners(
   listeners: OpenListener[],
   options: { waitForConnections?: boolean } = {},
 ): Promise<void> {
   const waitForConnections = options.waitForConnections ?? true;
   return Promise.all(
-    listeners.map(
-      (listener) =>
-        new Promise<void>((resolve) => {
+    listeners.map((listener) => {
+      let closed = closing.get(listener);
+      if (!closed) {
+        closed = new Promise<void>((resolve) => {
           listener.server.close(() => resolve());
           // close() waits for open connections; the file must go now, as PostgreSQL's does.
           if (listener.socketPath) removeSocketFile({ kind: 'unix', path: listener.socketPath });
-          if (!waitForConnections) resolve();
-        }),
-    ),
+        });
+        closing.set(listener, closed);
+      }
+      return waitForConnections ? closed : undefined;
+    }),
   ).then(() => undefined);
 }

@@ -6,9 +6,9 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { negotiateStartup, type StartupOutcome } from '../startup/negotiate-startup.js';
 import { describeTlsSession } from '../tls/peer-identity.js';
+import type { SessionRecord } from './gateway-sessions.js';
 import type { GatewayEvents, GatewayGeneration } from './generation.js';
 import { reportHandshakeFailure } from './handshake-report.js';
-import type { SessionRecord } from './session-registry.js';
 
 /** SSLRequest / GSSENCRequest / direct TLS, until a StartupMessage or CancelRequest arrives. */
 export async function negotiate(

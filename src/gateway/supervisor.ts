@@ -8,8 +8,8 @@
 // client resumes its session whichever worker it reaches.
 import cluster, { type Worker } from 'node:cluster';
 import type { Socket } from 'node:net';
+import { gatewayListenSpec } from '../config/gateway-options.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { newTicketKeys, rotateTicketKeys, type TicketKeys } from '../tls/ticket-keys.js';
@@ -30,6 +30,8 @@ export interface ServeController {
   /** Re-reads the configuration; on failure the running one stays. */
   reload(): Promise<{ ok: boolean; error?: string }>;
   shutdown(mode: 'smart' | 'fast'): Promise<void>;
+  /** Immediate shutdown: stop listening and cut every session (workers are killed) now. */
+  abort(): void;
   /** The configuration load in effect (its generation number, the files to watch). */
   current(): ConfigSnapshot;
   /** With workers: the generation each worker serves, by pid. */
@@ -108,6 +110,10 @@ export async function serveInProcess(
       clearInterval(rotation);
       return gateway.shutdown(mode);
     },
+    abort: () => {
+      clearInterval(rotation);
+      gateway.abort();
+    },
     current: () => gateway.currentSnapshot,
   };
 }
@@ -134,15 +140,9 @@ export async function superviseWorkers(
   let stopping: 'smart' | 'fast' | undefined;
   const slots = new Map<Worker, WorkerSlot>();
   const handoff = new ConnectionHandoff(logger);
-  const settings: Settings = initial.settings;
   const listeners = await openListeners(
-    {
-      listenAddresses: settings.listen_addresses,
-      port: settings.port,
-      unixSocketDirectories: settings.unix_socket_directories,
-      unixSocketPermissions: settings.unix_socket_permissions,
-      pauseOnConnect: true,
-    },
+    // Connections stay unread here: a worker reads them.
+    { ...gatewayListenSpec(initial.settings), pauseOnConnect: true },
     (socket: Socket, transport) => handoff.dispatch(socket, transport),
     logger,
   );
@@ -348,6 +348,14 @@ export async function superviseWorkers(
           await bringUpToDate(slot, current);
       }
       return { ok: true };
+    },
+    abort() {
+      // As PostgreSQL's postmaster on SIGQUIT: the children go at once, their sessions with them.
+      stopping = 'fast';
+      clearInterval(rotation);
+      for (const worker of slots.keys()) worker.process.kill('SIGKILL');
+      void closeListeners(listeners);
+      handoff.closeAll();
     },
     shutdown(mode) {
       const escalate = stopping === 'smart' && mode === 'fast';

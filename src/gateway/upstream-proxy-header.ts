@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Settings } from '../config/settings.js';
 import { unmappedAddress } from '../hba/cidr.js';
 import { encodeProxyV2 } from '../protocol/proxy-header.js';
-import type { SessionRecord } from './session-registry.js';
+import type { SessionRecord } from './gateway-sessions.js';
 
 /**
  * The PROXY v2 header for this client's connections to the upstream when

@@ -5,13 +5,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { diskFiles } from '../config/file-source.js';
 import { checkUsermap, identMapAllows, identMapNames, parseIdent } from './ident.js';
-import { fileSystemReader } from './load.js';
 import type { HbaWarning } from './problems.js';
 
 const fixtures = fileURLToPath(new URL('../../test/fixtures/hba/', import.meta.url));
 const identPath = join(fixtures, 'pg_ident.conf');
-const maps = parseIdent(readFileSync(identPath, 'utf8'), identPath, { reader: fileSystemReader });
+const maps = parseIdent(readFileSync(identPath, 'utf8'), identPath, { reader: diskFiles });
 
 describe('pg_ident.conf fixture', () => {
   test('lines keep file and line, including the included file', () => {

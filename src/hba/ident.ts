@@ -1,15 +1,17 @@
 // pg_ident.conf: parsing (PostgreSQL's parse_ident_line()) and the user-name map check
 // (check_usermap() / check_ident_usermap() in src/backend/libpq/hba.c, PostgreSQL 18), used by
 // `cert` rules to decide whether a certificate name may log in as a PostgreSQL user.
+
+import type { FileSource } from '../config/file-source.js';
 import { HbaConfigError, type HbaProblem, type HbaWarning, problem } from './problems.js';
 import { compileNameToken } from './regex.js';
-import { type ConfigReader, tokenizeAuthFile } from './tokenize.js';
+import { tokenizeAuthFile } from './tokenize.js';
 import type { IdentLine, IdentMaps, NameToken } from './types.js';
 
 /** Options for {@link parseIdent}. */
 export interface ParseIdentOptions {
   /** Reads `@file` and include targets, relative to the including file. */
-  reader?: ConfigReader | undefined;
+  reader?: FileSource | undefined;
   /** Receives non-fatal notes (skipped `include_if_exists`, ignored extra fields). */
   warnings?: HbaWarning[] | undefined;
 }

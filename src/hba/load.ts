@@ -1,13 +1,12 @@
 // Reads pg_hba.conf and pg_ident.conf from disk (with their includes) and checks that every
-// map= a rule names exists. The only file I/O of src/hba; parsing and matching stay pure.
-import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+// map= a rule names exists, through an injected FileSource; parsing and matching stay pure.
+import { diskFiles, type FileSource } from '../config/file-source.js';
 import { ConfigError } from '../errors.js';
 import { identMapNames, parseIdent } from './ident.js';
 import { parseHba } from './parse.js';
 import { HbaConfigError, type HbaProblem, type HbaWarning, problem } from './problems.js';
 import { checkTlsRequirements, type TlsCapabilities } from './tls-requirements.js';
-import { type ConfigReader, strerror, tokenizeAuthFile } from './tokenize.js';
+import { strerror } from './tokenize.js';
 import type { HbaRule, IdentMaps } from './types.js';
 
 /** A loaded, validated pair of files, ready for matchHba() and authorize(). */
@@ -20,25 +19,12 @@ export interface LoadedHba {
 }
 
 /**
- * Reads included files from disk. Synchronous on purpose: includes are small, are read only at
- * load and reload, and a synchronous reader keeps the parser pure and simple to test.
- */
-export const fileSystemReader: ConfigReader = {
-  readFile: (path) => readFileSync(path, 'utf8'),
-  listDir: (path) =>
-    readdirSync(path, { withFileTypes: true }).map((entry) => ({
-      name: entry.name,
-      isDirectory: entry.isDirectory(),
-    })),
-};
-
-/**
  * Loads pg_hba.conf and, if given, pg_ident.conf. Both must be valid as a whole; nothing is
  * returned for a partly valid file, so a reload can keep the previous rules on failure.
  *
  * With `tls`, rules are also checked against the server's TLS settings (a `cert` rule needs
- * ssl_ca_file). `reader` reads the included files; the gateway passes one that records them,
- * so the files to watch come from the same load.
+ * ssl_ca_file). `files` reads both files and everything they include; the gateway passes one
+ * that records them (file-source.ts), so the files to watch come from the same load.
  *
  * @throws ConfigError (ERR_CONFIG_FILE) when a top-level file cannot be read, or
  *   HbaConfigError (ERR_HBA_SYNTAX / ERR_HBA_UNSUPPORTED) listing every bad line as file:line.
@@ -47,16 +33,16 @@ export async function loadHba(
   hbaPath: string,
   identPath?: string,
   tls?: TlsCapabilities,
-  reader: ConfigReader = fileSystemReader,
+  files: FileSource = diskFiles,
 ): Promise<LoadedHba> {
-  const hbaText = await readTopLevel(hbaPath);
-  const identText = identPath === undefined ? undefined : await readTopLevel(identPath);
+  const hbaText = readTopLevel(hbaPath, files);
+  const identText = identPath === undefined ? undefined : readTopLevel(identPath, files);
   const warnings: HbaWarning[] = [];
   const problems: HbaProblem[] = [];
 
   let rules: readonly HbaRule[] = [];
   try {
-    const parsed = parseHba(hbaText, hbaPath, { reader });
+    const parsed = parseHba(hbaText, hbaPath, { reader: files });
     rules = parsed.rules;
     warnings.push(...parsed.warnings);
   } catch (error) {
@@ -67,7 +53,7 @@ export async function loadHba(
   let identMaps: IdentMaps | undefined;
   if (identPath !== undefined && identText !== undefined) {
     try {
-      identMaps = parseIdent(identText, identPath, { reader, warnings });
+      identMaps = parseIdent(identText, identPath, { reader: files, warnings });
     } catch (error) {
       if (!(error instanceof HbaConfigError)) throw error;
       problems.push(...error.problems);
@@ -111,45 +97,9 @@ export function checkRuleMaps(
   return problems;
 }
 
-/** The files and directories a pair of auth files is read from, for watching them. */
-export interface AuthFileSources {
-  /** The files themselves and every `@file`, `include` and `include_if_exists` target. */
-  readonly files: readonly string[];
-  /** Directories named by `include_dir`. */
-  readonly directories: readonly string[];
-}
-
-/**
- * Every file pg_hba.conf and pg_ident.conf pull in, found by tokenizing them. Never throws:
- * what cannot be read is still listed (a missing include may appear later), and a broken file
- * is reported by the load, not here.
- */
-export function authFileSources(hbaPath: string, identPath?: string): AuthFileSources {
-  const files = new Set<string>();
-  const directories = new Set<string>();
-  const recording: ConfigReader = {
-    readFile(path) {
-      files.add(path);
-      return fileSystemReader.readFile(path);
-    },
-    listDir(path) {
-      directories.add(path);
-      return fileSystemReader.listDir(path);
-    },
-  };
-  for (const path of identPath === undefined ? [hbaPath] : [hbaPath, identPath]) {
-    try {
-      tokenizeAuthFile(recording.readFile(path), path, { reader: recording });
-    } catch {
-      // unreadable top-level file: listed, so that its reappearance is noticed
-    }
-  }
-  return { files: [...files], directories: [...directories] };
-}
-
-async function readTopLevel(path: string): Promise<string> {
+function readTopLevel(path: string, files: FileSource): string {
   try {
-    return await readFile(path, 'utf8');
+    return files.readFile(path);
   } catch (cause) {
     throw new ConfigError('ERR_CONFIG_FILE', `could not open file "${path}": ${strerror(cause)}`, {
       location: path,

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { diskFiles } from '../config/file-source.js';
 import { ConfigError } from '../errors.js';
 import { parseIdent } from './ident.js';
-import { fileSystemReader } from './load.js';
 import { parseHba } from './parse.js';
 import { HbaConfigError } from './problems.js';
 import type { HbaRule } from './types.js';
@@ -152,8 +152,8 @@ describe('bad lines', () => {
       const path = join(badDir, name);
       const text = readFileSync(path, 'utf8');
       const parse = name.startsWith('ident')
-        ? () => parseIdent(text, path, { reader: fileSystemReader })
-        : () => parseHba(text, path, { reader: fileSystemReader });
+        ? () => parseIdent(text, path, { reader: diskFiles })
+        : () => parseHba(text, path, { reader: diskFiles });
       const error = problemsOf(parse);
       assert.deepEqual(
         error.problems.map((p) => [strip(p.location), p.code, strip(p.message)]),

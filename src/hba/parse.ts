@@ -1,10 +1,12 @@
 // pg_hba.conf text to rules, following PostgreSQL's parse_hba_line() and parse_hba_auth_opt()
 // (src/backend/libpq/hba.c, PostgreSQL 18): same keywords, same checks, same messages where
 // PostgreSQL has one. Lines the gateway cannot enforce fail the load with a reason.
+
+import type { FileSource } from '../config/file-source.js';
 import { cidrMask, parseIp } from './address.js';
 import { HbaConfigError, type HbaProblem, type HbaWarning, problem } from './problems.js';
 import { compileNameToken } from './regex.js';
-import { type ConfigReader, type TokenizedLine, tokenizeAuthFile } from './tokenize.js';
+import { type TokenizedLine, tokenizeAuthFile } from './tokenize.js';
 import type { ConnectionType, HbaAddress, HbaMethod, HbaRule, NameToken } from './types.js';
 
 /** Options for {@link parseHba}. */
@@ -13,7 +15,7 @@ export interface ParseHbaOptions {
    * Reads files named by `@file`, `include`, `include_if_exists` and `include_dir`, relative
    * to the including file. Without one, any include is an error on its line.
    */
-  reader?: ConfigReader | undefined;
+  reader?: FileSource | undefined;
 }
 
 /** The result of a successful parse. */

@@ -2,15 +2,11 @@
 // next_token(): quoting, comma lists, comments, continuations, @file and include directives.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  type ConfigReader,
-  type DirEntry,
-  type TokenizeWarning,
-  tokenizeAuthFile,
-} from './tokenize.js';
+import type { DirEntry, FileSource } from '../config/file-source.js';
+import { type TokenizeWarning, tokenizeAuthFile } from './tokenize.js';
 
 /** Fields as arrays of strings; quoted tokens are shown wrapped in «». */
-function fields(text: string, reader?: ConfigReader): string[][][] {
+function fields(text: string, reader?: FileSource): string[][][] {
   return tokenizeAuthFile(text, '/etc/pg/pg_hba.conf', { reader }).map((line) =>
     line.fields.map((field) => field.map((t) => (t.quoted ? `«${t.text}»` : t.text))),
   );
@@ -19,7 +15,7 @@ function fields(text: string, reader?: ConfigReader): string[][][] {
 function memoryReader(
   files: Record<string, string>,
   dirs: Record<string, DirEntry[]> = {},
-): ConfigReader {
+): FileSource {
   const fail = (code: string, path: string) =>
     Object.assign(new Error(`${code}: ${path}`), { code });
   return {

@@ -2,6 +2,7 @@
 // tokenize_auth_file() does (src/backend/libpq/hba.c, PostgreSQL 16+): backslash continuations,
 // `#` comments, double quotes, comma lists, `@file` expansion and include directives.
 import { dirname, isAbsolute, join } from 'node:path';
+import type { DirEntry, FileSource } from '../config/file-source.js';
 
 /** One word of a configuration line, as PostgreSQL's AuthToken. */
 export interface AuthToken {
@@ -28,22 +29,6 @@ export interface TokenizedLine {
   readonly error?: string;
 }
 
-/** A directory entry as `include_dir` needs it. */
-export interface DirEntry {
-  readonly name: string;
-  readonly isDirectory: boolean;
-}
-
-/**
- * How included files are read. Both methods throw a Node-style error (with `code`, e.g.
- * `ENOENT`) when the path cannot be read. Paths given are already absolute or relative to the
- * process as the including file's name was.
- */
-export interface ConfigReader {
-  readFile(path: string): string;
-  listDir(path: string): DirEntry[];
-}
-
 /** Something worth logging that does not stop the file from loading. */
 export interface TokenizeWarning {
   readonly location: string;
@@ -56,7 +41,7 @@ const MAX_INCLUDE_DEPTH = 10;
 /** Options for {@link tokenizeAuthFile}. */
 export interface TokenizeOptions {
   /** Reads `@file`, `include`, `include_if_exists` and `include_dir` targets. */
-  reader?: ConfigReader | undefined;
+  reader?: FileSource | undefined;
   /** Receives non-fatal notes, e.g. a skipped `include_if_exists`. */
   warnings?: TokenizeWarning[] | undefined;
 }
@@ -173,7 +158,7 @@ function includeDirective(
 function confFilesInDir(
   target: string,
   file: string,
-  reader: ConfigReader | undefined,
+  reader: FileSource | undefined,
 ): string[] | string {
   if (/^[ \t\r\n]*$/.test(target)) return 'empty configuration directory name';
   const directory = absoluteConfigLocation(target, file);
@@ -205,7 +190,7 @@ interface OpenFailure {
 /** PostgreSQL's open_auth_file(): the depth check, then the read. */
 function openAuthFile(
   path: string,
-  reader: ConfigReader | undefined,
+  reader: FileSource | undefined,
   depth: number,
 ): string | OpenFailure {
   if (depth > MAX_INCLUDE_DEPTH) {

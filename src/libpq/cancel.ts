@@ -4,15 +4,9 @@
 import { readUntil, StreamEndedError } from '../net/read-bytes.js';
 import { encodeCancelRequest } from '../protocol/frontend.js';
 import { eachAddress } from './addresses.js';
-import { firstAttempt, nextAttempt } from './attempts.js';
+import { firstAttempt } from './attempts.js';
 import { SSLMODE_RULES } from './sslmode.js';
-import {
-  openTransport,
-  sslRefusedError,
-  TlsStageFailure,
-  type Transport,
-  writeAll,
-} from './transport.js';
+import { openAttempt, writeAll } from './transport.js';
 import { UpstreamError } from './upstream-error.js';
 import type { UpstreamTarget } from './upstream-target.js';
 import type { TlsEnvironment } from './upstream-tls.js';
@@ -64,31 +58,13 @@ export async function sendCancelRequest(
   const timeoutMs = target.connectTimeoutMs ?? CANCEL_TIMEOUT_MS;
   await eachAddress(target, { signal: options.signal, timeoutMs }, async ({ address, signal }) => {
     // allow starts in plaintext; a cancel has no reply to judge a fallback by
-    let attempt = firstAttempt(rule, address.kind === 'unix');
-    let transport: Transport;
-    for (;;) {
-      try {
-        transport = await openTransport(
-          target,
-          address,
-          attempt.method,
-          signal,
-          options.tlsEnvironment,
-          options.preamble,
-        );
-      } catch (error) {
-        if (!(error instanceof TlsStageFailure)) throw error;
-        const decision = nextAttempt(rule, attempt, 'tls-failed');
-        if (decision.kind !== 'retry') throw error.failure;
-        attempt = decision.attempt;
-        continue;
-      }
-      if (transport.refused && nextAttempt(rule, attempt, 'refused').kind === 'fail') {
-        transport.socket.destroy();
-        throw sslRefusedError();
-      }
-      break;
-    }
+    const { transport } = await openAttempt(
+      target,
+      address,
+      firstAttempt(rule, address.kind === 'unix'),
+      signal,
+      options,
+    );
     const { socket } = transport;
     try {
       await writeAll(socket, packet);

@@ -7,12 +7,13 @@ import type { SocketAddress } from '../net/address.js';
 import { dial } from '../net/dial.js';
 import { readUntil, StreamEndedError } from '../net/read-bytes.js';
 import { encodeSslRequest } from '../protocol/frontend.js';
-import type { AttemptMethod } from './attempts.js';
+import { type Attempt, type AttemptMethod, nextAttempt } from './attempts.js';
 import {
   connectFailureHint,
   SERVER_CLOSED_UNEXPECTEDLY,
   systemErrorText,
 } from './libpq-messages.js';
+import { SSLMODE_RULES } from './sslmode.js';
 import { UpstreamError } from './upstream-error.js';
 import type { UpstreamTarget } from './upstream-target.js';
 import { prepareUpstreamTls, startUpstreamTls, type TlsEnvironment } from './upstream-tls.js';
@@ -163,4 +164,52 @@ export function sslRefusedError(): UpstreamError {
     'ERR_UPSTREAM_SSL_REFUSED',
     'server does not support SSL, but SSL was required',
   );
+}
+
+/**
+ * Opens a transport for `attempt` and applies libpq's sslmode decisions about the connection
+ * itself (attempts.ts): a failed TLS stage is retried with the rule's fallback on a new
+ * connection (`onRetry` hears why the failed one was given up), and an 'N' either goes on in
+ * plaintext or fails. Resolves with the open transport and the attempt it now stands for;
+ * what the server answers after that is the caller's to judge. Used by sessions and cancels.
+ */
+export async function openAttempt(
+  target: UpstreamTarget,
+  address: SocketAddress,
+  first: Attempt,
+  signal: AbortSignal,
+  options: { tlsEnvironment?: TlsEnvironment | undefined; preamble?: Buffer | undefined },
+  onRetry: (reason: string) => void = () => {},
+): Promise<{ transport: Transport; attempt: Attempt }> {
+  const rule = SSLMODE_RULES[target.sslmode];
+  let attempt = first;
+  for (;;) {
+    let transport: Transport;
+    try {
+      transport = await openTransport(
+        target,
+        address,
+        attempt.method,
+        signal,
+        options.tlsEnvironment,
+        options.preamble,
+      );
+    } catch (error) {
+      if (!(error instanceof TlsStageFailure)) throw error;
+      const decision = nextAttempt(rule, attempt, 'tls-failed');
+      if (decision.kind !== 'retry') throw error.failure;
+      onRetry(error.failure.reason);
+      attempt = decision.attempt;
+      continue;
+    }
+    if (transport.refused) {
+      const decision = nextAttempt(rule, attempt, 'refused');
+      if (decision.kind !== 'continue-plaintext') {
+        transport.socket.destroy();
+        throw sslRefusedError();
+      }
+      attempt = decision.attempt;
+    }
+    return { transport, attempt };
+  }
 }

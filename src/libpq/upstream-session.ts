@@ -19,6 +19,7 @@ import {
 import { systemErrorText } from './libpq-messages.js';
 import { SSLMODE_RULES } from './sslmode.js';
 import {
+  openAttempt,
   openTransport,
   readFromServer,
   sslRefusedError,
@@ -88,31 +89,13 @@ async function openOnAddress(
   let attempt: Attempt = firstAttempt(rule, address.kind === 'unix');
   // Each pass is one connection; a `retry` decision closes it and opens the next.
   for (;;) {
-    let transport: Transport;
-    try {
-      transport = await openTransport(
-        target,
-        address,
-        attempt.method,
-        signal,
-        options.tlsEnvironment,
-        options.preamble,
-      );
-    } catch (error) {
-      if (!(error instanceof TlsStageFailure)) throw error;
-      const decision = nextAttempt(rule, attempt, 'tls-failed');
-      if (decision.kind !== 'retry') throw error.failure;
-      earlier.push(prefix + error.failure.reason);
-      attempt = decision.attempt;
-      continue;
-    }
+    const opened = await openAttempt(target, address, attempt, signal, options, (reason) =>
+      earlier.push(prefix + reason),
+    );
+    attempt = opened.attempt;
+    const { transport } = opened;
     const { socket } = transport;
     try {
-      if (transport.refused) {
-        const decision = nextAttempt(rule, attempt, 'refused');
-        if (decision.kind !== 'continue-plaintext') throw sslRefusedError();
-        attempt = decision.attempt;
-      }
       try {
         await writeAll(socket, startupPacket);
       } catch (error) {

@@ -7,9 +7,14 @@ import { describeError, PgTunnelError } from '../errors.js';
 import { formatSocketAddress, type SocketAddress } from './address.js';
 
 export interface ListenOptions {
-  /** Permissions of a unix socket file; default 0o777 (as PostgreSQL's default). */
-  unixSocketMode?: number;
+  /**
+   * Permissions of a unix socket file; default 0o777 (as PostgreSQL's default); 'umask' leaves
+   * what the process umask gave it.
+   */
+  unixSocketMode?: number | 'umask';
   backlog?: number;
+  /** What the listener is for, named in errors: `for -L 5432:db:5432`, `for admin_listen`. */
+  purpose?: string;
 }
 
 function probeAlive(path: string): Promise<boolean> {
@@ -36,16 +41,22 @@ function bind(server: Server, options: Parameters<Server['listen']>[0]): Promise
 
 /**
  * Listens on `address`. Rejects with PgTunnelError ERR_LISTEN naming the address and the
- * reason (e.g. "address already in use").
+ * reason (e.g. "the address is already in use"). A TCP host of '' means every address of both
+ * families on one socket (as ssh's `*`); an IPv6 host binds IPv6 only, so that `::` can sit
+ * beside `0.0.0.0` on the same port.
  */
 export async function listenOn(
   server: Server,
   address: SocketAddress,
   options: ListenOptions = {},
 ): Promise<void> {
-  const shown = formatSocketAddress(address);
+  const shown =
+    address.kind === 'tcp' && address.host === ''
+      ? `*:${address.port}`
+      : formatSocketAddress(address);
+  const purpose = options.purpose ? ` ${options.purpose}` : '';
   const fail = (why: string, cause?: unknown) =>
-    new PgTunnelError('ERR_LISTEN', `could not listen on ${shown}: ${why}`, { cause });
+    new PgTunnelError('ERR_LISTEN', `could not listen on ${shown}${purpose}: ${why}`, { cause });
   try {
     if (address.kind === 'unix') {
       const abstract = address.path.startsWith('\0');
@@ -59,29 +70,37 @@ export async function listenOn(
         unlinkSync(address.path);
       }
       await bind(server, { path: address.path, backlog: options.backlog ?? 511 });
-      if (!abstract) chmodSync(address.path, options.unixSocketMode ?? 0o777);
+      const mode = options.unixSocketMode ?? 0o777;
+      if (!abstract && mode !== 'umask') chmodSync(address.path, mode);
       return;
     }
     await bind(server, {
-      host: address.host,
+      ...(address.host === '' ? {} : { host: address.host }),
       port: address.port,
       backlog: options.backlog ?? 511,
       ipv6Only: address.host.includes(':'),
     });
   } catch (error) {
     if (error instanceof PgTunnelError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EADDRINUSE'
-        ? 'address already in use (is another pgtunnel or server running?)'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EADDRNOTAVAIL'
-            ? 'the address is not available on this machine'
-            : code === 'ENOENT'
-              ? 'the directory does not exist'
-              : describeError(error);
-    throw fail(why, error);
+    throw fail(listenFailure(address, error), error);
+  }
+}
+
+/** Why a bind failed, in words that say what to do. */
+function listenFailure(address: SocketAddress, error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return 'the address is already in use (another PostgreSQL, pgtunnel or tunnel?); stop it or pick another port';
+    case 'EACCES':
+      return address.kind === 'tcp' && address.port > 0 && address.port < 1024
+        ? 'permission denied; ports below 1024 need root, so pick a port of 1024 or more'
+        : 'permission denied';
+    case 'EADDRNOTAVAIL':
+      return 'the address is not available on this machine';
+    case 'ENOENT':
+      return 'the directory does not exist';
+    default:
+      return describeError(error);
   }
 }
 

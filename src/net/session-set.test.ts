@@ -77,3 +77,42 @@ describe('SessionSet', () => {
     assert.equal(client.destroyed, true);
   });
 });
+
+describe('SessionSet with its own records and end policy (the gateway)', () => {
+  interface Record {
+    id: number;
+    ended: boolean;
+  }
+
+  it('lists records oldest first, and closeAll ends each through the policy', async () => {
+    const ended: number[] = [];
+    const sessions: SessionSet<Record> = new SessionSet<Record>(async (record) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      record.ended = true;
+      ended.push(record.id);
+      sessions.delete(record);
+    });
+    const first = sessions.add({ id: 1, ended: false });
+    sessions.add({ id: 2, ended: false });
+    assert.deepEqual(
+      sessions.list().map((r) => r.id),
+      [1, 2],
+    );
+    assert.equal(sessions.has(first), true);
+    const drained = sessions.drain();
+    assert.equal(await sessions.closeAll(), 2);
+    assert.deepEqual(ended.sort(), [1, 2]);
+    assert.equal(await drained, true, 'drain resolves once the last session left');
+    assert.equal(sessions.size, 0);
+    assert.equal(sessions.delete(first), false, 'a session leaves once');
+  });
+
+  it('drain with a limit reports false while a session stays, and stops waiting for it', async () => {
+    const sessions = new SessionSet<Record>(() => {});
+    const record = sessions.add({ id: 1, ended: false });
+    assert.equal(await sessions.drain(1), false);
+    const later = sessions.drain();
+    sessions.delete(record);
+    assert.equal(await later, true);
+  });
+});

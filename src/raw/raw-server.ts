@@ -204,7 +204,7 @@ export async function startRawServer(options: RawServeOptions): Promise<RawServe
     addresses,
     activeConnections: () => sessions.size,
     close(mode) {
-      if (mode === 'fast') sessions.closeAll();
+      if (mode === 'fast') void sessions.closeAll();
       closing ??= Promise.all(
         servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
       ).then(() => {

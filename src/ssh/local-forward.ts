@@ -1,9 +1,10 @@
 // One `-L` forward: a local listener whose connections each get a direct-tcpip channel to the
 // target. PostgreSQL-aware: when no channel can be had, the client gets a FATAL ErrorResponse
 // (SQLSTATE 08001) that psql prints, instead of a bare connection reset (client-refusal.ts).
-import { createServer, type Server, type Socket } from 'node:net';
-import { PgTunnelError } from '../errors.js';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import type { PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { listenOn } from '../net/listen.js';
 import { pump } from '../net/pump.js';
 import { SessionSet } from '../net/session-set.js';
 import { type AddressFamily, type ForwardSpec, listenAddresses } from './forward-spec.js';
@@ -65,33 +66,28 @@ export class LocalForward {
     return { address: bound.address, port: bound.port, alsoOn };
   }
 
-  private bind(host: string | undefined, port: number): Promise<{ address: string; port: number }> {
-    const { spec } = this.options;
+  private async bind(
+    host: string | undefined,
+    port: number,
+  ): Promise<{ address: string; port: number }> {
+    const { spec, log } = this.options;
     // Half-open kept so a client's EOF reaches the server while replies still flow back.
     const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
-    return new Promise((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(listenError(error, spec, host, port)),
-      );
-      server.listen({ host, port }, () => {
-        const address = server.address();
-        if (!address || typeof address === 'string') {
-          server.close();
-          reject(new PgTunnelError('ERR_LISTEN', `cannot read the address of ${spec.text}`));
-          return;
-        }
-        this.servers.push(server);
-        server.on('error', (error) =>
-          this.options.log.error({ error: error.message }, 'listener error'),
-        );
-        resolve({ address: address.address, port: address.port });
-      });
-    });
+    // No bind address (`*`) is every address of both families, as ssh binds it.
+    await listenOn(
+      server,
+      { kind: 'tcp', host: host ?? '', port },
+      { purpose: `for -L ${spec.text}` },
+    );
+    this.servers.push(server);
+    server.on('error', (error) => log.error({ error: error.message }, 'listener error'));
+    const address = server.address() as AddressInfo;
+    return { address: address.address, port: address.port };
   }
 
   /** Stops listening and closes every forwarded connection. */
   close(): Promise<void> {
-    this.sessions.closeAll();
+    void this.sessions.closeAll();
     return Promise.all(
       this.servers
         .filter((server) => server.listening)
@@ -148,24 +144,4 @@ export class LocalForward {
       (error) => connLog.warn({ err: String(error) }, 'forward failed'),
     );
   }
-}
-
-function listenError(
-  error: NodeJS.ErrnoException,
-  spec: ForwardSpec,
-  host: string | undefined,
-  port: number,
-): PgTunnelError {
-  const where = `${host === undefined ? '*' : host.includes(':') ? `[${host}]` : host}:${port}`;
-  const why =
-    error.code === 'EADDRINUSE'
-      ? 'the address is already in use (another PostgreSQL or tunnel?); pick another local port'
-      : error.code === 'EACCES'
-        ? 'permission denied; ports below 1024 need root, so pick a port of 1024 or more'
-        : error.code === 'EADDRNOTAVAIL'
-          ? 'that address does not belong to this machine'
-          : error.message;
-  return new PgTunnelError('ERR_LISTEN', `cannot listen on ${where} for -L ${spec.text}: ${why}`, {
-    cause: error,
-  });
 }

@@ -110,7 +110,7 @@ function parseInto(
     } else if (keyword === 'include') {
       if (!include) continue;
       if (depth >= MAX_INCLUDE_DEPTH) {
-        throw new ConfigError('ERR_CONFIG_INVALID', 'Include nested too deeply (a loop?)', {
+        throw new ConfigError('ERR_CONFIG_SYNTAX', 'Include nested too deeply (a loop?)', {
           location,
         });
       }

@@ -3,11 +3,8 @@
 // once when a generation loads, so metrics, the status page and the console describe what is
 // in effect, not what is on disk now.
 import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Settings } from '../config/settings.js';
 import { certificateNames } from './distinguished-name.js';
-import { splitCrls } from './pem-files.js';
+import type { LoadedTlsFiles } from './server-tls.js';
 
 /** One certificate or CRL in effect. */
 export interface CertificateEntry {
@@ -24,34 +21,24 @@ export interface CertificateEntry {
   notAfter: Date | undefined;
 }
 
-type InventorySettings = Pick<
-  Settings,
-  'ssl' | 'ssl_cert_file' | 'ssl_ca_file' | 'ssl_crl_file' | 'ssl_crl_dir'
->;
-
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /**
- * Lists what `settings` serve and trust. Call after the TLS options loaded (the files are
- * known to be readable); a part that cannot be read is left out rather than failing the load.
+ * Lists what a TLS load serves and trusts, from the bytes it read (nothing is read again); a
+ * part that cannot be parsed is left out rather than failing the load.
  */
-export async function certificateInventory(
-  settings: InventorySettings,
-): Promise<CertificateEntry[]> {
-  if (!settings.ssl) return [];
+export async function certificateInventory(files: LoadedTlsFiles): Promise<CertificateEntry[]> {
   const entries: CertificateEntry[] = [];
-  const served = certificatesIn(settings.ssl_cert_file)[0];
-  if (served) entries.push(entry('served', settings.ssl_cert_file, served));
-  if (settings.ssl_ca_file !== '') {
-    for (const ca of certificatesIn(settings.ssl_ca_file))
-      entries.push(entry('ca', settings.ssl_ca_file, ca));
+  const served = certificatesIn(files.cert)[0];
+  if (served) entries.push(entry('served', files.certFile, served));
+  if (files.caFile && files.ca) {
+    for (const ca of certificatesIn(files.ca)) entries.push(entry('ca', files.caFile, ca));
   }
-  const files = crlFiles(settings);
   // The X.509 library is loaded only when there are CRLs to read (node:crypto reads no CRL).
-  const { x509 } = files.length > 0 ? await import('../ca/x509.js') : { x509: undefined };
-  for (const file of files) {
+  const { x509 } = files.crls.length > 0 ? await import('../ca/x509.js') : { x509: undefined };
+  for (const { file, crls } of files.crls) {
     if (!x509) break;
-    for (const pem of splitCrls(readText(file))) {
+    for (const pem of crls) {
       try {
         const crl = new x509.X509Crl(x509.PemConverter.decodeFirst(pem));
         entries.push({
@@ -94,17 +81,9 @@ function entry(
   };
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'latin1');
-  } catch {
-    return '';
-  }
-}
-
-function certificatesIn(file: string): X509Certificate[] {
+function certificatesIn(pem: Buffer): X509Certificate[] {
   const found: X509Certificate[] = [];
-  for (const match of readText(file).matchAll(CERTIFICATE_BLOCK)) {
+  for (const match of pem.toString('latin1').matchAll(CERTIFICATE_BLOCK)) {
     try {
       found.push(new X509Certificate(match[0]));
     } catch {
@@ -112,21 +91,6 @@ function certificatesIn(file: string): X509Certificate[] {
     }
   }
   return found;
-}
-
-function crlFiles(settings: InventorySettings): string[] {
-  const files = settings.ssl_crl_file === '' ? [] : [settings.ssl_crl_file];
-  if (settings.ssl_crl_dir !== '') {
-    try {
-      for (const name of readdirSync(settings.ssl_crl_dir).sort()) {
-        const path = join(settings.ssl_crl_dir, name);
-        if (statSync(path).isFile()) files.push(path);
-      }
-    } catch {
-      // loadCrls already reported an unreadable directory
-    }
-  }
-  return files;
 }
 
 /** Whole days from `now` until `date` (negative once past). */

@@ -57,7 +57,15 @@ export function splitCrls(text: string): string[] {
 
 /** CRLs from ssl_crl_file and every regular file in ssl_crl_dir. */
 export function loadCrls(crlFile: string, crlDir: string): string[] {
-  const crls: string[] = [];
+  return loadCrlFiles(crlFile, crlDir).flatMap((file) => file.crls);
+}
+
+/** The CRLs of each file read: ssl_crl_file, then the regular files of ssl_crl_dir in order. */
+export function loadCrlFiles(
+  crlFile: string,
+  crlDir: string,
+): Array<{ file: string; crls: string[] }> {
+  const files: Array<{ file: string; crls: string[] }> = [];
   if (crlFile !== '') {
     const found = splitCrls(
       readPemFile(crlFile, 'SSL certificate revocation list file').toString('latin1'),
@@ -68,7 +76,7 @@ export function loadCrls(crlFile: string, crlDir: string): string[] {
         `SSL certificate revocation list file "${crlFile}" contains no CRL`,
       );
     }
-    crls.push(...found);
+    files.push({ file: crlFile, crls: found });
   }
   if (crlDir !== '') {
     let names: string[];
@@ -83,10 +91,9 @@ export function loadCrls(crlFile: string, crlDir: string): string[] {
     for (const name of names) {
       const path = join(crlDir, name);
       if (!statSync(path).isFile()) continue;
-      crls.push(
-        ...splitCrls(readPemFile(path, 'SSL certificate revocation list file').toString('latin1')),
-      );
+      const text = readPemFile(path, 'SSL certificate revocation list file').toString('latin1');
+      files.push({ file: path, crls: splitCrls(text) });
     }
   }
-  return crls;
+  return files;
 }

@@ -1,59 +1,77 @@
-// Turns the ssl_* settings into node:tls server options, loading and checking every file
+// Turns the server's TLS configuration into node:tls server options, loading and checking every file
 // first, so that a broken certificate fails the start (or the reload) with a clear message
 // instead of failing each handshake later.
 import { X509Certificate } from 'node:crypto';
-import { createSecureContext, type TlsOptions } from 'node:tls';
-import type { Settings } from '../config/settings.js';
+import { createSecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
 import { ConfigError, describeError } from '../errors.js';
 import { ALPN_POSTGRESQL } from '../protocol/codes.js';
 import { loadPrivateKey } from './key-file.js';
 import { SERVER_SECURE_OPTIONS } from './no-renegotiation.js';
-import { loadCrls, readCaFile, readPemFile } from './pem-files.js';
+import { loadCrlFiles, readCaFile, readPemFile } from './pem-files.js';
+
+/**
+ * The server side's TLS configuration, in its own words; src/config/gateway-options.ts maps
+ * postgresql.conf's ssl_* settings onto it. Error messages still name those settings, since
+ * that is where the user fixes them.
+ */
+export interface ServerTlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** Trusted CAs for client certificates; clients are asked for one when set. */
+  caFile?: string | undefined;
+  crlFile?: string | undefined;
+  crlDir?: string | undefined;
+  ciphers: string;
+  preferServerCiphers: boolean;
+  ecdhCurve?: string | undefined;
+  minVersion: SecureVersion;
+  maxVersion?: SecureVersion | undefined;
+  /** Prints the key's passphrase ('' for none). */
+  passphraseCommand: string;
+  /** Whether the command may run again on a reload (else an encrypted key cannot reload). */
+  passphraseCommandSupportsReload: boolean;
+}
+
+/** The files a load read, as read: what the certificate inventory describes. */
+export interface LoadedTlsFiles {
+  certFile: string;
+  cert: Buffer;
+  caFile: string | undefined;
+  ca: Buffer | undefined;
+  crls: Array<{ file: string; crls: string[] }>;
+}
 
 export interface ServerTlsOptions {
   options: TlsOptions;
-  /** Whether clients are asked for a certificate (ssl_ca_file is set). */
+  /** Whether clients are asked for a certificate (a CA file is set). */
   requestsClientCertificate: boolean;
   /** The leaf certificate, for status output and expiry warnings. */
   certificate: X509Certificate;
+  /** What was read, so nothing needs reading twice. */
+  files: LoadedTlsFiles;
 }
 
-type TlsSettings = Pick<
-  Settings,
-  | 'ssl_cert_file'
-  | 'ssl_key_file'
-  | 'ssl_ca_file'
-  | 'ssl_crl_file'
-  | 'ssl_crl_dir'
-  | 'ssl_ciphers'
-  | 'ssl_prefer_server_ciphers'
-  | 'ssl_ecdh_curve'
-  | 'ssl_min_protocol_version'
-  | 'ssl_max_protocol_version'
-  | 'ssl_passphrase_command'
-  | 'ssl_passphrase_command_supports_reload'
->;
-
 export function loadServerTls(
-  settings: TlsSettings,
+  config: ServerTlsConfig,
   context: { isReload: boolean; ticketKeys?: Buffer | undefined },
 ): ServerTlsOptions {
-  const cert = readPemFile(settings.ssl_cert_file, 'server certificate file');
+  const cert = readPemFile(config.certFile, 'server certificate file');
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(cert);
   } catch (error) {
     throw new ConfigError(
       'ERR_TLS_CREDENTIALS',
-      `could not load server certificate file "${settings.ssl_cert_file}": ${describeError(error)}`,
+      `could not load server certificate file "${config.certFile}": ${describeError(error)}`,
     );
   }
-  const key = loadPrivateKey(settings.ssl_key_file, settings.ssl_passphrase_command, {
+  const key = loadPrivateKey(config.keyFile, config.passphraseCommand, {
     isReload: context.isReload,
-    commandSupportsReload: settings.ssl_passphrase_command_supports_reload,
+    commandSupportsReload: config.passphraseCommandSupportsReload,
   });
-  const ca = settings.ssl_ca_file === '' ? undefined : readCaFile(settings.ssl_ca_file);
-  const crl = loadCrls(settings.ssl_crl_file, settings.ssl_crl_dir);
+  const ca = config.caFile ? readCaFile(config.caFile) : undefined;
+  const crlFiles = loadCrlFiles(config.crlFile ?? '', config.crlDir ?? '');
+  const crl = crlFiles.flatMap((file) => file.crls);
 
   const options: TlsOptions = {
     cert,
@@ -61,13 +79,11 @@ export function loadServerTls(
     ...(key.passphrase === undefined ? {} : { passphrase: key.passphrase }),
     ...(ca ? { ca } : {}),
     ...(crl.length > 0 ? { crl } : {}),
-    ciphers: settings.ssl_ciphers,
-    honorCipherOrder: settings.ssl_prefer_server_ciphers,
-    minVersion: settings.ssl_min_protocol_version,
-    ...(settings.ssl_max_protocol_version === ''
-      ? {}
-      : { maxVersion: settings.ssl_max_protocol_version }),
-    ...(settings.ssl_ecdh_curve === '' ? {} : { ecdhCurve: settings.ssl_ecdh_curve }),
+    ciphers: config.ciphers,
+    honorCipherOrder: config.preferServerCiphers,
+    minVersion: config.minVersion,
+    ...(config.maxVersion ? { maxVersion: config.maxVersion } : {}),
+    ...(config.ecdhCurve ? { ecdhCurve: config.ecdhCurve } : {}),
     // Clients are asked for a certificate when a CA is configured; the verdict is read after
     // the handshake so that a refused client gets a PostgreSQL error, not a bare TLS alert.
     requestCert: ca !== undefined,
@@ -79,21 +95,26 @@ export function loadServerTls(
   try {
     createSecureContext(options);
   } catch (error) {
-    throw new ConfigError('ERR_TLS_CREDENTIALS', describeContextError(error, settings));
+    throw new ConfigError('ERR_TLS_CREDENTIALS', describeContextError(error, config));
   }
-  return { options, requestsClientCertificate: ca !== undefined, certificate };
+  return {
+    options,
+    requestsClientCertificate: ca !== undefined,
+    certificate,
+    files: { certFile: config.certFile, cert, caFile: config.caFile, ca, crls: crlFiles },
+  };
 }
 
-function describeContextError(error: unknown, settings: TlsSettings): string {
+function describeContextError(error: unknown, config: ServerTlsConfig): string {
   const message = describeError(error);
   if (/key values mismatch/i.test(message)) {
-    return `private key file "${settings.ssl_key_file}" does not match server certificate file "${settings.ssl_cert_file}"`;
+    return `private key file "${config.keyFile}" does not match server certificate file "${config.certFile}"`;
   }
   if (/no cipher match/i.test(message)) {
-    return `could not set the cipher list (no valid ciphers available): ssl_ciphers = '${settings.ssl_ciphers}'`;
+    return `could not set the cipher list (no valid ciphers available): ssl_ciphers = '${config.ciphers}'`;
   }
   if (/curve|group/i.test(message)) {
-    return `ssl_ecdh_curve '${settings.ssl_ecdh_curve}' is not supported: ${message}`;
+    return `ssl_ecdh_curve '${config.ecdhCurve ?? ''}' is not supported: ${message}`;
   }
   return `could not create the TLS context: ${message}`;
 }

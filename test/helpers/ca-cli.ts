@@ -18,7 +18,6 @@ export async function runCa(args: string[], options: CaRunOptions = {}): Promise
   const result = await run(process.execPath, cliArgs(['ca', ...args]), {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
-    timeoutMs: 30_000,
     uid: options.uid,
     gid: options.gid,
     input: options.input,
@@ -35,5 +34,5 @@ export async function caOk(args: string[], options: CaRunOptions = {}): Promise<
 }
 
 export function openssl(args: string[]): Promise<RunResult> {
-  return run('openssl', args, { timeoutMs: 10_000 });
+  return run('openssl', args);
 }

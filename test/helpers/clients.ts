@@ -47,7 +47,7 @@ export function runPsql(
   ];
   return run(clientBinary('psql'), ['-d', options.conninfo, ...args], {
     env: clientEnv(options),
-    timeoutMs: options.timeoutMs ?? 30_000,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     input: options.input,
   });
 }
@@ -67,6 +67,6 @@ export async function psqlOk(
 export function runPgbench(options: ClientOptions & { args: string[] }): Promise<RunResult> {
   return run(clientBinary('pgbench'), [...options.args, options.conninfo], {
     env: clientEnv(options),
-    timeoutMs: options.timeoutMs ?? 120_000,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
 }

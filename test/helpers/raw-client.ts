@@ -7,9 +7,9 @@ import { decodeErrorFields } from '../../src/protocol/backend-error.js';
 import { encodeSslRequest } from '../../src/protocol/frontend.js';
 
 export interface RawReply {
-  /** Everything received until the server closed (or the wait ended). */
+  /** Everything received until the server closed. */
   bytes: Buffer;
-  closed: boolean;
+  closed: true;
 }
 
 export function openRaw(port: number, host = '127.0.0.1'): Promise<Socket> {
@@ -19,19 +19,15 @@ export function openRaw(port: number, host = '127.0.0.1'): Promise<Socket> {
   });
 }
 
-/** Collects bytes until the peer closes or `timeoutMs` passes. */
-export function collect(socket: Socket, timeoutMs = 5000): Promise<RawReply> {
+/**
+ * Collects bytes until the peer closes. No deadline: a server that never closes is the
+ * runner's per-file time limit to catch.
+ */
+export function collect(socket: Socket): Promise<RawReply> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const finish = (closed: boolean) => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      resolve({ bytes: Buffer.concat(chunks), closed });
-    };
-    const onData = (chunk: Buffer) => chunks.push(chunk);
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    socket.on('data', onData);
-    socket.once('close', () => finish(true));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('close', () => resolve({ bytes: Buffer.concat(chunks), closed: true }));
     socket.on('error', () => {});
   });
 }

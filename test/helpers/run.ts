@@ -1,12 +1,15 @@
-// Runs a command to completion with a deadline, capturing its output: the one way tests run
-// external programs (psql, pgbench, openssl, ssh-keygen …), each in its own process group,
-// stopped with the test file if it is still running then (./children.ts).
+// Runs a command to completion, capturing its output: the one way tests run external programs
+// (psql, pgbench, openssl, ssh-keygen …), each in its own process group, stopped with the test
+// file if it is still running then (./children.ts). No deadline unless one is asked for: a
+// program that hangs is the runner's per-file time limit to catch, not a guess at how long a
+// busy machine needs.
 import { spawn } from './children.js';
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   input?: string | Buffer;
+  /** Kill it after this long (for runs meant to be bounded, such as a soak); none by default. */
   timeoutMs?: number;
   uid?: number | undefined;
   gid?: number | undefined;
@@ -39,10 +42,13 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, options.timeoutMs ?? 60_000);
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(new Error(`could not run ${command}: ${error.message}`, { cause: error }));

@@ -67,17 +67,13 @@ export async function startStunnel(service: StunnelService): Promise<Stunnel> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 10_000;
+  // Until it listens or exits; a hang is the runner's per-file limit to catch.
   for (;;) {
     if (child.exitCode !== null) {
       await stop();
       throw new Error(`stunnel4 exited during start-up:\n${output}\nconfig:\n${config}`);
     }
     if (await answers(service.acceptPort)) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`stunnel4 did not listen on ${service.acceptPort} in 10 s:\n${output}`);
-    }
     await delay(50);
   }
   return { pid: child.pid ?? 0, log: () => output, stop };

@@ -121,7 +121,7 @@ describe('pgtunnel ca files with both PostgreSQL and pgtunnel serve', () => {
       caFile: join(caDir, 'ca-bundle.crt'),
       crlFile: join(caDir, 'crl-bundle.pem'),
     });
-    const reloaded = gateway!.waitForLog('configuration reloaded', 15_000);
+    const reloaded = gateway!.waitForLog('configuration reloaded');
     gateway!.child.kill('SIGHUP');
     await reloaded;
 

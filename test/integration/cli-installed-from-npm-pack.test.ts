@@ -107,7 +107,6 @@ describe('installed from the npm pack tarball', () => {
     const imported = await run(process.execPath, ['-e', script], {
       env: { ...env(), NODE_PATH: join(prefix, 'lib', 'node_modules') },
       cwd: join(prefix, 'lib'),
-      timeoutMs: 60_000,
     });
     assert.equal(imported.code, 0, imported.stderr);
     assert.equal(imported.stdout.trim(), 'function function function function');

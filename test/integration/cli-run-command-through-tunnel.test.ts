@@ -64,7 +64,7 @@ describe('running a command through a tunnel', () => {
         'postgres',
         'postgres',
       ]),
-      { cwd: PROJECT_ROOT, timeoutMs: 60_000 },
+      { cwd: PROJECT_ROOT },
     );
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /PostgreSQL database dump complete/);
@@ -78,7 +78,7 @@ describe('running a command through a tunnel', () => {
         '-c',
         'echo "$PGHOST $PGSSLMODE"; exit 4',
       ]),
-      { cwd: PROJECT_ROOT, timeoutMs: 60_000 },
+      { cwd: PROJECT_ROOT },
     );
     assert.equal(env.code, 4);
     assert.equal(env.stdout.trim(), '127.0.0.1 disable');

@@ -5,8 +5,7 @@ import { describe, it } from 'node:test';
 import { cliArgs, PROJECT_ROOT } from '../helpers/pgtunnel-process.js';
 import { run } from '../helpers/run.js';
 
-const pgtunnel = (args: string[]) =>
-  run(process.execPath, cliArgs(args), { cwd: PROJECT_ROOT, timeoutMs: 30_000 });
+const pgtunnel = (args: string[]) => run(process.execPath, cliArgs(args), { cwd: PROJECT_ROOT });
 
 describe('pgtunnel command line', () => {
   for (const [args, message] of [
@@ -14,6 +13,7 @@ describe('pgtunnel command line', () => {
     [['ssh', '--bogus', 'joe@example.com'], /unknown option '--bogus'/],
     [['ca', 'issue', 'server'], /required option '--cn <host>' not specified/],
     [['no-such-command'], /unknown command 'no-such-command'/],
+    [['serve', '-c', 'port'], /^pgtunnel: -c port: expected name=value$/m],
   ] as const) {
     it(`exits 2 for: pgtunnel ${args.join(' ')}`, async () => {
       const result = await pgtunnel([...args]);

@@ -251,7 +251,7 @@ describe('pgtunnel connect with psql', () => {
     header[0] = 0x51;
     header.writeUInt32BE(query.length + 4, 1);
     session.socket.write(Buffer.concat([header, query]));
-    for (let i = 0; i < 100; i++) {
+    for (;;) {
       const active = await cluster.sql(
         "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'",
       );

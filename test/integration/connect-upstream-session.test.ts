@@ -445,7 +445,7 @@ describe('openUpstreamSession against PostgreSQL', () => {
       session.socket.write(encodeQuery('SELECT pg_sleep(30)'));
       const running = readUntilReady(session, reader, []);
       // wait until the backend is really executing the sleep
-      for (let i = 0; i < 100; i++) {
+      for (;;) {
         const active = await sslOn.sql(
           `SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'`,
         );

@@ -70,7 +70,7 @@ describe('pg_hba.conf: IPv4 clients on a dual-stack socket', () => {
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
-    for (let i = 0; i < 100 && !output.includes('ready to accept connections'); i++) {
+    while (!output.includes('ready to accept connections') && child.exitCode === null) {
       await delay(100);
     }
     server.close(); // the child has its own copy of the listening socket

@@ -10,7 +10,7 @@ import { chownSync, cpSync, readdirSync, readFileSync, statSync, writeFileSync }
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fileSystemReader } from '../../src/hba/load.js';
+import { diskFiles } from '../../src/config/file-source.js';
 import { parseHba } from '../../src/hba/parse.js';
 import { HbaConfigError, type HbaProblem } from '../../src/hba/problems.js';
 import { certificateNames } from '../../src/tls/distinguished-name.js';
@@ -106,7 +106,7 @@ describe('pg_hba.conf parsing agrees with PostgreSQL 18', () => {
   function ours(file: string): { accepted: Set<string>; problems: HbaProblem[] } {
     const path = join(fixtures, file);
     try {
-      const { rules } = parseHba(readFileSync(path, 'utf8'), path, { reader: fileSystemReader });
+      const { rules } = parseHba(readFileSync(path, 'utf8'), path, { reader: diskFiles });
       return {
         accepted: new Set(rules.map((r) => `${relative(fixtures, r.file)}:${r.line}`)),
         problems: [],

@@ -26,6 +26,7 @@ import { dirname, join, posix } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { parseConf } from '../../src/config/conf-file.js';
+import { filesInMemory } from '../../src/config/file-source.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import { parseDuration } from '../../src/config/values.js';
 import { clientBinary } from '../../src/demo/postgres-binaries.js';
@@ -146,11 +147,12 @@ describe('deploy/kubernetes manifests and the Containerfile', () => {
     const configPath = container.args[container.args.indexOf('--config') + 1] as string;
     const config = files.get(configPath);
     assert.ok(config?.content, `the --config file ${configPath} is mounted`);
-    const entries = parseConf(config.content, configPath, {
-      readFile: (path) => files.get(path)?.content,
-      listDir: () => undefined,
-      resolve: (from, path) => posix.resolve(posix.dirname(from), path),
-    });
+    const contents = new Map(
+      [...files].flatMap(([path, file]) =>
+        file.content === undefined ? [] : [[path, file.content] as const],
+      ),
+    );
+    const entries = parseConf(config.content, configPath, filesInMemory(contents));
     const settings = new Map(entries.map((e) => [e.name, e.value]));
     for (const name of settings.keys()) {
       assert.ok(Object.hasOwn(SETTINGS, name), `"${name}" in the ConfigMap is a setting`);

@@ -59,12 +59,11 @@ function parseMetrics(text: string): Map<string, number> {
   return series;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 10_000;
+/** Probes until `probe` answers; no deadline (the runner's per-file limit catches a hang). */
+async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -182,9 +181,7 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     const text = JSON.stringify(doc);
     assert.doesNotMatch(text, /PRIVATE KEY|BEGIN|password/i, 'no key material in /status');
     await closeSessions();
-    await waitFor('sessions to leave /status', async () =>
-      (await status()).sessions.length === 0 ? true : undefined,
-    );
+    await waitFor(async () => ((await status()).sessions.length === 0 ? true : undefined));
   });
 
   it('counts accepted and refused connections, handshake failures and bytes', async () => {
@@ -214,7 +211,7 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     );
     await psqlOk({ conninfo: env.conninfo(), sql: "SELECT repeat('x', 100000)" });
 
-    const after = await waitFor('the finished sessions to be counted', async () => {
+    const after = await waitFor(async () => {
       const now = await metrics();
       const ended =
         metric(now, 'pgtunnel_client_bytes_sent_total') -
@@ -260,7 +257,6 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
   });
 
   it('reports reloads, failed and successful, with their time', async () => {
-    const t0 = Date.now();
     // A key readable by others fails the reload (as PostgreSQL refuses it); the old one serves on.
     chmodSync(pki.serverKey, 0o644);
     try {
@@ -269,20 +265,21 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     } finally {
       chmodSync(pki.serverKey, 0o600);
     }
-    let doc = await waitFor('the failed reload in /status', async () => {
+    let doc = await waitFor(async () => {
       const d = await status();
       return d.last_reload ? d : undefined;
     });
     assert.equal(doc.last_reload?.ok, false);
     assert.match(doc.last_reload?.error ?? '', /group or world access/);
-    assert.ok(Date.parse(doc.last_reload?.at ?? '') >= t0 - 1000);
+    // The failed reload is the one just asked for: it comes after the gateway started.
+    assert.ok(Date.parse(doc.last_reload?.at ?? '') >= Date.parse(doc.started_at));
     let all = await metrics();
     assert.equal(metric(all, 'pgtunnel_reloads_total{result="failure"}'), 1);
     assert.equal(metric(all, 'pgtunnel_config_last_reload_successful'), 0);
     const loadedAt = metric(all, 'pgtunnel_config_last_reload_success_timestamp_seconds');
 
     env.gateway.child.kill('SIGHUP');
-    doc = await waitFor('the successful reload in /status', async () => {
+    doc = await waitFor(async () => {
       const d = await status();
       return d.last_reload?.ok ? d : undefined;
     });
@@ -338,6 +335,10 @@ describe('serve: admin endpoint (/status, /metrics, /health)', () => {
     assert.equal(metric(all, 'pgtunnel_connections_accepted_total{tls="true"}'), 4);
     assert.equal(metric(all, 'pgtunnel_reloads_total{result="success"}'), 0);
     await closeSessions();
+    // A fast shutdown of the primary ends once its workers have: it used to wait for ever for
+    // its listeners, closed a second time after their 'close' event had passed.
+    env.gateway.child.kill('SIGINT');
+    assert.equal((await env.gateway.exited).code, 0);
   });
 });
 
@@ -364,7 +365,7 @@ describe('serve: admin_listen is loopback-only unless admin_listen_unsafe', () =
         '127.0.0.1',
         ...args,
       ]),
-      { timeoutMs: 30_000 },
+      {},
     );
 
   it('refuses a non-loopback address at start with exit code 3, before listening', async () => {

@@ -21,8 +21,7 @@ describe('serve: configuration errors', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const serve = (args: string[]) =>
-    run(process.execPath, cliArgs(['serve', ...args]), { timeoutMs: 30_000 });
+  const serve = (args: string[]) => run(process.execPath, cliArgs(['serve', ...args]), {});
   const base = () => [
     '--ssl-cert-file',
     pki.serverCert,

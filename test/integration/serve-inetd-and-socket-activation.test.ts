@@ -195,7 +195,7 @@ describe('serve: inetd mode and socket activation', () => {
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
-    for (let i = 0; i < 100 && !output.includes('ready to accept connections'); i++) {
+    while (!output.includes('ready to accept connections') && child.exitCode === null) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     server.close(); // the child has its own copy of the listening socket

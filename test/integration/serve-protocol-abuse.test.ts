@@ -2,7 +2,9 @@
 // keeps serving everyone else: pipelined plaintext after SSLRequest, bad lengths, malformed
 // startup packets, a TLS handshake never finished, GSSENCRequest, direct TLS without ALPN.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
@@ -103,24 +105,37 @@ describe('serve: protocol abuse', () => {
     assert.equal(fields?.get('M'), 'unsupported frontend protocol 2.0: server supports 3.0 to 3.2');
   });
 
+  /** How many connections the gateway closed because authentication_timeout ran out. */
+  const timedOut = () =>
+    env.gateway.logs().filter((r) => r.msg === 'canceling authentication due to timeout').length;
+  /** Waits (for the event, not for a while) until the gateway has logged more than `count`. */
+  const timedOutBeyond = async (count: number) => {
+    while (timedOut() <= count) await once(env.gateway.child.stderr as Readable, 'data');
+  };
+
   it('closes a client that never finishes the TLS handshake after authentication_timeout', async () => {
+    const before = timedOut();
     const socket = await openRaw(env.port);
-    const started = Date.now();
-    const reply = collect(socket, 10_000);
+    const reply = collect(socket);
     socket.write(encodeSslRequest());
-    const { bytes, closed } = await reply;
+    const { bytes } = await reply;
     assert.equal(bytes.toString(), 'S');
-    assert.equal(closed, true);
-    // A lower bound only: a busy machine makes it longer, never shorter.
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed >= 1500, `closed after ${elapsed} ms, authentication_timeout is 2 s`);
+    // Closed by authentication_timeout (it covers the handshake, as in PostgreSQL), not for
+    // another reason: the gateway says so, during the handshake.
+    await timedOutBeyond(before);
+    const record = env.gateway
+      .logs()
+      .filter((r) => r.msg === 'canceling authentication due to timeout')
+      .at(-1);
+    assert.equal(record?.state, 'negotiating', env.gateway.output());
     await stillServes();
   });
 
   it('closes a client that sends nothing after authentication_timeout', async () => {
+    const before = timedOut();
     const socket = await openRaw(env.port);
-    const { closed } = await collect(socket, 10_000);
-    assert.equal(closed, true);
+    await collect(socket);
+    await timedOutBeyond(before);
   });
 
   it('answers GSSENCRequest with N, then accepts SSLRequest', async () => {
@@ -179,7 +194,7 @@ describe('serve: protocol abuse', () => {
   it('leaks no file descriptor and no server session after all of the above', async () => {
     const pid = env.gateway.child.pid ?? 0;
     let fds = openFds(pid);
-    for (let i = 0; i < 50 && fds > baselineFds; i++) {
+    while (fds > baselineFds) {
       await delay(100);
       fds = openFds(pid);
     }
@@ -191,7 +206,7 @@ describe('serve: protocol abuse', () => {
     const query =
       "SELECT coalesce(string_agg(application_name || '/' || state, ', '), '') FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
     let sessions = await env.cluster.sql(query);
-    for (let i = 0; i < 50 && sessions !== ''; i++) {
+    while (sessions !== '') {
       await delay(100);
       sessions = await env.cluster.sql(query);
     }

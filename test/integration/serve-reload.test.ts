@@ -39,7 +39,7 @@ describe('serve: reload', () => {
   const sighupAndWait = async () => {
     const before = reloadsSoFar();
     env.gateway.child.kill('SIGHUP');
-    for (let i = 0; i < 100 && reloadsSoFar() === before; i++) await delay(50);
+    while (reloadsSoFar() === before) await delay(50);
     assert.ok(reloadsSoFar() > before, 'no reload outcome was logged');
     return env.gateway.logs().filter(isReloadOutcome)[before];
   };
@@ -94,7 +94,7 @@ describe('serve: reload', () => {
     const before = reloadsSoFar();
     const signaled = await run(process.execPath, cliArgs(['reload', '--pid-file', pidFile]));
     assert.equal(signaled.code, 0, signaled.stderr);
-    for (let i = 0; i < 100 && reloadsSoFar() === before; i++) await delay(50);
+    while (reloadsSoFar() === before) await delay(50);
     assert.equal(await presentedSerial(env.port, env.pki.caBundle), serialOf(fresh.cert));
     assert.equal((await open.query('SELECT 5 AS n')).rows[0].n, 5);
     await open.end();
@@ -153,7 +153,7 @@ describe('serve: reload', () => {
     renameSync(`${certFile}.new`, certFile);
     const expected = serialOf(fresh.cert);
     let served = '';
-    for (let i = 0; i < 60 && served !== expected; i++) {
+    while (served !== expected) {
       await delay(100);
       served = await presentedSerial(env.port, env.pki.caBundle);
     }
@@ -175,7 +175,7 @@ describe('serve: reload', () => {
     };
     const servedBecomes = async (expected: string) => {
       let served = '';
-      for (let i = 0; i < 60 && served !== expected; i++) {
+      while (served !== expected) {
         await delay(100);
         served = await presentedSerial(env.port, env.pki.caBundle);
       }

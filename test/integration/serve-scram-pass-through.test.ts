@@ -146,6 +146,6 @@ describe('serve: authentication pass-through', () => {
       assert.match(error.hint ?? '', /auth_user/);
       return true;
     });
-    await tlsGateway.waitForLog('SCRAM through a TLS upstream connection needs auth_user', 5000);
+    await tlsGateway.waitForLog('SCRAM through a TLS upstream connection needs auth_user');
   });
 });

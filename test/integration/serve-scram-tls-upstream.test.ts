@@ -177,7 +177,7 @@ describe('serve: SCRAM through a TLS upstream leg with auth_user', () => {
     assert.notEqual(old.code, 0, 'the old password must not work after the change');
     assert.match(old.stderr, /password authentication failed for user "bob"/);
     // the client's proof matched the cached secret; the server, with its new salt, said no
-    await env.gateway.waitForLog('SCRAM secret changed on the server', 5000);
+    await env.gateway.waitForLog('SCRAM secret changed on the server');
     const fresh = await ok('bob-new');
     assert.equal(fresh.code, 0, fresh.stderr);
   });
@@ -262,7 +262,7 @@ describe('serve: SCRAM through a TLS upstream leg with auth_user', () => {
     assert.match(result.stderr, /HINT: {2}.*auth_user/);
     // the server's reason stays in the gateway's log, not in front of the client
     assert.doesNotMatch(result.stderr, /auth_scram/);
-    const record = await gateway.process.waitForLog('could not look up the SCRAM secret', 5000);
+    const record = await gateway.process.waitForLog('could not look up the SCRAM secret');
     assert.match(String(record.err), /password authentication failed for user "auth_scram"/);
   });
 });

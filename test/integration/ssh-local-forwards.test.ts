@@ -148,7 +148,7 @@ describe('pgtunnel ssh: local forwards', () => {
     if (start > port) {
       assert.ok(
         result.stderr.includes(
-          `pgtunnel: cannot listen on 127.0.0.1:${port} for -L ${spec}: permission denied; ` +
+          `pgtunnel: could not listen on 127.0.0.1:${port} for -L ${spec}: permission denied; ` +
             'ports below 1024 need root, so pick a port of 1024 or more\n',
         ),
         result.stderr,
@@ -156,7 +156,7 @@ describe('pgtunnel ssh: local forwards', () => {
     } else {
       // This kernel lets anyone bind low ports: the bind works, and what fails is the
       // connection (this user has no known_hosts).
-      assert.doesNotMatch(result.stderr, /cannot listen/);
+      assert.doesNotMatch(result.stderr, /could not listen/);
       assert.match(result.stderr, /pgtunnel: the host key of \S+ is not known/);
     }
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');

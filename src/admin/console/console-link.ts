@@ -3,7 +3,7 @@
 // the cluster IPC channel (request/response with an id, like worker-sessions.ts); in a single
 // process the main process's own answers are used directly.
 import cluster, { type Worker } from 'node:cluster';
-import type { SessionRecord } from '../../gateway/session-registry.js';
+import type { SessionRecord } from '../../gateway/gateway-sessions.js';
 import { type SessionView, sessionView } from '../session-view.js';
 import { answerSessionRequests, collectWorkerSessions } from '../worker-sessions.js';
 

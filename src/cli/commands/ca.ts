@@ -377,14 +377,17 @@ export function registerCa(program: Command): void {
         await stat(file);
         text = await readFile(file, 'utf8');
       } catch (error) {
-        throw new PgTunnelError('ERR_CA', `cannot read ${file}: ${(error as Error).message}`, {
+        throw new PgTunnelError('ERR_CA_FILE', `cannot read ${file}: ${(error as Error).message}`, {
           cause: error,
         });
       }
       const { describePem, formatDescriptions } = await import('../../ca/inspect.js');
       const items = describePem(text, file);
       if (items.length === 0) {
-        throw new PgTunnelError('ERR_CA', `${file} holds no PEM certificate, CRL or private key`);
+        throw new PgTunnelError(
+          'ERR_CA_DAMAGED',
+          `${file} holds no PEM certificate, CRL or private key`,
+        );
       }
       if (options.json) console.log(JSON.stringify(items, null, 2));
       else process.stdout.write(formatDescriptions(file, items));

@@ -8,7 +8,7 @@ import type { ServeAdmin } from '../../admin/serve-admin.js';
 import { maskPasswords } from '../../admin/serve-status.js';
 import { type LoadedConfig, loadConfig, type Override } from '../../config/load.js';
 import { SETTINGS, type SettingName } from '../../config/settings.js';
-import { ConfigError, describeError } from '../../errors.js';
+import { ConfigError, PgTunnelError } from '../../errors.js';
 import {
   type ConfigSnapshot,
   loadSnapshot,
@@ -24,9 +24,9 @@ import { runWorker } from '../../gateway/worker.js';
 import { createLogger, type Logger } from '../../log.js';
 import { descriptorLimitWarning, openFileLimit } from '../../net/descriptor-limit.js';
 import { activatedSockets, forgetActivationEnvironment } from '../../net/socket-activation.js';
-import { writeDefaultPidFile } from '../default-pid-file.js';
+import { defaultPidFile } from '../default-pid-file.js';
 import { ExitCode, exitWithError } from '../exit.js';
-import { checkPidFile, removePidFile, writePidFile } from '../pid-file.js';
+import { runService } from '../service.js';
 import { inetdLogger, runInetdGateway, runRawServe } from './serve-modes.js';
 
 /** Short flags borrowed from the `postgres` binary. */
@@ -97,7 +97,7 @@ function overridesFrom(command: Command, options: ServeOptions): Override[] {
   for (const assignment of options.c ?? []) {
     const at = assignment.indexOf('=');
     if (at <= 0) {
-      throw new ConfigError('ERR_CONFIG_INVALID', `-c ${assignment}: expected name=value`);
+      throw new PgTunnelError('ERR_USAGE', `-c ${assignment}: expected name=value`);
     }
     overrides.push({
       name: assignment.slice(0, at).trim(),
@@ -195,123 +195,91 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
   if (options.inetd) await runInetdGateway(config, logger);
   const descriptorWarning = descriptorLimitWarning(config.settings, openFileLimit());
   if (descriptorWarning) logger.warn({}, descriptorWarning);
-  const pidFile = config.settings.pid_file;
-  if (pidFile !== '') checkPidFile(pidFile);
-  let removeDefaultPidFile = () => {};
   const workers =
     listenFds.length > 0
       ? 1
       : config.settings.workers === 0
         ? availableParallelism()
         : config.settings.workers;
-  let controller: ServeController;
-  try {
-    if (workers === 1) {
-      controller = await serveInProcess(load, snapshot, logger, {
-        ...admin?.inProcessHooks(),
-        listenFds,
+  const initial = snapshot;
+  let controller: ServeController | undefined;
+  await runService({
+    logger,
+    pidFile: config.settings.pid_file,
+    // without pid_file, a PID file per port where `pgtunnel reload` looks by default
+    fallbackPidFile: defaultPidFile(config.settings.port),
+    start: async (control) => {
+      try {
+        controller = await startController(load, initial, logger, { workers, listenFds, admin });
+      } catch (error) {
+        await demo?.cleanup();
+        throw error;
+      }
+      const served = controller;
+      // The admin console (virtual database pgtunnel) asks this process for sessions and reloads.
+      const consoleLink = await import('../../admin/console/console-link.js');
+      consoleLink.serveConsoleRequests({
+        reload: () => served.reload(),
+        sessions: workers > 1 ? consoleLink.allWorkerSessions : undefined,
       });
-    } else {
-      // Workers get the configuration over IPC (worker-messages.ts packs it), so neither -c
-      // values nor anything else secret is in their arguments or environment.
-      cluster.setupPrimary({ args: ['serve'] });
-      controller = await superviseWorkers(workers, load, snapshot, logger);
-    }
-  } catch (error) {
-    await demo?.cleanup();
-    throw error;
-  }
-  if (admin) {
-    try {
-      controller = await admin.start(controller, { workers, logger });
-    } catch (error) {
-      await controller.shutdown('fast');
-      await demo?.cleanup();
-      throw error;
-    }
-  }
-  // The admin console (virtual database pgtunnel) asks this process for sessions and reloads.
-  const consoleLink = await import('../../admin/console/console-link.js');
-  const served = controller;
-  consoleLink.serveConsoleRequests({
-    reload: () => served.reload(),
-    sessions: workers > 1 ? consoleLink.allWorkerSessions : undefined,
-  });
-  if (pidFile !== '') writePidFile(pidFile);
-  // without pid_file, a PID file per port where `pgtunnel reload` looks by default
-  else removeDefaultPidFile = writeDefaultPidFile(config.settings.port, logger);
-  logger.info(
-    {
-      addresses: controller.addresses(),
-      workers,
-      upstream: maskPasswords(config.settings.upstream),
+      // The list comes from the load in effect: a reload does not read everything twice.
+      const stopWatching = config.settings.watch_files
+        ? watchFiles(() => served.current().watch, control.reload)
+        : () => {};
+      return {
+        stop: (mode) => {
+          stopWatching();
+          return served.shutdown(mode);
+        },
+        abort: () => {
+          stopWatching();
+          served.abort();
+        },
+        reload: async () => {
+          await served.reload();
+        },
+      };
     },
-    'ready to accept connections',
-  );
-  if (demo) console.log(await demo.banner(controller.addresses(), load().settings.port));
-
-  installSignalHandlers(controller, logger, config, async () => {
-    if (pidFile !== '') removePidFile(pidFile);
-    removeDefaultPidFile();
-    await admin?.close();
-    await demo?.cleanup();
+    ready: async () => {
+      const addresses = controller?.addresses() ?? [];
+      logger.info(
+        { addresses, workers, upstream: maskPasswords(config.settings.upstream) },
+        'ready to accept connections',
+      );
+      if (demo) console.log(await demo.banner(addresses, load().settings.port));
+    },
+    cleanup: async () => {
+      await admin?.close();
+      await demo?.cleanup();
+    },
   });
 }
 
-function installSignalHandlers(
-  controller: ServeController,
+/** Starts the gateway in this process or over workers, with the admin endpoint when it is on. */
+async function startController(
+  load: () => LoadedConfig,
+  snapshot: ConfigSnapshot,
   logger: Logger,
-  config: LoadedConfig,
-  cleanup: () => Promise<void>,
-): void {
-  let reloading = Promise.resolve();
-  const reload = () => {
-    reloading = reloading.then(async () => {
-      logger.info({}, 'received reload request');
-      await controller.reload();
+  options: { workers: number; listenFds: number[]; admin: ServeAdmin | undefined },
+): Promise<ServeController> {
+  const { workers, listenFds, admin } = options;
+  let controller: ServeController;
+  if (workers === 1) {
+    controller = await serveInProcess(load, snapshot, logger, {
+      ...admin?.inProcessHooks(),
+      listenFds,
     });
-  };
-  process.on('SIGHUP', reload);
-  let stopWatching = () => {};
-  if (config.settings.watch_files) {
-    // The list comes from the load in effect: a reload does not read everything twice.
-    stopWatching = watchFiles(
-      () => controller.current().watch,
-      () => {
-        reload();
-        return reloading;
-      },
-    );
+  } else {
+    // Workers get the configuration over IPC (worker-messages.ts packs it), so neither -c
+    // values nor anything else secret is in their arguments or environment.
+    cluster.setupPrimary({ args: ['serve'] });
+    controller = await superviseWorkers(workers, load, snapshot, logger);
   }
-  let stopping = false;
-  const stop = (mode: 'smart' | 'fast') => {
-    if (stopping) {
-      if (mode === 'fast') {
-        logger.warn({}, 'second signal: closing all sessions now');
-        controller.shutdown('fast').catch(() => {});
-      }
-      return;
-    }
-    stopping = true;
-    stopWatching();
-    logger.info(
-      { mode },
-      mode === 'smart' ? 'received smart shutdown request' : 'received fast shutdown request',
-    );
-    controller
-      .shutdown(mode)
-      .then(cleanup)
-      .then(
-        () => {
-          logger.info({}, 'shut down');
-          process.exit(ExitCode.OK);
-        },
-        (error: unknown) => {
-          logger.error({ err: describeError(error) }, 'error during shutdown');
-          process.exit(ExitCode.FAILURE);
-        },
-      );
-  };
-  process.on('SIGTERM', () => stop('smart'));
-  process.on('SIGINT', () => stop('fast'));
+  if (!admin) return controller;
+  try {
+    return await admin.start(controller, { workers, logger });
+  } catch (error) {
+    await controller.shutdown('fast');
+    throw error;
+  }
 }

@@ -1,9 +1,11 @@
-// Every open client connection of this process: counts them for max_connections, lists them
-// for the status view (pg_stat_ssl-like), and closes them on shutdown — a session relaying
-// between client and server is told, as PostgreSQL tells it, "terminating connection due to
-// administrator command" (57P01) when the server's stream is at a message boundary.
+// The gateway's open client connections, kept in the one SessionSet of src/net/: what /status
+// and SHOW SESSIONS list (pg_stat_ssl-like), what max_connections and max_startup_connections
+// count, and how a session ends at shutdown — a session relaying between client and server is
+// told, as PostgreSQL tells it, "terminating connection due to administrator command" (57P01)
+// when the server's stream is at a message boundary.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { SessionSet } from '../net/session-set.js';
 import { fatal } from '../protocol/backend-error.js';
 import { SqlState } from '../protocol/codes.js';
 import { MessageBoundary } from '../protocol/message-boundary.js';
@@ -38,14 +40,13 @@ export interface SessionRecord {
   relay?: { client: Duplex; upstream: Socket; boundary: MessageBoundary };
 }
 
-export class SessionRegistry {
-  private readonly sessions = new Map<number, SessionRecord>();
+export class GatewaySessions {
+  private readonly set = new SessionSet<SessionRecord>((record) => this.terminate(record));
   private nextId = 1;
   private counted = 0;
   private startingCount = 0;
   /** Dead-end connections, oldest first. */
   private readonly deadEnds = new Set<SessionRecord>();
-  private drainWaiters: Array<() => void> = [];
 
   open(socket: Socket, transport: 'tcp' | 'local'): SessionRecord {
     const record: SessionRecord = {
@@ -66,7 +67,7 @@ export class SessionRegistry {
       deadEnd: false,
       sockets: new Set([socket]),
     };
-    this.sessions.set(record.id, record);
+    this.set.add(record);
     this.startingCount += 1;
     return record;
   }
@@ -105,7 +106,7 @@ export class SessionRegistry {
 
   /** The session finished its startup: it no longer counts against max_startup_connections. */
   started(record: SessionRecord): void {
-    if (!record.starting || !this.sessions.has(record.id)) return;
+    if (!record.starting || !this.set.has(record)) return;
     record.starting = false;
     this.startingCount -= 1;
   }
@@ -146,43 +147,31 @@ export class SessionRegistry {
     }).then(() => this.close(record));
   }
 
+  /** Closes the session's sockets; it no longer counts anywhere. */
   close(record: SessionRecord): void {
-    if (!this.sessions.delete(record.id)) return;
+    if (!this.set.delete(record)) return;
     if (record.counted) this.counted -= 1;
     if (record.starting) this.startingCount -= 1;
     this.deadEnds.delete(record);
     for (const socket of record.sockets) socket.destroy();
-    if (this.sessions.size === 0) {
-      for (const waiter of this.drainWaiters.splice(0)) waiter();
-    }
   }
 
   get size(): number {
-    return this.sessions.size;
+    return this.set.size;
   }
 
   list(): SessionRecord[] {
-    return [...this.sessions.values()];
+    return this.set.list();
   }
 
-  /** Resolves when no session is left, or after `timeoutMs` (then closes what remains). */
+  /** Resolves when no session is left, or after `timeoutMs` (then ends what remains). */
   async drain(timeoutMs: number): Promise<{ closedByForce: number }> {
-    if (this.sessions.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        this.drainWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return { closedByForce: await this.terminateAll() };
+    await this.set.drain(timeoutMs);
+    return { closedByForce: await this.set.closeAll() };
   }
 
   /** Ends every session now (57P01 where possible); resolves with how many there were. */
-  async terminateAll(): Promise<number> {
-    const remaining = this.list();
-    await Promise.all(remaining.map((record) => this.terminate(record)));
-    return remaining.length;
+  terminateAll(): Promise<number> {
+    return this.set.closeAll();
   }
 }
