@@ -36,6 +36,12 @@ export const REFUSAL_REASONS = {
     'a PROXY protocol header was missing, malformed, or sent from an address not in proxy_protocol_trusted',
   forged_setting:
     'the client sent a pgtunnel.* setting itself (only the gateway may report the client leg)',
+  unknown_server_name:
+    'no route lists the TLS server name the client sent, and routes_unknown_server_name is refuse',
+  unknown_database: 'the route chosen by the server name does not serve the database asked for',
+  route_conflict: 'the server name chose one route and the database belongs to another',
+  route_needs_sni:
+    'the database belongs to a route with its own client CA, reached without its server name by a client with a certificate',
 } as const;
 
 export type RefusalReason = keyof typeof REFUSAL_REASONS;
@@ -76,6 +82,22 @@ export const METRICS = {
     type: 'counter',
     help: 'TLS handshakes with clients that failed, timed out, or ended with a client certificate that did not verify, by reason.',
     labels: ['reason'],
+    kept: 'serving',
+    aggregation: 'sum',
+  },
+  routeConnectionsAccepted: {
+    name: 'pgtunnel_route_connections_accepted_total',
+    type: 'counter',
+    help: 'Client connections that became a session, by route (routes_file; default is the main configuration).',
+    labels: ['route'],
+    kept: 'serving',
+    aggregation: 'sum',
+  },
+  routeSessionsActive: {
+    name: 'pgtunnel_route_sessions_active',
+    type: 'gauge',
+    help: 'Sessions being relayed now, by route (routes_file; default is the main configuration).',
+    labels: ['route'],
     kept: 'serving',
     aggregation: 'sum',
   },

@@ -60,6 +60,29 @@ describe('metric names', () => {
 });
 
 describe('GatewayMetrics and ReloadMetrics', () => {
+  it('count sessions by route when routes are configured, and only then', async () => {
+    const registry = new Registry();
+    const events = new GatewayMetrics(registry);
+    events.sessionStarted(true, 'orders');
+    events.sessionStarted(true, 'orders');
+    events.sessionStarted(true, 'default');
+    events.sessionStarted(true);
+    events.sessionEnded(1, 1, 'orders');
+    const lines = (await registry.metrics()).split('\n');
+    for (const line of [
+      'pgtunnel_route_connections_accepted_total{route="orders"} 2',
+      'pgtunnel_route_connections_accepted_total{route="default"} 1',
+      'pgtunnel_route_sessions_active{route="orders"} 1',
+      'pgtunnel_route_sessions_active{route="default"} 1',
+      'pgtunnel_connections_accepted_total{tls="true"} 4',
+    ])
+      assert.ok(lines.includes(line), `missing: ${line}`);
+    assert.equal(
+      lines.filter((line) => line.startsWith('pgtunnel_route_sessions_active{')).length,
+      2,
+    );
+  });
+
   it('export events under the declared names', async () => {
     const registry = new Registry();
     const events = new GatewayMetrics(registry);

@@ -44,6 +44,8 @@ export class GatewayMetrics implements GatewayEvents {
   private readonly active: Gauge;
   private readonly handshakeFailures: Counter<'reason'>;
   private certificates: () => readonly CertificateEntry[] = () => [];
+  private readonly routeAccepted: Counter<'route'>;
+  private readonly routeActive: Gauge<'route'>;
   private readonly bytesReceived: Counter;
   private readonly bytesSent: Counter;
 
@@ -52,6 +54,8 @@ export class GatewayMetrics implements GatewayEvents {
     this.refused = counter(METRICS.connectionsRefused, registry);
     this.active = gauge(METRICS.sessionsActive, registry);
     this.handshakeFailures = counter(METRICS.tlsHandshakeFailures, registry);
+    this.routeAccepted = counter(METRICS.routeConnectionsAccepted, registry);
+    this.routeActive = gauge(METRICS.routeSessionsActive, registry);
     this.bytesReceived = counter(METRICS.clientBytesReceived, registry);
     this.bytesSent = counter(METRICS.clientBytesSent, registry);
     // Known label values start at 0, so the series exist before the first event.
@@ -86,13 +90,19 @@ export class GatewayMetrics implements GatewayEvents {
     this.refused.inc({ reason });
   }
 
-  sessionStarted(tls: boolean): void {
+  sessionStarted(tls: boolean, route?: string): void {
     this.accepted.inc({ tls: String(tls) });
     this.active.inc();
+    // Route names come from the configuration, so these series stay few.
+    if (route !== undefined) {
+      this.routeAccepted.inc({ route });
+      this.routeActive.inc({ route });
+    }
   }
 
-  sessionEnded(bytesIn: number, bytesOut: number): void {
+  sessionEnded(bytesIn: number, bytesOut: number, route?: string): void {
     this.active.dec();
+    if (route !== undefined) this.routeActive.dec({ route });
     this.bytesReceived.inc(bytesIn);
     this.bytesSent.inc(bytesOut);
   }

@@ -13,6 +13,7 @@ import { type CertificateEntry, expiryWarnings } from '../tls/certificate-invent
 import { adminListenAddress } from './admin-address.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { parseExposition, type Series } from './exposition.js';
+import { maskPasswords } from './mask-passwords.js';
 import { METRICS } from './metric-names.js';
 import { GatewayMetrics, ReloadMetrics } from './metrics.js';
 import { readiness } from './readiness.js';
@@ -219,6 +220,7 @@ export class ServeAdmin {
           }
         : null,
       sessions: [],
+      ...routesStatus(controller),
       warnings: expiryWarnings(served, threshold, now),
       certificates,
       reload_history: this.status.reloadHistory.map((r) => ({
@@ -246,4 +248,19 @@ export class ServeAdmin {
 function joinExpositions(first: string, second: string): string {
   const parts = [first, second].map((text) => text.trim()).filter((text) => text !== '');
   return parts.length === 0 ? '' : `${parts.join('\n')}\n`;
+}
+
+/** The routes of the configuration in effect, for /status; nothing without routes_file. */
+function routesStatus(controller: ServeController): Pick<StatusDocument, 'routes'> {
+  const routes = controller.current().routes;
+  if (!routes) return {};
+  return {
+    routes: routes.routes.map((route) => ({
+      name: route.name,
+      location: route.location,
+      server_name: route.serverNames,
+      database: route.databases,
+      upstream: maskPasswords(route.settings.upstream),
+    })),
+  };
 }

@@ -37,6 +37,8 @@ export interface SessionView {
   issuer_dn: string | null;
   /** The upstream server and the protocol of that leg, e.g. `/run/postgresql/.s.PGSQL.5432 (plaintext)`. */
   upstream: string | null;
+  /** The route it took (routes_file; `default` is the main configuration); null without routes. */
+  route: string | null;
   /** The PostgreSQL backend's process id (from BackendKeyData). */
   backend_pid: number | null;
 }
@@ -64,6 +66,7 @@ export function sessionView(record: SessionRecord, pid: number): SessionView {
     client_serial: tls?.client.serial ?? null,
     issuer_dn: tls?.client.issuerDn ?? null,
     upstream: record.upstream ?? null,
+    route: record.route ?? null,
     backend_pid: record.backendPid ?? null,
   };
 }

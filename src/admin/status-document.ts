@@ -18,6 +18,8 @@ export interface StatusDocument {
   generation: number;
   last_reload: { at: string; ok: boolean; error?: string } | null;
   sessions: SessionView[];
+  /** With routes_file: the routes in effect (the main configuration is the route `default`). */
+  routes?: RouteStatus[];
   /**
    * With workers > 1: each worker's pid, session count (or why it did not answer) and the
    * generation it serves (null while it starts).
@@ -32,6 +34,16 @@ export interface StatusDocument {
 }
 
 /** A certificate or CRL in /status. */
+export interface RouteStatus {
+  name: string;
+  /** file:line of its section. */
+  location: string;
+  server_name: string[];
+  database: string[];
+  /** The upstream connection string, passwords masked. */
+  upstream: string;
+}
+
 export interface CertificateStatus {
   kind: 'served' | 'ca' | 'crl';
   file: string;

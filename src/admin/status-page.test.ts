@@ -28,6 +28,7 @@ const session = (over: Partial<SessionView>): SessionView => ({
   client_cert_verified: true,
   client_dn: 'CN=alice',
   client_serial: '42',
+  route: null,
   issuer_dn: 'CN=CA',
   upstream: 'unix',
   backend_pid: 4321,

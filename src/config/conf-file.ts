@@ -113,7 +113,8 @@ export function parseConf(text: string, file: string, files: FileSource, depth =
   return entries;
 }
 
-function readValue(text: string, location: string): { value: string; remainder: string } {
+/** One value as postgresql.conf writes it, quoted or a bare word, and what follows it on the line. */
+export function readValue(text: string, location: string): { value: string; remainder: string } {
   if (text.startsWith("'")) {
     let value = '';
     let i = 1;

@@ -1,6 +1,7 @@
 // Renders the settings table as user documentation: the Markdown reference in
 // docs/configuration.md and the commented sample etc/pgtunnel.conf.sample. A unit test keeps
 // both files equal to what this renders, so docs cannot drift from the code.
+import { ROUTE_MATCH_KEYS, ROUTE_SETTINGS } from './routes-file-keys.js';
 import { SETTINGS, type SettingName } from './settings.js';
 
 const names = () => Object.keys(SETTINGS) as SettingName[];
@@ -41,7 +42,30 @@ export function renderSettingsMarkdown(): string {
     'Short flags, as for `postgres`: `-h` listen_addresses, `-p` port, `-k` unix_socket_directories,',
     '`-N` max_connections, `-c name=value` for any setting.',
     '',
+    ...renderRoutesFileMarkdown(),
   ].join('\n');
+}
+
+/** The keys of a routes_file section (docs/serve.md, "Routes", explains the choice). */
+function renderRoutesFileMarkdown(): string[] {
+  return [
+    '## Routes file (`routes_file`)',
+    '',
+    'One `[name]` section per route, `key = value` lines, `#` or `;` comments; values are written as',
+    "in this file (quoted with `'…'`, or a bare word). Relative paths are relative to the routes file.",
+    'A route needs `server_name`, `database` or both; a server name or database in two routes is an',
+    'error, as is any other key. What a route does not set comes from the main configuration. The',
+    'name `default` is reserved: logs, `/status` and metrics call the main configuration so. How a',
+    'connection chooses its route, with an example: [serve.md](serve.md#routes).',
+    '',
+    '| key | meaning |',
+    '|---|---|',
+    ...Object.entries(ROUTE_MATCH_KEYS).map(
+      ([key, meaning]) => `| \`${key}\` | ${meaning.replaceAll('|', '\\|')} |`,
+    ),
+    ...ROUTE_SETTINGS.map((name) => `| \`${name}\` | as \`${name}\` above, for this route |`),
+    '',
+  ];
 }
 
 export function renderSampleConfig(): string {

@@ -218,6 +218,21 @@ export const SETTINGS = {
     isPath: true,
     description: 'User-name maps in pg_ident.conf syntax, for map= in hba_file.',
   }),
+  routes_file: def({
+    default: '',
+    parse: text,
+    context: 'reload',
+    isPath: true,
+    description:
+      "Routes: one [name] section per route, choosing it by the TLS server name (server_name) and/or the database, with its own ssl_cert_file, ssl_key_file, ssl_ca_file, ssl_crl_file, ssl_crl_dir, hba_file, ident_file and upstream; see docs/serve.md. '' means one route: this file's settings.",
+  }),
+  routes_unknown_server_name: def({
+    default: 'default',
+    parse: (v) => parseEnum(v, ['default', 'refuse'] as const),
+    context: 'reload',
+    description:
+      "A client whose TLS server name no route lists (and the main certificate does not cover): 'default' serves it with this file's settings, 'refuse' answers 08004 \"no route for server name\".",
+  }),
   upstream: def({
     default: '',
     parse: text,

@@ -1,6 +1,7 @@
 // The `pgtunnel connect --config` file: stunnel's layout (global options, then one [section]
 // per tunnel with `accept` and `connect`), with libpq keywords for the upstream's settings.
 // Parsing only; tunnel-spec.ts turns sections into runnable tunnels. Pure.
+import { parseIniSections } from '../config/ini-sections.js';
 import { ConfigError } from '../errors.js';
 import { CONNINFO_KEYWORDS, type ConnInfoKeyword, isConnInfoKeyword } from '../libpq/conninfo.js';
 import type { LogLevel } from '../log.js';
@@ -97,46 +98,21 @@ function emptySection(name: string, location: string): TunnelSection {
 export function parseTunnelFile(text: string, fileName: string): TunnelFile {
   const file: TunnelFile = { tunnels: [] };
   const defaults = emptySection('(global)', `${fileName}:1`);
-  let current: TunnelSection | undefined;
-  const names = new Set<string>();
-  const lines = text.split(/\r?\n/);
-  for (let index = 0; index < lines.length; index++) {
-    const location = `${fileName}:${index + 1}`;
-    const line = (lines[index] ?? '').trim();
-    if (line === '' || line.startsWith(';') || line.startsWith('#')) continue;
-    if (line.startsWith('[')) {
-      const match = /^\[\s*([^\]]*?)\s*\]$/.exec(line);
-      const name = match?.[1];
-      if (!name) {
-        throw new ConfigError('ERR_CONFIG_SYNTAX', `expected "[name]", got "${line}"`, {
-          location,
-        });
-      }
-      if (names.has(name)) {
-        throw new ConfigError('ERR_CONFIG_CONFLICT', `tunnel [${name}] is defined twice`, {
-          location,
-        });
-      }
-      names.add(name);
-      current = {
-        ...emptySection(name, location),
-        ...cloneDefaults(defaults),
-        name,
-        location,
-        accept: [],
-      };
-      file.tunnels.push(current);
-      continue;
-    }
-    const eq = line.indexOf('=');
-    if (eq <= 0) {
-      throw new ConfigError('ERR_CONFIG_SYNTAX', `expected "key = value", got "${line}"`, {
-        location,
-      });
-    }
-    const key = line.slice(0, eq).trim();
-    const value = line.slice(eq + 1).trim();
-    setKey(file, current ?? defaults, current === undefined, key, value, location);
+  const ini = parseIniSections(text, fileName, 'tunnel');
+  for (const entry of ini.global)
+    setKey(file, defaults, true, entry.key, entry.value, entry.location);
+  for (const section of ini.sections) {
+    const { name, location } = section;
+    const tunnel: TunnelSection = {
+      ...emptySection(name, location),
+      ...cloneDefaults(defaults),
+      name,
+      location,
+      accept: [],
+    };
+    file.tunnels.push(tunnel);
+    for (const entry of section.entries)
+      setKey(file, tunnel, false, entry.key, entry.value, entry.location);
   }
   return file;
 }

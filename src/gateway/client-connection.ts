@@ -225,7 +225,9 @@ function admit(conn: Connection, negotiated: Startup): Step<Admitted> {
     const refused = forgedSettingRefusal(forged);
     return refusal(client, refused.sqlstate, refused.message, refused);
   }
-  const decision = generation.access.decide({
+  const routed = chooseRoute(conn, negotiated, database);
+  if (!routed.ok) return routed;
+  const decision = conn.generation.access.decide({
     transport: conn.transport,
     address: conn.transport === 'tcp' ? normalizeAddress(conn.socket.remoteAddress) : undefined,
     ssl: negotiated.tls !== undefined,
@@ -237,7 +239,13 @@ function admit(conn: Connection, negotiated: Startup): Step<Admitted> {
   if (!decision.allow) {
     env.events.connectionRefused('access_rule');
     log.info(
-      { client: record.clientAddress, user, database, detail: decision.logDetail },
+      {
+        client: record.clientAddress,
+        user,
+        database,
+        route: record.route,
+        detail: decision.logDetail,
+      },
       decision.message,
     );
     return refusal(client, decision.sqlstate, decision.message, { detail: decision.detail });
@@ -245,6 +253,37 @@ function admit(conn: Connection, negotiated: Startup): Step<Admitted> {
   const notAdmin = adminConsoleRefusal(database, user, generation.settings);
   if (notAdmin) return refusal(client, notAdmin.sqlstate, notAdmin.message, notAdmin);
   return { ok: true, value: decision };
+}
+
+/**
+ * With routes_file: the route of the client's server name and database (routes/route-table.ts
+ * has the rules). From here on the connection runs with the route's generation.
+ */
+function chooseRoute(conn: Connection, negotiated: Startup, database: string): Step<void> {
+  const routes = conn.generation.routes;
+  if (!routes) return { ok: true, value: undefined };
+  const { record, log, env } = conn;
+  const serverName = negotiated.tls?.servername;
+  const choice = routes.choose({
+    serverName: typeof serverName === 'string' ? serverName : undefined,
+    // The admin console is the gateway's own: every route serves it.
+    database: isAdminConsole(database) ? undefined : database,
+    clientCertificatePresented: record.tls?.client.presented ?? false,
+  });
+  if (choice.kind === 'refuse') {
+    env.events.connectionRefused(choice.reason);
+    log.info(
+      { client: record.clientAddress, serverName, database, user: record.user },
+      choice.message,
+    );
+    return refusal(negotiated.stream, choice.sqlstate, choice.message, choice);
+  }
+  if (choice.route) conn.generation = choice.route;
+  record.route = conn.generation.route;
+  // Every later line of this session names its route.
+  conn.log = log.child({ route: record.route });
+  conn.log.debug({ via: choice.via, serverName }, 'route chosen');
+  return { ok: true, value: undefined };
 }
 
 /** The first upstream server that accepts, with the client's StartupMessage sent on. */
@@ -344,7 +383,7 @@ async function relay(
   const client = negotiated.stream;
   record.state = 'active';
   record.backendPid = session.backendKey?.processId;
-  env.events.sessionStarted(negotiated.tls !== undefined);
+  env.events.sessionStarted(negotiated.tls !== undefined, record.route);
   if (settings.log_connections) {
     log.info(
       {
@@ -381,12 +420,14 @@ async function relay(
       'disconnection',
     );
   }
-  env.events.sessionEnded(upstream.socket.bytesWritten, upstream.socket.bytesRead);
+  env.events.sessionEnded(upstream.socket.bytesWritten, upstream.socket.bytesRead, record.route);
 }
 
 async function forwardCancel(conn: Connection, processId: number, secretKey: Buffer) {
   try {
-    await sendCancelToEach(conn.generation.upstreams, processId, secretKey, {
+    // A cancel request names no route: it goes to every route's servers.
+    const targets = conn.generation.cancelTargets ?? conn.generation.upstreams;
+    await sendCancelToEach(targets, processId, secretKey, {
       preamble: upstreamProxyHeader(conn.generation.settings, conn.record, conn.socket),
     });
     conn.log.debug({ processId }, 'cancel request forwarded');

@@ -22,6 +22,8 @@ import { builtInAccessPolicy } from './access-policy.js';
 import { type WatchList, watchList } from './file-watch.js';
 import type { GatewayGeneration } from './generation.js';
 import { hbaPolicy } from './hba-policy.js';
+import { withRoutes } from './routes/route-generation.js';
+import { loadRoutes, type RoutesSnapshot, withRouteCertificates } from './routes/route-snapshot.js';
 import { upstreamTargets } from './upstream-target.js';
 
 export interface ConfigSnapshot {
@@ -36,6 +38,8 @@ export interface ConfigSnapshot {
   readonly watch: WatchList;
   /** The served certificate, CAs and CRLs of this load, with their expiry (metrics, console). */
   readonly certificates: readonly CertificateEntry[];
+  /** The routes of routes_file, loaded with everything they name; none without one. */
+  readonly routes?: RoutesSnapshot | undefined;
 }
 
 /**
@@ -60,13 +64,20 @@ export async function loadSnapshot(
           { ssl: settings.ssl, clientCertificates: settings.ssl && settings.ssl_ca_file !== '' },
           authFiles.source,
         );
+  const routeFiles = { files: new Set<string>(), directories: new Set<string>() };
+  const routes = await loadRoutes(settings, context, authFiles.source, routeFiles);
+  const mainCertificates = tls ? await certificateInventory(tls.files) : [];
   return {
     generation: context.generation,
     settings,
     tls: tls?.options,
     hba,
-    watch: watchList(config, authFiles.read),
-    certificates: tls ? await certificateInventory(tls.files) : [],
+    watch: watchList(config, {
+      files: [...authFiles.read.files, ...routeFiles.files],
+      directories: [...authFiles.read.directories, ...routeFiles.directories],
+    }),
+    certificates: routes ? withRouteCertificates(mainCertificates, routes) : mainCertificates,
+    routes,
   };
 }
 
@@ -75,25 +86,29 @@ export function generationFrom(
   snapshot: ConfigSnapshot,
   ticketKeys: TicketKeys | undefined,
 ): GatewayGeneration {
-  const tls = snapshot.tls
-    ? new TlsAcceptor(
-        { ...snapshot.tls, ...(ticketKeys ? { ticketKeys: ticketKeys.current } : {}) },
-        ticketKeys?.previous ? [ticketKeys.previous] : [],
-      )
-    : undefined;
-  return {
+  const main: GatewayGeneration = {
     settings: snapshot.settings,
-    tls,
+    tls: snapshot.tls ? tlsAcceptor(snapshot.tls, ticketKeys) : undefined,
     access: snapshot.hba ? hbaPolicy(snapshot.hba) : builtInAccessPolicy,
     upstreams: upstreamTargets(snapshot.settings.upstream),
     certificates: snapshot.certificates,
   };
+  return snapshot.routes ? withRoutes(main, snapshot.routes, snapshot.tls, ticketKeys) : main;
+}
+
+/** A TLS acceptor for `options`, issuing session tickets under `ticketKeys`. */
+function tlsAcceptor(options: TlsOptions, ticketKeys: TicketKeys | undefined): TlsAcceptor {
+  return new TlsAcceptor(
+    { ...options, ...(ticketKeys ? { ticketKeys: ticketKeys.current } : {}) },
+    ticketKeys?.previous ? [ticketKeys.previous] : [],
+  );
 }
 
 /** Warnings of a snapshot worth logging once, where it was loaded. */
 export function snapshotWarnings(snapshot: ConfigSnapshot): string[] {
   return [
     ...(snapshot.hba?.warnings ?? []).map((warning) => `${warning.location}: ${warning.message}`),
+    ...(snapshot.routes?.warnings ?? []),
     // Said at start and after each reload, before clients start refusing the certificate.
     ...expiryWarnings(snapshot.certificates, snapshot.settings.ssl_cert_expiry_warning),
   ];

@@ -28,6 +28,8 @@ export interface SessionRecord {
   applicationName: string | undefined;
   tls: TlsSessionInfo | undefined;
   upstream: string | undefined;
+  /** The route it took (routes_file), or undefined before the StartupMessage or without routes. */
+  route: string | undefined;
   backendPid: number | undefined;
   /** Whether this connection counts against max_connections (cancel requests do not). */
   counted: boolean;
@@ -61,6 +63,7 @@ export class GatewaySessions {
       applicationName: undefined,
       tls: undefined,
       upstream: undefined,
+      route: undefined,
       backendPid: undefined,
       counted: false,
       starting: true,

@@ -9,6 +9,7 @@ import type { HandshakeFailureReason } from '../tls/handshake-failure.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { GatewaySessions } from './gateway-sessions.js';
+import type { RouteTable } from './routes/route-table.js';
 
 /** The configuration a connection runs under; a reload makes a new one, open sessions keep theirs. */
 export interface GatewayGeneration {
@@ -20,6 +21,12 @@ export interface GatewayGeneration {
   readonly upstreams: readonly UpstreamTarget[];
   /** The served certificate, CAs and CRLs in effect, with their expiry (metrics, console). */
   readonly certificates?: readonly CertificateEntry[];
+  /** The route this is: a [name] of routes_file, or 'default' for the main configuration. */
+  readonly route?: string;
+  /** The routes of routes_file (each a generation of its own); none without one. */
+  readonly routes?: RouteTable<GatewayGeneration> | undefined;
+  /** Every route's servers, where a cancel request (which names no route) is sent. */
+  readonly cancelTargets?: readonly UpstreamTarget[];
 }
 
 export interface ConnectionEnvironment {
@@ -33,7 +40,8 @@ export interface ConnectionEnvironment {
 /** Observability hooks (metrics); every call is cheap and optional work. */
 export interface GatewayEvents {
   connectionRefused(reason: string): void;
-  sessionStarted(tls: boolean): void;
-  sessionEnded(bytesIn: number, bytesOut: number): void;
+  /** `route`: the route taken, with routes_file only. */
+  sessionStarted(tls: boolean, route?: string): void;
+  sessionEnded(bytesIn: number, bytesOut: number, route?: string): void;
   tlsHandshakeFailed(reason: HandshakeFailureReason): void;
 }

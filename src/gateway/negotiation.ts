@@ -3,9 +3,13 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { negotiateStartup, type StartupOutcome } from '../startup/negotiate-startup.js';
+import { offeredServerName } from '../tls/client-hello.js';
+import { peekClientHello } from '../tls/peek-client-hello.js';
 import { describeTlsSession } from '../tls/peer-identity.js';
+import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { SessionRecord } from './gateway-sessions.js';
 import type { GatewayEvents, GatewayGeneration } from './generation.js';
 import { reportHandshakeFailure } from './handshake-report.js';
@@ -19,14 +23,17 @@ export async function negotiate(
   log: Logger,
   events: GatewayEvents,
 ): Promise<StartupOutcome> {
-  const acceptor = generation.tls;
+  const mainAcceptor = generation.tls;
   const outcome = await negotiateStartup(socket, {
-    tlsAvailable: acceptor !== undefined && transport === 'tcp',
-    ...(acceptor
+    tlsAvailable: mainAcceptor !== undefined && transport === 'tcp',
+    ...(mainAcceptor
       ? {
           startTls: async (raw: Duplex): Promise<TLSSocket> => {
+            let acceptor = mainAcceptor;
             let tlsSocket: TLSSocket;
             try {
+              // With routes, the server name in the ClientHello picks the certificate and CAs.
+              if (generation.routes) acceptor = await routeAcceptor(raw as Socket, generation);
               tlsSocket = await acceptor.accept(
                 raw as Socket,
                 generation.settings.authentication_timeout,
@@ -52,4 +59,19 @@ export async function negotiate(
     log.info({ client: record.clientAddress }, outcome.message);
   }
   return outcome;
+}
+
+/** The TLS acceptor of the route whose server_name the client's ClientHello names. */
+async function routeAcceptor(raw: Socket, generation: GatewayGeneration): Promise<TlsAcceptor> {
+  const hello = await peekClientHello(raw);
+  if (raw.destroyed) {
+    throw new PgTunnelError(
+      'ERR_TLS_HANDSHAKE',
+      'the client closed the connection during the TLS handshake',
+    );
+  }
+  const acceptor =
+    generation.routes?.byServerName(offeredServerName(hello))?.route.tls ?? generation.tls;
+  if (!acceptor) throw new Error('routes without a TLS acceptor');
+  return acceptor;
 }

@@ -2,7 +2,7 @@
 // pre_shared_key offers, and nothing for hellos without a ticket or cut short.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { firstRecordLength, offeredTicketKeyName } from './client-hello.js';
+import { firstRecordLength, offeredServerName, offeredTicketKeyName } from './client-hello.js';
 
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
 const u24 = (n: number) => Buffer.from([n >> 16, (n >> 8) & 0xff, n & 0xff]);
@@ -71,5 +71,21 @@ describe('firstRecordLength', () => {
     assert.equal(firstRecordLength(hello), hello.length);
     assert.equal(firstRecordLength(hello.subarray(0, 2)), 5);
     assert.equal(firstRecordLength(Buffer.from('GET / HTTP/1.1')), undefined);
+  });
+});
+
+describe('offeredServerName', () => {
+  const host = Buffer.from('db-a.test');
+  const entry = Buffer.concat([Buffer.from([0]), u16(host.length), host]);
+  const sni = extension(0x0000, Buffer.concat([u16(entry.length), entry]));
+  it('reads the host name of server_name', () => {
+    assert.equal(offeredServerName(clientHello([sni])), 'db-a.test');
+    assert.equal(offeredServerName(clientHello([extension(0x0023, ticket), sni])), 'db-a.test');
+  });
+  it('is undefined without the extension, for other records, and for a hello cut short', () => {
+    assert.equal(offeredServerName(clientHello([extension(0x0023, ticket)])), undefined);
+    assert.equal(offeredServerName(Buffer.from('hello')), undefined);
+    const full = clientHello([sni]);
+    assert.equal(offeredServerName(full.subarray(0, full.length - 4)), undefined);
   });
 });

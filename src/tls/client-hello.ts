@@ -55,3 +55,45 @@ function byte(bytes: Buffer, at: number): number {
   if (value === undefined) throw new RangeError('truncated ClientHello');
   return value;
 }
+
+const EXTENSION_SERVER_NAME = 0x0000;
+const SERVER_NAME_HOST = 0x00;
+
+/** The host name a ClientHello record sends in server_name (SNI); undefined if none. */
+export function offeredServerName(bytes: Buffer): string | undefined {
+  try {
+    const data = extensionData(bytes, EXTENSION_SERVER_NAME);
+    if (!data) return undefined;
+    // server_name_list<1..2^16-1>: entries of name_type (1 byte) and HostName<1..2^16-1>
+    const end = Math.min(data.length, 2 + data.readUInt16BE(0));
+    let at = 2;
+    while (at + 3 <= end) {
+      const type = byte(data, at);
+      const length = data.readUInt16BE(at + 1);
+      if (type === SERVER_NAME_HOST && at + 3 + length <= end) {
+        return data.subarray(at + 3, at + 3 + length).toString('latin1');
+      }
+      at += 3 + length;
+    }
+    return undefined;
+  } catch {
+    return undefined; // truncated or malformed: let the TLS stack answer it
+  }
+}
+
+function extensionData(bytes: Buffer, wanted: number): Buffer | undefined {
+  if (bytes[0] !== RECORD_HANDSHAKE || bytes[5] !== HANDSHAKE_CLIENT_HELLO) return undefined;
+  let at = 5 + 4 + 2 + 32; // record header, handshake header, client_version, random
+  at += 1 + byte(bytes, at); // session_id
+  at += 2 + bytes.readUInt16BE(at); // cipher_suites
+  at += 1 + byte(bytes, at); // compression_methods
+  const end = Math.min(bytes.length, at + 2 + bytes.readUInt16BE(at));
+  at += 2;
+  while (at + 4 <= end) {
+    const type = bytes.readUInt16BE(at);
+    const length = bytes.readUInt16BE(at + 2);
+    if (type === wanted) return bytes.subarray(at + 4, at + 4 + length);
+    at += 4 + length;
+  }
+  return undefined;
+}

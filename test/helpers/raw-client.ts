@@ -52,7 +52,7 @@ export function int32(value: number): Buffer {
 export async function openTlsSession(
   port: number,
   caFile: string,
-  options: { alpn?: string[]; session?: Buffer } = {},
+  options: { alpn?: string[]; session?: Buffer; servername?: string } = {},
 ): Promise<TLSSocket> {
   const raw = await openRaw(port);
   raw.write(encodeSslRequest());
@@ -61,7 +61,7 @@ export async function openTlsSession(
     throw new Error(`expected 'S' to SSLRequest, got ${answer.toString('hex')}`);
   const socket = tlsConnect({
     socket: raw,
-    servername: 'localhost',
+    servername: options.servername ?? 'localhost',
     ca: readFileSync(caFile),
     ...(options.alpn ? { ALPNProtocols: options.alpn } : {}),
     ...(options.session ? { session: options.session } : {}),

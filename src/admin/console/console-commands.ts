@@ -80,6 +80,7 @@ const SESSION_COLUMNS: ReadonlyArray<[string, ColumnTypeName]> = [
   ['client_serial', 'text'],
   ['issuer_dn', 'text'],
   ['upstream', 'text'],
+  ['route', 'text'],
   ['backend_pid', 'int4'],
 ];
 
@@ -105,6 +106,7 @@ function sessionRow(s: SessionView): Cell[] {
     text(s.client_serial),
     text(s.issuer_dn),
     text(s.upstream),
+    text(s.route),
     int(s.backend_pid),
   ];
 }

@@ -178,6 +178,7 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
     const { ok, lines } = await checkServe(config, {
       raw: options.raw === true,
       skipUpstream: options.skipUpstream === true,
+      routes: snapshot?.routes,
     });
     for (const line of lines) console.log(line);
     if (ok) console.log(`configuration OK${config.configFile ? ` (${config.configFile})` : ''}`);
