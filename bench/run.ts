@@ -7,7 +7,9 @@
 // long the tests' throw-away PKI takes to make per key type (speed is measured here, never
 // asserted in a test). Last, the proxy's CPU per transaction, per new connection and per GB and
 // its idle RSS beside HAProxy, PgBouncer and stunnel4 (bench/proxy-cost.ts; BENCH_ONLY=cost
-// skips the throughput table).
+// skips the throughput table), then the CPU of a full and a resumed TLS handshake by key type
+// and the memory of idle sessions (bench/handshake-cost.ts). BENCH_ONLY=throughput,
+// BENCH_ONLY=handshake run only that part.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { startCluster } from '../test/helpers/pg-cluster.js';
 import { PROJECT_ROOT, startPgtunnel } from '../test/helpers/pgtunnel-process.js';
 import { createTestPki } from '../test/helpers/pki.js';
 import { freePort } from '../test/helpers/ports.js';
+import { measureHandshakeCost, measureSessionMemory } from './handshake-cost.js';
 import { startPgbouncer } from './pgbouncer-reference.js';
 import { measureProxyCost } from './proxy-cost.js';
 import { measureStartup } from './startup.js';
@@ -44,7 +47,8 @@ async function main(): Promise<void> {
   const pki = await createTestPki();
   const cluster = await startCluster({
     ssl: { certFile: pki.serverCert, keyFile: pki.serverKey },
-    settings: { max_connections: '200' },
+    // 1,100 idle sessions for the memory figures, and the rest
+    settings: { max_connections: '1300' },
   });
   const tls = 'user=postgres dbname=postgres sslmode=require';
   const direct = `host=127.0.0.1 port=${cluster.port} ${tls}`;
@@ -164,7 +168,17 @@ async function main(): Promise<void> {
         `| peak RSS of the gateway (all its processes) | | ${peaks.map((p) => `${(p / 1024).toFixed(0)} MiB`).join(' | ')} | |`,
       );
     }
-    if (process.env.BENCH_ONLY !== 'cost') await throughputTable();
+    const only = process.env.BENCH_ONLY;
+    if (only === undefined || only === 'throughput') await throughputTable();
+    if (only === undefined || only === 'handshake') {
+      log('');
+      for (const line of await measureHandshakeCost(cluster)) log(line);
+      log('');
+      for (const line of await measureSessionMemory(cluster, pki, { warm: 100, count: 1000 })) {
+        log(line);
+      }
+    }
+    if (only !== undefined && only !== 'cost') return;
     log('');
     log(
       `Proxy cost, load average ${loadavg()

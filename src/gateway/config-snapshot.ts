@@ -2,7 +2,7 @@
 // name (certificate, key, CA, CRLs, hba and ident rules), read and checked once. The process
 // that owns configuration builds it; every gateway builds its generation from it without
 // touching the disk, so a generation is the same everywhere. With workers it travels over the
-// IPC channel (v8 serialization keeps Buffers and the rules' RegExps).
+// IPC channel, v8-serialized (worker-messages.ts) to keep Buffers and the rules' RegExps.
 
 import type { TlsOptions } from 'node:tls';
 import { recording } from '../config/file-source.js';

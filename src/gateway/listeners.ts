@@ -41,7 +41,8 @@ export async function openListeners(
   const failures: string[] = [];
   const open = async (address: SocketAddress, transport: 'tcp' | 'local', description: string) => {
     const server = createServer(
-      { noDelay: true, pauseOnConnect: spec.pauseOnConnect === true },
+      // A process that hands connections on leaves TCP_NODELAY to the one that serves them.
+      { noDelay: spec.pauseOnConnect !== true, pauseOnConnect: spec.pauseOnConnect === true },
       (socket) => onConnection(socket, transport),
     );
     try {

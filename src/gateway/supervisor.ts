@@ -22,7 +22,7 @@ import {
 import { Gateway, pinRestartSettings, warnRestartNeeded } from './gateway.js';
 import type { GatewayEvents } from './generation.js';
 import { closeListeners, openListeners } from './listeners.js';
-import type { ToPrimary, ToWorker } from './worker-messages.js';
+import { packForWorker, type ToPrimary, type ToWorker } from './worker-messages.js';
 
 /** What the CLI drives, whether the gateway runs in-process or over workers. */
 export interface ServeController {
@@ -150,7 +150,7 @@ export async function superviseWorkers(
   const send = (slot: WorkerSlot, message: ToWorker) => {
     if (!slot.worker.isConnected()) return;
     // A closed channel is reported by the worker's exit; the callback keeps it from throwing.
-    slot.worker.send(message, undefined, undefined, () => {});
+    slot.worker.send(packForWorker(message), undefined, undefined, () => {});
   };
 
   /** Waits for the worker's reply of `type` about `generation`; undefined if it exits or times out. */

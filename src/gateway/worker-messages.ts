@@ -1,5 +1,6 @@
 // What the primary and its workers say to each other over the IPC channel. Every type is
 // prefixed so that these messages run beside the admin endpoint's and prom-client's.
+import { deserialize, serialize } from 'node:v8';
 import type { TicketKeys } from '../tls/ticket-keys.js';
 import type { ConfigSnapshot } from './config-snapshot.js';
 
@@ -22,3 +23,23 @@ export type ToPrimary =
   | { type: 'pgtunnel:start-failed'; error: string }
   | { type: 'pgtunnel:prepared'; generation: number; ok: boolean; error?: string }
   | { type: 'pgtunnel:committed'; generation: number };
+
+/**
+ * A message whose Buffers and RegExps JSON would lose (a configuration snapshot, ticket keys),
+ * v8-serialized inside a JSON message. The channel itself stays JSON: it carries one hand-off
+ * per client connection, and JSON costs less per small message than v8 serialization.
+ */
+export interface PackedMessage {
+  type: 'pgtunnel:packed';
+  body: string;
+}
+
+export function packForWorker(message: ToWorker): ToWorker | PackedMessage {
+  if (!('snapshot' in message) && !('ticketKeys' in message)) return message;
+  return { type: 'pgtunnel:packed', body: serialize(message).toString('base64') };
+}
+
+export function unpackInWorker<T extends { type?: string }>(message: T | PackedMessage): T {
+  if (message?.type !== 'pgtunnel:packed') return message as T;
+  return deserialize(Buffer.from((message as PackedMessage).body, 'base64')) as T;
+}

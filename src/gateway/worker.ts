@@ -15,7 +15,7 @@ import {
 } from './connection-handoff.js';
 import { Gateway, type PreparedGeneration } from './gateway.js';
 import type { ServingOptions } from './supervisor.js';
-import type { ToPrimary, ToWorker } from './worker-messages.js';
+import { type ToPrimary, type ToWorker, unpackInWorker } from './worker-messages.js';
 
 /** A worker: waits for its configuration, then serves what the primary hands it. */
 export async function runWorker(
@@ -31,7 +31,8 @@ export async function runWorker(
   let latestKeys: TicketKeys | undefined;
   const prepared = new Map<number, PreparedGeneration>();
   await new Promise<void>((resolve) => {
-    process.on('message', (message: ToWorker | HandoffMessage, handle?: unknown) => {
+    process.on('message', (received: ToWorker | HandoffMessage, handle?: unknown) => {
+      const message = unpackInWorker(received);
       switch (message?.type) {
         case HANDOFF: {
           const socket = handle as Socket | undefined;

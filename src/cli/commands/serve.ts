@@ -271,10 +271,9 @@ async function startController(
       listenFds,
     });
   } else {
-    // Workers get the configuration over IPC (v8 serialization keeps its Buffers and
-    // RegExps), so neither -c values nor anything else secret is in their arguments or
-    // environment.
-    cluster.setupPrimary({ args: ['serve'], serialization: 'advanced' });
+    // Workers get the configuration over IPC (worker-messages.ts packs it), so neither -c
+    // values nor anything else secret is in their arguments or environment.
+    cluster.setupPrimary({ args: ['serve'] });
     controller = await superviseWorkers(workers, load, snapshot, logger);
   }
   if (!admin) return controller;
