@@ -1,13 +1,14 @@
 // HAProxy as a reference point in the benchmark: the cheapest C TLS terminator, in tcp mode
 // with `alpn postgresql`, so only libpq 17+ clients with sslnegotiation=direct reach it (HAProxy
 // cannot answer an SSLRequest). Used only when Debian's haproxy is installed.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { spawn } from '../test/helpers/children.js';
 import type { Cluster } from '../test/helpers/pg-cluster.js';
 import type { TestPki } from '../test/helpers/pki.js';
 import { freePort } from '../test/helpers/ports.js';

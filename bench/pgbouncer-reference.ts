@@ -1,7 +1,7 @@
 // PgBouncer as a reference point in the benchmark: a mature C proxy terminating the same
 // client TLS in front of the same server (session pooling, so each client keeps its server
 // connection as with pgtunnel). Used only when Debian's pgbouncer is installed.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import {
   chmodSync,
@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { spawn } from '../test/helpers/children.js';
 import type { Cluster } from '../test/helpers/pg-cluster.js';
 import type { TestPki } from '../test/helpers/pki.js';
 import { freePort } from '../test/helpers/ports.js';
