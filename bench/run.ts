@@ -12,9 +12,10 @@
 // BENCH_ONLY=handshake run only that part.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { trackDir } from '../test/helpers/children.js';
 import { runPgbench } from '../test/helpers/clients.js';
 import { copyOut } from '../test/helpers/copy-out.js';
 import { startCluster } from '../test/helpers/pg-cluster.js';
@@ -25,6 +26,13 @@ import { measureHandshakeCost, measureSessionMemory } from './handshake-cost.js'
 import { startPgbouncer } from './pgbouncer-reference.js';
 import { measureProxyCost } from './proxy-cost.js';
 import { measureStartup } from './startup.js';
+
+// Every temp file of the run (clusters, certificates, the references' configs) lands in one
+// directory that is removed at the end, however the run ends (a signal included): the
+// children.ts reaper stops the processes and removes the directories it tracks.
+const benchTmp = mkdtempSync(join(tmpdir(), 'pgtunnel-bench-'));
+chmodSync(benchTmp, 0o1777); // the PostgreSQL server runs as another user
+process.env.TMPDIR = trackDir(benchTmp);
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const COPY_ROWS = Number(process.env.BENCH_COPY_ROWS ?? 1_000_000); // 1 kB per row ≈ 1 GB
