@@ -20,6 +20,7 @@ import type { Logger } from '../log.js';
 import { pump } from '../net/pump.js';
 import { fatal } from '../protocol/backend-error.js';
 import { SqlState, type SqlStateCode } from '../protocol/codes.js';
+import { encodeTerminate } from '../protocol/query-messages.js';
 import { requestedDatabase } from '../protocol/startup-packet.js';
 import type { StartupOutcome } from '../startup/negotiate-startup.js';
 import { endWithReply } from '../startup/refusal.js';
@@ -160,6 +161,17 @@ async function run(conn: Connection): Promise<Stop> {
   const session = await authenticate(conn, negotiated, upstream.value, admitted.value);
   if (!session.ok) return session.stop;
   if (isAdminConsole(conn.record.database)) {
+    // Who may use the console is checked after authentication, as PostgreSQL checks the
+    // CONNECT privilege: a client learns nothing about admin_users before it has logged in.
+    const notAdmin = adminConsoleRefusal(
+      conn.record.database ?? '',
+      conn.record.user ?? '',
+      conn.generation.settings,
+    );
+    if (notAdmin) {
+      upstream.value.socket.end(encodeTerminate());
+      return refusal(negotiated.stream, notAdmin.sqlstate, notAdmin.message, notAdmin).stop;
+    }
     await runAdminConsole(
       negotiated.stream,
       upstream.value.socket,
@@ -250,8 +262,6 @@ function admit(conn: Connection, negotiated: Startup): Step<Admitted> {
     );
     return refusal(client, decision.sqlstate, decision.message, { detail: decision.detail });
   }
-  const notAdmin = adminConsoleRefusal(database, user, generation.settings);
-  if (notAdmin) return refusal(client, notAdmin.sqlstate, notAdmin.message, notAdmin);
   return { ok: true, value: decision };
 }
 

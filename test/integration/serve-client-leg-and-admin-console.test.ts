@@ -254,6 +254,24 @@ describe('serve: the client leg told to the server, and the admin console', () =
     assert.match(result.stderr, /User "bob" is not listed in admin_users/);
   });
 
+  it('tells who is in admin_users only to a user who has logged in, as PostgreSQL checks CONNECT', async () => {
+    await env.cluster.setHba(
+      'local all bob scram-sha-256\nlocal all all trust\nhost all all 127.0.0.1/32 trust\n',
+    );
+    try {
+      const result = await runPsql({
+        conninfo: env.conninfo('user=bob dbname=pgtunnel'),
+        env: { PGPASSWORD: 'wrong' },
+        sql: 'SHOW SSL',
+      });
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /password authentication failed for user "bob"/);
+      assert.doesNotMatch(result.stderr, /admin_users/);
+    } finally {
+      await env.cluster.setHba('local all all trust\nhost all all 127.0.0.1/32 trust\n');
+    }
+  });
+
   it('the hba rules apply to the console like to any database', async () => {
     const result = await runPsql({ conninfo: env.conninfo('user=dave dbname=pgtunnel') });
     assert.notEqual(result.code, 0);

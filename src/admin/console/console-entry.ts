@@ -1,8 +1,8 @@
 // How a client connection becomes an admin console session. The virtual database `pgtunnel`
-// passes the hba rules like any other; the user must be in admin_users; the password (or
-// certificate) is checked by the upstream server, as PgBouncer checks its auth source: the
-// gateway relays authentication to auth_dbname, then ends that server session and answers the
-// console's commands itself.
+// passes the hba rules like any other; the password (or certificate) is checked by the upstream
+// server, as PgBouncer checks its auth source: the gateway relays authentication to
+// auth_dbname; then, as PostgreSQL checks CONNECT after login, the user must be in admin_users;
+// the gateway ends that server session and answers the console's commands itself.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Settings } from '../../config/settings.js';
