@@ -2,6 +2,8 @@
 // plaintext to stunnel's client mode, stunnel speaks TLS to pgtunnel, pgtunnel forwards the
 // bytes to PostgreSQL; a client certificate is required when ssl_ca_file is set.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { psqlOk, runPsql } from '../helpers/clients.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
@@ -73,6 +75,16 @@ describe('serve --raw with stunnel4 as the client', () => {
       await psqlOk({ conninfo, sql: "SELECT 'raw-through-stunnel'" }),
       'raw-through-stunnel',
     );
+  });
+
+  it('lets a client that leaves before its handshake go at once, not at the handshake timeout', async () => {
+    // A balancer's TCP health check: connect, then leave. The old server held the connection
+    // for the 30 s handshake timeout and then logged a timeout, never this line.
+    const socket = connect({ port: rawPort, host: '127.0.0.1' });
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    socket.end();
+    await raw.waitForLog('the client closed the connection before completing the TLS handshake');
   });
 
   it('refuses a client without a certificate, and one whose certificate is revoked', async () => {
