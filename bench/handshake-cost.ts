@@ -3,12 +3,12 @@
 // two (where a ticket issued by one worker resumes on the other, the primary sharing the ticket
 // keys) beside HAProxy with the same certificate, HAProxy measured before and after. Then the
 // memory of idle sessions: a serve worker's RSS and what each idle TLS session adds after warm-up.
+
 import type { Cluster } from '../test/helpers/pg-cluster.js';
-import { startPgtunnel } from '../test/helpers/pgtunnel-process.js';
 import { createTestPki, type TestPki } from '../test/helpers/pki.js';
-import { freePort } from '../test/helpers/ports.js';
 import { startHaproxy } from './haproxy-reference.js';
 import { measureCpu, processTree, rssKib } from './proxy-cpu.js';
+import { startBenchGateway } from './serve-gateway.js';
 import { openIdleSessions, runHandshakes } from './tls-clients.js';
 
 interface Terminator {
@@ -27,29 +27,11 @@ async function startServe(
   workers: number,
   maxConnections = 500,
 ): Promise<Terminator> {
-  const port = await freePort();
-  const gateway = await startPgtunnel(
-    [
-      'serve',
-      '--listen-addresses',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--ssl-cert-file',
-      pki.serverCert,
-      '--ssl-key-file',
-      pki.serverKey,
-      '--upstream',
-      `host=${cluster.socketDir} port=${cluster.port} sslmode=disable`,
-      '--workers',
-      String(workers),
-      '--max-connections',
-      String(maxConnections),
-      '-c',
-      `max_startup_connections=${maxConnections}`,
-    ],
-    { compiled: true },
-  );
+  const { gateway, port } = await startBenchGateway(cluster, pki, {
+    workers,
+    maxConnections,
+    extraArgs: ['-c', `max_startup_connections=${maxConnections}`],
+  });
   return {
     label: `pgtunnel serve, ${workers} worker${workers === 1 ? '' : 's'}`,
     port,

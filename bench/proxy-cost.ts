@@ -4,15 +4,15 @@
 // pgtunnel's modes beside references measured in the same run (HAProxy, PgBouncer, stunnel4;
 // each skipped with a note when absent). Each reference runs before and after pgtunnel and the
 // two are averaged, so drift over the run favours neither. Ends with the goals, met or not.
+
 import { runPgbench } from '../test/helpers/clients.js';
 import { copyOut, copySql } from '../test/helpers/copy-out.js';
 import type { Cluster } from '../test/helpers/pg-cluster.js';
-import { startPgtunnel } from '../test/helpers/pgtunnel-process.js';
 import type { TestPki } from '../test/helpers/pki.js';
-import { freePort } from '../test/helpers/ports.js';
 import { startHaproxy } from './haproxy-reference.js';
 import { startPgbouncer } from './pgbouncer-reference.js';
 import { measureCpu, processTree, rssKib } from './proxy-cpu.js';
+import { startBenchGateway } from './serve-gateway.js';
 import {
   type Hop,
   startConnectHop,
@@ -202,27 +202,7 @@ async function runWorkload(
 }
 
 async function startServe(cluster: Cluster, pki: TestPki): Promise<Subject> {
-  const port = await freePort();
-  const gateway = await startPgtunnel(
-    [
-      'serve',
-      '--listen-addresses',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--ssl-cert-file',
-      pki.serverCert,
-      '--ssl-key-file',
-      pki.serverKey,
-      '--upstream',
-      `host=${cluster.socketDir} port=${cluster.port} sslmode=disable`,
-      '--workers',
-      '1',
-      '--max-connections',
-      '500',
-    ],
-    { compiled: true },
-  );
+  const { gateway, port } = await startBenchGateway(cluster, pki, { workers: 1 });
   return {
     label: 'pgtunnel serve, 1 worker',
     conninfo: `host=127.0.0.1 port=${port} ${TLS}`,

@@ -19,12 +19,12 @@ import { trackDir } from '../test/helpers/children.js';
 import { runPgbench } from '../test/helpers/clients.js';
 import { copyOut } from '../test/helpers/copy-out.js';
 import { startCluster } from '../test/helpers/pg-cluster.js';
-import { PROJECT_ROOT, startPgtunnel } from '../test/helpers/pgtunnel-process.js';
+import { PROJECT_ROOT } from '../test/helpers/pgtunnel-process.js';
 import { createTestPki } from '../test/helpers/pki.js';
-import { freePort } from '../test/helpers/ports.js';
 import { measureHandshakeCost, measureSessionMemory } from './handshake-cost.js';
 import { startPgbouncer } from './pgbouncer-reference.js';
 import { measureProxyCost } from './proxy-cost.js';
+import { startBenchGateway } from './serve-gateway.js';
 import { measureStartup } from './startup.js';
 
 // Every temp file of the run (clusters, certificates, the references' configs) lands in one
@@ -61,27 +61,7 @@ async function main(): Promise<void> {
   const tls = 'user=postgres dbname=postgres sslmode=require';
   const direct = `host=127.0.0.1 port=${cluster.port} ${tls}`;
   const startGateway = async (workers: string) => {
-    const port = await freePort();
-    const gateway = await startPgtunnel(
-      [
-        'serve',
-        '--listen-addresses',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--ssl-cert-file',
-        pki.serverCert,
-        '--ssl-key-file',
-        pki.serverKey,
-        '--upstream',
-        `host=${cluster.socketDir} port=${cluster.port} sslmode=disable`,
-        '--workers',
-        workers,
-        '--max-connections',
-        '500',
-      ],
-      { compiled: true },
-    );
+    const { gateway, port } = await startBenchGateway(cluster, pki, { workers: Number(workers) });
     return { gateway, conninfo: `host=127.0.0.1 port=${port} ${tls}` };
   };
   const cores = availableParallelism();
