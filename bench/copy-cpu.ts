@@ -5,14 +5,14 @@ import { loadavg } from 'node:os';
 import { copyOut, copySql } from '../test/helpers/copy-out.js';
 import { startCluster } from '../test/helpers/pg-cluster.js';
 import { createTestPki } from '../test/helpers/pki.js';
-import { measureCpu, median } from './proxy-cpu.js';
 import {
   type Hop,
   startConnectHop,
   startRawPairHop,
   startStunnelPairHop,
   startStunnelPgsqlHop,
-} from './tls-hops.js';
+} from '../test/helpers/tls-hops.js';
+import { measureCpu, median } from './proxy-cpu.js';
 
 const MB = Number(process.env.BENCH_COPY_MB ?? 300);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);

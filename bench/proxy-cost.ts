@@ -9,17 +9,17 @@ import { runPgbench } from '../test/helpers/clients.js';
 import { copyOut, copySql } from '../test/helpers/copy-out.js';
 import type { Cluster } from '../test/helpers/pg-cluster.js';
 import type { TestPki } from '../test/helpers/pki.js';
-import { startHaproxy } from './haproxy-reference.js';
-import { startPgbouncer } from './pgbouncer-reference.js';
-import { measureCpu, processTree, rssKib } from './proxy-cpu.js';
-import { startBenchGateway } from './serve-gateway.js';
 import {
   type Hop,
   startConnectHop,
   startRawPairHop,
   startStunnelPairHop,
   startStunnelPgsqlHop,
-} from './tls-hops.js';
+} from '../test/helpers/tls-hops.js';
+import { startHaproxy } from './haproxy-reference.js';
+import { startPgbouncer } from './pgbouncer-reference.js';
+import { measureCpu, processTree, rssKib } from './proxy-cpu.js';
+import { startBenchGateway } from './serve-gateway.js';
 
 interface Subject {
   label: string;

@@ -8,15 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import { spawn } from '../helpers/children.js';
 import { copyOut, copySql } from '../helpers/copy-out.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
-import { type PgtunnelProcess, startPgtunnel } from '../helpers/pgtunnel-process.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
-import { freePort } from '../helpers/ports.js';
+import { type Hop, startConnectHop, startRawPairHop } from '../helpers/tls-hops.js';
 
 const STRACE = '/usr/bin/strace';
 const COPY_MB = 50;
 const MAX_WRITES_PER_MB = 40;
 const WRITE_CALLS = ['write', 'writev', 'sendmsg', 'sendto'];
-const PLAIN = 'user=postgres dbname=postgres sslmode=disable';
 
 /** strace -c's summary as calls per system call name. */
 function parseStraceSummary(text: string): Map<string, number> {
@@ -64,7 +62,7 @@ async function countSyscalls(pids: number[], work: () => Promise<void>) {
 describe('bulk data through the client-side TLS hops', () => {
   let pki: TestPki;
   let cluster: Cluster;
-  const relays: PgtunnelProcess[] = [];
+  const hops: Hop[] = [];
 
   before(async () => {
     assert.ok(existsSync(STRACE), `${STRACE} not found: install the Debian package "strace"`);
@@ -74,72 +72,33 @@ describe('bulk data through the client-side TLS hops', () => {
     });
   });
   after(async () => {
-    await Promise.all(relays.map((r) => r.stop()));
+    await Promise.all(hops.map((hop) => hop.stop()));
     await cluster?.stop();
     await pki?.cleanup();
   });
 
-  const assertFewWrites = async (label: string, port: number, processes: PgtunnelProcess[]) => {
-    const conninfo = `host=127.0.0.1 port=${port} ${PLAIN}`;
-    await copyOut(conninfo, copySql(1)); // the session path is compiled and warm
+  const assertFewWrites = async (hop: Hop) => {
+    hops.push(hop);
+    await copyOut(hop.conninfo, copySql(1)); // the session path is compiled and warm
     let bytes = 0;
-    const calls = await countSyscalls(
-      processes.map((p) => p.child.pid ?? 0),
-      async () => {
-        bytes = (await copyOut(conninfo, copySql(COPY_MB))).bytes;
-      },
-    );
+    const calls = await countSyscalls(hop.pids, async () => {
+      bytes = (await copyOut(hop.conninfo, copySql(COPY_MB))).bytes;
+    });
     const megabytes = bytes / 1e6;
     assert.ok(megabytes >= COPY_MB * 0.99, `only ${megabytes} MB arrived`);
     const writes = WRITE_CALLS.reduce((sum, name) => sum + (calls.get(name) ?? 0), 0);
     const perMb = writes / megabytes;
     assert.ok(
       perMb <= MAX_WRITES_PER_MB,
-      `${label}: ${perMb.toFixed(1)} write calls per MB (at most ${MAX_WRITES_PER_MB}): ${JSON.stringify(Object.fromEntries(calls))}`,
+      `${hop.label}: ${perMb.toFixed(1)} write calls per MB (at most ${MAX_WRITES_PER_MB}): ${JSON.stringify(Object.fromEntries(calls))}`,
     );
   };
 
   it('connect (TLS to PostgreSQL) writes the COPY in large writes', async () => {
-    const port = await freePort();
-    const tunnel = await startPgtunnel([
-      'connect',
-      '--listen',
-      `127.0.0.1:${port}`,
-      `host=127.0.0.1 port=${cluster.port} sslmode=require`,
-    ]);
-    relays.push(tunnel);
-    await assertFewWrites('connect', port, [tunnel]);
+    await assertFewWrites(await startConnectHop(cluster, false));
   });
 
   it('connect --raw + serve --raw write the COPY in large writes', async () => {
-    const rawPort = await freePort();
-    const server = await startPgtunnel([
-      'serve',
-      '--raw',
-      '--listen-addresses',
-      '127.0.0.1',
-      '--port',
-      String(rawPort),
-      '--ssl-cert-file',
-      pki.serverCert,
-      '--ssl-key-file',
-      pki.serverKey,
-      '--upstream',
-      `127.0.0.1:${cluster.port}`,
-    ]);
-    relays.push(server);
-    const port = await freePort();
-    const client = await startPgtunnel(
-      [
-        'connect',
-        '--raw',
-        '--listen',
-        `127.0.0.1:${port}`,
-        `host=localhost port=${rawPort} sslrootcert=${pki.caBundle}`,
-      ],
-      { env: { HOME: pki.dir } },
-    );
-    relays.push(client);
-    await assertFewWrites('connect --raw + serve --raw', port, [client, server]);
+    await assertFewWrites(await startRawPairHop(cluster, pki, false));
   });
 });

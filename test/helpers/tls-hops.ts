@@ -1,12 +1,13 @@
 // The client-side TLS hops, each with its stunnel reference, started against one cluster:
 // `connect` beside stunnel4 `protocol=pgsql`, and `connect --raw` + `serve --raw` beside a
-// stunnel4 client + server pair. Each hop has the pids whose CPU is its cost.
+// stunnel4 client + server pair. Each hop has the pids whose CPU is its cost. Used by the bench
+// and by the test that counts the hops' write calls.
 import { existsSync } from 'node:fs';
-import type { Cluster } from '../test/helpers/pg-cluster.js';
-import { type PgtunnelProcess, startPgtunnel } from '../test/helpers/pgtunnel-process.js';
-import type { TestPki } from '../test/helpers/pki.js';
-import { freePort } from '../test/helpers/ports.js';
-import { STUNNEL_BINARY, type Stunnel, startStunnel } from '../test/helpers/stunnel.js';
+import type { Cluster } from './pg-cluster.js';
+import { type PgtunnelProcess, startPgtunnel } from './pgtunnel-process.js';
+import type { TestPki } from './pki.js';
+import { freePort } from './ports.js';
+import { STUNNEL_BINARY, type Stunnel, startStunnel } from './stunnel.js';
 
 export interface Hop {
   label: string;
