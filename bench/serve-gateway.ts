@@ -8,7 +8,13 @@ import { freePort } from '../test/helpers/ports.js';
 export async function startBenchGateway(
   cluster: Cluster,
   pki: TestPki,
-  options: { workers: number; maxConnections?: number; extraArgs?: string[] },
+  options: {
+    workers: number;
+    maxConnections?: number;
+    extraArgs?: string[];
+    /** Another build's dist/cli/main.js, to compare with this one. */
+    cli?: string;
+  },
 ): Promise<{ gateway: PgtunnelProcess; port: number }> {
   const port = await freePort();
   const gateway = await startPgtunnel(
@@ -30,7 +36,7 @@ export async function startBenchGateway(
       String(options.maxConnections ?? 500),
       ...(options.extraArgs ?? []),
     ],
-    { compiled: true },
+    options.cli ? { cli: options.cli } : { compiled: true },
   );
   return { gateway, port };
 }

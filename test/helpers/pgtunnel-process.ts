@@ -40,11 +40,15 @@ export function startPgtunnel(
     readyText?: string | null;
     /** Run dist/cli/main.js (the caller has just run `npm run build`), as the benchmark does. */
     compiled?: boolean;
+    /** Run this main.js instead (another build, which the benchmark compares). */
+    cli?: string;
   } = {},
 ): Promise<PgtunnelProcess> {
-  const argv = options.compiled
-    ? [join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), ...args]
-    : cliArgs(args);
+  const argv = options.cli
+    ? [options.cli, ...args]
+    : options.compiled
+      ? [join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), ...args]
+      : cliArgs(args);
   const child = spawn(process.execPath, argv, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...options.env },

@@ -273,8 +273,7 @@ async function startController(
   } else {
     // Workers get the configuration over IPC (worker-messages.ts packs it), so neither -c
     // values nor anything else secret is in their arguments or environment.
-    cluster.setupPrimary({ args: ['serve'] });
-    controller = await superviseWorkers(workers, load, snapshot, logger);
+    controller = await superviseWorkers(workers, load, snapshot, logger, ['serve']);
   }
   if (!admin) return controller;
   try {
