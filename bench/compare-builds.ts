@@ -46,8 +46,8 @@ function buildsToCompare(): Build[] {
 type Samples = Map<string, Map<string, number[]>>;
 
 function add(samples: Samples, row: string, build: string, value: number): void {
-  let byBuild = samples.get(row);
-  if (!byBuild) samples.set(row, (byBuild = new Map()));
+  const byBuild = samples.get(row) ?? new Map<string, number[]>();
+  samples.set(row, byBuild);
   byBuild.set(build, [...(byBuild.get(build) ?? []), value]);
 }
 
