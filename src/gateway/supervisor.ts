@@ -11,7 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { gatewayListenSpec } from '../config/gateway-options.js';
 import type { LoadedConfig } from '../config/load.js';
-import { describeError } from '../errors.js';
+import { describeError, PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { newTicketKeys, rotateTicketKeys, type TicketKeys } from '../tls/ticket-keys.js';
 import { type ConfigSnapshot, loadSnapshot, snapshotWarnings } from './config-snapshot.js';
@@ -244,7 +244,7 @@ export async function superviseWorkers(
     const answer = await listened;
     if (answer?.type === 'pgtunnel:listen-failed') {
       slot.worker.process.kill('SIGKILL');
-      throw new Error(answer.error);
+      throw new PgTunnelError('ERR_LISTEN', answer.error);
     }
     if (!answer || slot.state !== 'starting') return;
     addresses ??= answer.addresses;
