@@ -75,6 +75,15 @@ function keyTypeOption(): Option {
   ).argParser(keyTypeArgument);
 }
 
+/** What every leaf certificate command takes: key type, validity and where the files go. */
+function leafFileOptions(command: Command): Command {
+  return command
+    .addOption(keyTypeOption())
+    .option('--days <n>', 'validity in days (default: 397)', positiveInteger)
+    .option('--cert-file <file>', 'where to write the certificate chain (default: ./<cn>.crt)')
+    .option('--key-file <file>', 'where to write the private key (default: ./<cn>.key)');
+}
+
 function caDir(options: CommonOptions): string {
   return options.caDir ?? process.env.PGTUNNEL_CA_DIR ?? DEFAULT_CA_DIR;
 }
@@ -242,14 +251,16 @@ export function registerCa(program: Command): void {
 
   const issue = ca.command('issue').description('issue a server or client certificate');
 
-  common(issue.command('server'))
-    .description('issue a TLS server certificate for PostgreSQL or pgtunnel serve')
-    .requiredOption('--cn <host>', 'host name clients connect to')
-    .option('--san <name>', 'extra DNS name or IP address (DNS:name, IP:addr); repeatable', collect)
-    .addOption(keyTypeOption())
-    .option('--days <n>', 'validity in days (default: 397)', positiveInteger)
-    .option('--cert-file <file>', 'where to write the certificate chain (default: ./<cn>.crt)')
-    .option('--key-file <file>', 'where to write the private key (default: ./<cn>.key)')
+  leafFileOptions(
+    common(issue.command('server'))
+      .description('issue a TLS server certificate for PostgreSQL or pgtunnel serve')
+      .requiredOption('--cn <host>', 'host name clients connect to')
+      .option(
+        '--san <name>',
+        'extra DNS name or IP address (DNS:name, IP:addr); repeatable',
+        collect,
+      ),
+  )
     .option('--force', 'overwrite existing output files')
     .action(async (options: LeafOptions & { cn: string; san?: string[] }) => {
       const store = await openStore(options);
@@ -265,13 +276,11 @@ export function registerCa(program: Command): void {
       printIssued(store, result, 'issued');
     });
 
-  common(issue.command('client'))
-    .description('issue a client certificate for `cert` authentication (CN = PostgreSQL user)')
-    .requiredOption('--cn <user>', 'PostgreSQL user name')
-    .addOption(keyTypeOption())
-    .option('--days <n>', 'validity in days (default: 397)', positiveInteger)
-    .option('--cert-file <file>', 'where to write the certificate chain (default: ./<cn>.crt)')
-    .option('--key-file <file>', 'where to write the private key (default: ./<cn>.key)')
+  leafFileOptions(
+    common(issue.command('client'))
+      .description('issue a client certificate for `cert` authentication (CN = PostgreSQL user)')
+      .requiredOption('--cn <user>', 'PostgreSQL user name'),
+  )
     .option(
       '--libpq [dir]',
       "write libpq's postgresql.crt, postgresql.key and root.crt (default dir: ~/.postgresql)",
@@ -290,13 +299,11 @@ export function registerCa(program: Command): void {
       printIssued(store, result, 'issued');
     });
 
-  common(ca.command('renew'))
-    .description('issue a new certificate with the same subject and SANs as an existing one')
-    .argument('<serial-or-file>', 'serial number or certificate file to renew')
-    .addOption(keyTypeOption())
-    .option('--days <n>', 'validity in days (default: 397)', positiveInteger)
-    .option('--cert-file <file>', 'where to write the certificate chain (default: ./<cn>.crt)')
-    .option('--key-file <file>', 'where to write the private key (default: ./<cn>.key)')
+  leafFileOptions(
+    common(ca.command('renew'))
+      .description('issue a new certificate with the same subject and SANs as an existing one')
+      .argument('<serial-or-file>', 'serial number or certificate file to renew'),
+  )
     .option(
       '--libpq [dir]',
       "client certificates: write libpq's files (default dir: ~/.postgresql)",
