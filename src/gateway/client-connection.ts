@@ -315,6 +315,8 @@ async function openUpstream(conn: Connection, negotiated: Startup): Promise<Step
     upstream = await openFirstUpstreamSession(conn.generation.upstreams, packet, {
       signal: conn.abandon,
       preamble: upstreamProxyHeader(conn.generation.settings, record, conn.socket),
+      // The server's bytes go to a TLS client: read them without a buffer per read.
+      sharedReadBuffer: negotiated.tls !== undefined,
     });
   } catch (error) {
     if (conn.abandon.aborted) return { ok: false, stop: END };
@@ -414,10 +416,10 @@ async function relay(
       'connection authorized',
     );
   }
-  env.registry.relaying(record, client, upstream.socket, session.remainder);
+  const observe = env.registry.relaying(record, client, upstream.socket, session.remainder);
   if (session.remainder.length > 0) client.write(session.remainder);
   const started = Date.now();
-  await pump(client, upstream.socket);
+  await pump(client, upstream.socket, { observeBtoA: observe });
   if (settings.log_disconnections) {
     log.info(
       {

@@ -116,13 +116,19 @@ export class GatewaySessions {
 
   /**
    * The session now relays between `client` and `upstream`; `alreadySent` are server bytes the
-   * client was given before relaying began.
+   * client was given before relaying began. Returns what must see every later server chunk
+   * the relay copies (pump's observeBtoA), to know where the server's messages end.
    */
-  relaying(record: SessionRecord, client: Duplex, upstream: Socket, alreadySent: Buffer): void {
+  relaying(
+    record: SessionRecord,
+    client: Duplex,
+    upstream: Socket,
+    alreadySent: Buffer,
+  ): (chunk: Buffer) => void {
     const boundary = new MessageBoundary();
     boundary.feed(alreadySent);
-    upstream.on('data', (chunk: Buffer) => boundary.feed(chunk));
     record.relay = { client, upstream, boundary };
+    return (chunk) => boundary.feed(chunk);
   }
 
   /**

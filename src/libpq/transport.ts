@@ -61,10 +61,12 @@ export async function dialAddress(
   target: UpstreamTarget,
   address: SocketAddress,
   signal: AbortSignal,
+  sharedReadBuffer = false,
 ): Promise<Socket> {
   try {
     return await dial(address, {
       signal,
+      sharedReadBuffer,
       keepAlive: target.keepalives !== false,
       keepAliveInitialDelayMs: (target.keepalivesIdleSeconds ?? 0) * 1000,
     });
@@ -89,8 +91,16 @@ export async function openTransport(
   tlsEnvironment: TlsEnvironment | undefined,
   /** Written first on a TCP connection: the gateway's PROXY protocol header. */
   preamble?: Buffer | undefined,
+  /** A plaintext connection reads into the shared read buffer (see dial's option). */
+  sharedReadBuffer = false,
 ): Promise<Transport> {
-  const socket = await dialAddress(target, address, signal);
+  // Never under TLS: node:tls reads the socket itself, and would not expect its reads stopped.
+  const socket = await dialAddress(
+    target,
+    address,
+    signal,
+    sharedReadBuffer && method === 'plaintext',
+  );
   if (preamble && address.kind === 'tcp') {
     try {
       await writeAll(socket, preamble);
@@ -178,7 +188,11 @@ export async function openAttempt(
   address: SocketAddress,
   first: Attempt,
   signal: AbortSignal,
-  options: { tlsEnvironment?: TlsEnvironment | undefined; preamble?: Buffer | undefined },
+  options: {
+    tlsEnvironment?: TlsEnvironment | undefined;
+    preamble?: Buffer | undefined;
+    sharedReadBuffer?: boolean | undefined;
+  },
   onRetry: (reason: string) => void = () => {},
 ): Promise<{ transport: Transport; attempt: Attempt }> {
   const rule = SSLMODE_RULES[target.sslmode];
@@ -193,6 +207,7 @@ export async function openAttempt(
         signal,
         options.tlsEnvironment,
         options.preamble,
+        options.sharedReadBuffer,
       );
     } catch (error) {
       if (!(error instanceof TlsStageFailure)) throw error;

@@ -60,6 +60,11 @@ export interface UpstreamSessionOptions {
    * the gateway's PROXY protocol header (upstream_proxy_protocol).
    */
   preamble?: Buffer | undefined;
+  /**
+   * A plaintext connection to the server reads into the process's shared read buffer
+   * (src/net/shared-read-buffer.ts): for a relay that hands the server's bytes to TLS.
+   */
+  sharedReadBuffer?: boolean | undefined;
 }
 
 function messageComplete(received: Buffer): boolean {

@@ -1,7 +1,8 @@
 // Opens one outgoing stream connection (TCP or unix socket) that an AbortSignal can cancel.
 // Errors are Node's own (with `code`, e.g. ECONNREFUSED) so callers can word them.
-import { connect, type Socket } from 'node:net';
+import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import type { SocketAddress } from './address.js';
+import { connectWithSharedReadBuffer } from './shared-read-buffer.js';
 
 export interface DialOptions {
   /** Cancels the attempt (and destroys the socket); the promise rejects with the reason. */
@@ -13,6 +14,11 @@ export interface DialOptions {
   noDelay?: boolean;
   /** Keep the writable side open after the peer's FIN (needed for half-close); default true. */
   allowHalfOpen?: boolean;
+  /**
+   * Read into the process's shared read buffer (shared-read-buffer.ts): for a connection that
+   * stays plaintext and whose bytes a relay hands to a TLS socket. Default false.
+   */
+  sharedReadBuffer?: boolean;
 }
 
 /** Connects to `address`; resolves with the connected socket. */
@@ -24,17 +30,20 @@ export function dial(address: SocketAddress, options: DialOptions = {}): Promise
       return;
     }
     const allowHalfOpen = options.allowHalfOpen ?? true;
-    const socket =
+    const connectOptions: NetConnectOpts =
       address.kind === 'unix'
-        ? connect({ path: address.path, allowHalfOpen })
-        : connect({
+        ? { path: address.path, allowHalfOpen }
+        : {
             host: address.host,
             port: address.port,
             allowHalfOpen,
             noDelay: options.noDelay ?? true,
             keepAlive: options.keepAlive ?? false,
             keepAliveInitialDelay: options.keepAliveInitialDelayMs ?? 0,
-          });
+          };
+    const socket = options.sharedReadBuffer
+      ? connectWithSharedReadBuffer(connectOptions)
+      : connect(connectOptions);
     const onAbort = () => {
       socket.destroy();
       reject(signal?.reason);

@@ -1,7 +1,10 @@
 // The byte pump between two connected streams: copies both ways with backpressure, passes a
 // half-close (end) from one side to the other, and on an error, an abrupt close or an idle
 // timeout destroys both, so no socket outlives its partner (cf. ghostunnel proxy.go fuse).
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
+import { takeOverReads } from './shared-read-buffer.js';
 
 /** The most a direction holds back to write it with one writev(2). */
 const MAX_CORKED_BYTES = 256 * 1024;
@@ -16,6 +19,8 @@ export interface PumpOptions {
    * take to flush and close before it is destroyed; default 30 s.
    */
   lingerMs?: number;
+  /** Sees every chunk copied from the second stream to the first, before it is written. */
+  observeBtoA?: (chunk: Buffer) => void;
 }
 
 export interface PumpResult {
@@ -64,7 +69,12 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
       }, options.idleTimeoutMs);
     }
 
-    const forward = (from: Duplex, to: Duplex, count: (n: number) => void) => {
+    const forward = (
+      from: Duplex,
+      to: Duplex,
+      count: (n: number) => void,
+      observe?: (chunk: Buffer) => void,
+    ) => {
       // A TLS socket hands over one record (8-16 kB) per 'data' event, several per read from
       // the network. Written one by one, each is a write(2); corked until the event loop has
       // delivered all of this turn's chunks, they leave as one writev(2).
@@ -76,12 +86,24 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
         to.uncork();
         if (to.writableNeedDrain) from.pause();
       };
-      from.on('data', (chunk: Buffer) => {
+      const deliver = (chunk: Buffer, shared: boolean) => {
         count(chunk.length);
         touch();
+        observe?.(chunk);
         // The far side may already be ending (a non-half-open socket ends itself): drop
         // rather than raise write-after-end.
         if (to.writableEnded || to.destroyed) return;
+        if (shared) {
+          // A view of the shared read buffer (shared-read-buffer.ts), overwritten by the next
+          // read: an idle TLS socket encrypts it before write() returns, anything else would
+          // keep a reference, so gets a copy.
+          if (!pending && encryptsAtOnce(to)) {
+            to.write(chunk);
+            if (to.writableNeedDrain) from.pause();
+            return;
+          }
+          chunk = Buffer.from(chunk);
+        }
         if (!pending) {
           // A small chunk (a query, a row) goes at once: nothing to gain, and no delay added.
           if (chunk.length < BULK_CHUNK_BYTES) {
@@ -94,13 +116,16 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
         to.write(chunk);
         // libuv reads a socket up to 32 times per wake-up: bound what one session holds.
         if (to.writableLength >= MAX_CORKED_BYTES) flush();
-      });
-      to.on('drain', () => from.resume());
+      };
       from.once('end', () => {
         const fromState = state.get(from);
         if (fromState) fromState.readEnded = true;
         if (!to.writableEnded && !to.destroyed) to.end();
       });
+      if (!takeOverReads(from as Socket, (chunk) => deliver(chunk, true))) {
+        from.on('data', (chunk: Buffer) => deliver(chunk, false));
+      }
+      to.on('drain', () => from.resume());
       from.resume();
     };
 
@@ -142,9 +167,14 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
     forward(a, b, (n) => {
       result.bytesAtoB += n;
     });
-    forward(b, a, (n) => {
-      result.bytesBtoA += n;
-    });
+    forward(
+      b,
+      a,
+      (n) => {
+        result.bytesBtoA += n;
+      },
+      options.observeBtoA,
+    );
 
     // A side that is already gone will never emit 'close' again.
     for (const [stream, other] of [
@@ -154,4 +184,13 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
       if (stream.destroyed && stream.closed) onClose(stream, other);
     }
   });
+}
+
+/**
+ * Whether write() hands `to` the chunk's bytes before it returns: a TLS socket with nothing
+ * queued passes it straight to OpenSSL, which encrypts it (or copies it) at once. Any other
+ * stream, or one with a write in flight, may hold on to the buffer.
+ */
+function encryptsAtOnce(to: Duplex): boolean {
+  return to instanceof TLSSocket && !to.connecting && to.writableLength === 0 && !to.writableCorked;
 }

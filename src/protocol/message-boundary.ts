@@ -16,6 +16,12 @@ export class MessageBoundary {
         at += take;
         continue;
       }
+      if (this.header === 0 && at + 5 <= chunk.length) {
+        // A whole header in this chunk, the usual case: a COPY is a million messages per GB.
+        this.remaining = Math.max(0, chunk.readUInt32BE(at + 1) - 4);
+        at += 5;
+        continue;
+      }
       this.headerBytes[this.header++] = chunk[at++] as number;
       if (this.header === 5) {
         this.header = 0;

@@ -103,7 +103,8 @@ function relay(options: RawServeOptions, log: Logger) {
     tlsSocket.pause();
     let upstream: Socket;
     try {
-      upstream = await dial(options.target);
+      // The target's bytes go to the TLS client: read them without a buffer per read.
+      upstream = await dial(options.target, { sharedReadBuffer: true });
     } catch (error) {
       connLog.warn(
         { target: formatSocketAddress(options.target), err: describeError(error) },

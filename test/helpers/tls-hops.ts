@@ -1,7 +1,7 @@
 // The client-side TLS hops, each with its stunnel reference, started against one cluster:
 // `connect` beside stunnel4 `protocol=pgsql`, and `connect --raw` + `serve --raw` beside a
-// stunnel4 client + server pair. Each hop has the pids whose CPU is its cost. Used by the bench
-// and by the test that counts the hops' write calls.
+// stunnel4 client + server pair; and `serve` terminating TLS. Each hop has the pids whose CPU
+// is its cost. Used by the bench and by the test that counts the hops' system calls.
 import { existsSync } from 'node:fs';
 import type { Cluster } from './pg-cluster.js';
 import { type PgtunnelProcess, startPgtunnel } from './pgtunnel-process.js';
@@ -32,6 +32,44 @@ export async function startConnectHop(cluster: Cluster, compiled: boolean): Prom
     { compiled },
   );
   return hopOf('pgtunnel connect', port, [tunnel]);
+}
+
+/**
+ * `serve` with one worker, TLS to the client (psql with sslmode=require), PostgreSQL reached
+ * over its unix socket without TLS. The pid is the primary's (the worker is its child).
+ */
+export async function startServeHop(
+  cluster: Cluster,
+  pki: TestPki,
+  compiled: boolean,
+): Promise<Hop> {
+  const port = await freePort();
+  const gateway = await startPgtunnel(
+    [
+      'serve',
+      '--listen-addresses',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--ssl-cert-file',
+      pki.serverCert,
+      '--ssl-key-file',
+      pki.serverKey,
+      '--upstream',
+      `host=${cluster.socketDir} port=${cluster.port} sslmode=disable`,
+      '--workers',
+      '1',
+    ],
+    { compiled },
+  );
+  return {
+    label: 'pgtunnel serve',
+    conninfo: `host=127.0.0.1 port=${port} user=postgres dbname=postgres sslmode=require`,
+    pids: [gateway.child.pid ?? 0],
+    async stop() {
+      await gateway.stop('SIGINT');
+    },
+  };
 }
 
 /** `connect --raw` → `serve --raw` → the cluster's plaintext port. */
