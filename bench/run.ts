@@ -9,7 +9,7 @@
 // its idle RSS beside HAProxy, PgBouncer and stunnel4 (bench/proxy-cost.ts; BENCH_ONLY=cost
 // skips the throughput table), then the CPU of a full and a resumed TLS handshake by key type
 // and the memory of idle sessions (bench/handshake-cost.ts). BENCH_ONLY=throughput,
-// BENCH_ONLY=handshake run only that part.
+// BENCH_ONLY=handshake run only that part; BENCH_ONLY=handshake-cpu only the handshake CPU table.
 
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -87,6 +87,14 @@ async function main(): Promise<void> {
     log(
       `PostgreSQL ${cluster.majorVersion}, ${cores} cores, ${SECONDS}s per pgbench run, sslmode=require, TLS 1.3`,
     );
+    const only = process.env.BENCH_ONLY;
+    if (only === 'handshake-cpu') {
+      // Only the CPU per handshake (no pgbench tables, no memory section): for quick reruns.
+      log(`load average ${loadAverage()} at the start`);
+      for (const line of await measureHandshakeCost(cluster)) log(line);
+      log(`load average ${loadAverage()} at the end`);
+      return;
+    }
     const init = await runPgbench({
       conninfo: direct,
       args: ['-i', '-s', '10', '-q'],
@@ -156,7 +164,6 @@ async function main(): Promise<void> {
         `| peak RSS of the gateway (all its processes) | | ${peaks.map((p) => `${(p / 1024).toFixed(0)} MiB`).join(' | ')} | |`,
       );
     }
-    const only = process.env.BENCH_ONLY;
     if (only === undefined || only === 'throughput') await throughputTable();
     if (only === undefined || only === 'handshake') {
       log('');
@@ -168,11 +175,7 @@ async function main(): Promise<void> {
     }
     if (only !== undefined && only !== 'cost') return;
     log('');
-    log(
-      `Proxy cost, load average ${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')} at the start:`,
-    );
+    log(`Proxy cost, load average ${loadAverage()} at the start:`);
     log('');
     const copyMb = Math.round((COPY_ROWS * 1001) / 1e6);
     for (const line of await measureProxyCost(cluster, pki, { seconds: SECONDS, copyMb })) {
@@ -185,6 +188,12 @@ async function main(): Promise<void> {
     await cluster.stop();
     await pki.cleanup();
   }
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 }
 
 /** Time to make the tests' PKI (two CA levels, server, CRLs, an untrusted CA) per key type. */

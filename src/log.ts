@@ -11,6 +11,8 @@ export interface Logger {
   warn(fields: object, message: string): void;
   error(fields: object, message: string): void;
   child(fields: object): Logger;
+  /** Whether a message at `level` would be written (pino's own; absent: assume it would). */
+  isLevelEnabled?(level: Exclude<LogLevel, 'silent'>): boolean;
 }
 
 /** Field names whose values must never reach a log: keys and passphrases. */
@@ -47,3 +49,32 @@ export const silentLogger: Logger = {
     return silentLogger;
   },
 };
+
+/**
+ * `parent.child(fields)`, made when it first writes. Most connections log nothing at the
+ * default level, and a pino child costs (its bindings are serialized when it is made).
+ */
+export function lazyChild(parent: Logger, fields: object): Logger {
+  let made: Logger | undefined;
+  const child = () => {
+    made ??= parent.child(fields);
+    return made;
+  };
+  const writes = (level: Exclude<LogLevel, 'silent'>) => parent.isLevelEnabled?.(level) ?? true;
+  return {
+    debug: (f, message) => {
+      if (writes('debug')) child().debug(f, message);
+    },
+    info: (f, message) => {
+      if (writes('info')) child().info(f, message);
+    },
+    warn: (f, message) => {
+      if (writes('warn')) child().warn(f, message);
+    },
+    error: (f, message) => {
+      if (writes('error')) child().error(f, message);
+    },
+    child: (more) => lazyChild(parent, { ...fields, ...more }),
+    isLevelEnabled: (level) => writes(level),
+  };
+}

@@ -16,7 +16,7 @@ import { replicationMode } from '../hba/match.js';
 import { sendCancelToEach } from '../libpq/cancel.js';
 import { UpstreamError } from '../libpq/upstream-error.js';
 import { openFirstUpstreamSession, type UpstreamSession } from '../libpq/upstream-session.js';
-import type { Logger } from '../log.js';
+import { type Logger, lazyChild } from '../log.js';
 import { pump } from '../net/pump.js';
 import { fatal } from '../protocol/backend-error.js';
 import { SqlState, type SqlStateCode } from '../protocol/codes.js';
@@ -48,7 +48,7 @@ interface Connection {
   record: SessionRecord;
   log: Logger;
   /** Aborted by authentication_timeout: stops an upstream connection still being opened. */
-  abandon: AbortSignal;
+  abandon(): AbortSignal;
   /** Clears authentication_timeout once the session is authenticated. */
   authenticated(): void;
 }
@@ -86,7 +86,7 @@ export async function handleClientConnection(
 ): Promise<void> {
   const generation = env.current();
   const record = env.registry.open(socket, transport);
-  const log = env.logger.child({ conn: record.id });
+  const log = lazyChild(env.logger, { conn: record.id });
   socket.setNoDelay(true);
   socket.on('error', () => {}); // reported through 'close'; a reset must not crash the process
   if (
@@ -96,14 +96,18 @@ export async function handleClientConnection(
     log.debug({ client: record.clientAddress }, 'max_startup_connections reached');
   }
 
-  // authentication_timeout covers TLS, startup and authentication, as in PostgreSQL.
-  const abandon = new AbortController();
+  // authentication_timeout covers TLS, startup and authentication, as in PostgreSQL. Its abort
+  // signal is made only for a connection that opens an upstream: many end before that, and an
+  // AbortController costs more than the rest of such a connection's bookkeeping.
+  let abandon: AbortController | undefined;
+  let expired: Error | undefined;
   const deadline = setTimeout(() => {
     log.warn(
       { client: record.clientAddress, state: record.state },
       'canceling authentication due to timeout',
     );
-    abandon.abort(new Error('authentication_timeout expired'));
+    expired = new Error('authentication_timeout expired');
+    abandon?.abort(expired);
     env.registry.close(record);
   }, generation.settings.authentication_timeout);
   const conn: Connection = {
@@ -113,7 +117,13 @@ export async function handleClientConnection(
     generation,
     record,
     log,
-    abandon: abandon.signal,
+    abandon: () => {
+      if (!abandon) {
+        abandon = new AbortController();
+        if (expired) abandon.abort(expired);
+      }
+      return abandon.signal;
+    },
     authenticated: () => {
       clearTimeout(deadline);
       env.registry.started(record);
@@ -313,13 +323,13 @@ async function openUpstream(conn: Connection, negotiated: Startup): Promise<Step
   let upstream: UpstreamSession;
   try {
     upstream = await openFirstUpstreamSession(conn.generation.upstreams, packet, {
-      signal: conn.abandon,
+      signal: conn.abandon(),
       preamble: upstreamProxyHeader(conn.generation.settings, record, conn.socket),
       // The server's bytes go to a TLS client: read them without a buffer per read.
       sharedReadBuffer: negotiated.tls !== undefined,
     });
   } catch (error) {
-    if (conn.abandon.aborted) return { ok: false, stop: END };
+    if (conn.abandon().aborted) return { ok: false, stop: END };
     env.events.connectionRefused('upstream_unavailable');
     log.error({ err: describeError(error) }, 'could not connect to the upstream server');
     return refusal(

@@ -44,7 +44,7 @@ export async function negotiate(
               throw error;
             }
             tlsSocket.on('error', () => {});
-            tlsSocket.setNoDelay(true);
+            // No setNoDelay here: TLS runs on the accepted socket's descriptor, which has it.
             record.tls = describeTlsSession(tlsSocket, acceptor.trustedCas);
             record.sockets.add(tlsSocket as unknown as Socket);
             return tlsSocket;

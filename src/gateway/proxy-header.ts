@@ -145,6 +145,8 @@ export async function withProxyHeader(
   next: (socket: Socket, transport: 'tcp' | 'local', env: ConnectionEnvironment) => Promise<void>,
 ): Promise<void> {
   const settings = env.current().settings;
+  // Without PROXY headers, straight on (one await less for every connection).
+  if (transport !== 'tcp' || settings.proxy_protocol === 'off') return next(socket, transport, env);
   if (await acceptProxyHeader(socket, transport, settings, env.logger, env.events)) {
     await next(socket, transport, env);
   }

@@ -3,11 +3,19 @@
 // socket is paused again, with every byte read handed back to the caller.
 import type { Duplex } from 'node:stream';
 
-/** The stream ended or closed before enough bytes arrived. */
+/**
+ * The stream ended or closed before enough bytes arrived. That is how most short connections
+ * end (a client that leaves after its handshake, a health check), not a fault: it carries no
+ * stack trace, whose capture through the async frames of a connection cost more than the rest
+ * of its ending.
+ */
 export class StreamEndedError extends Error {
   readonly code = 'ERR_STREAM_ENDED';
   constructor(readonly received: Buffer) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super('the connection was closed before the expected bytes arrived');
+    Error.stackTraceLimit = limit;
     this.name = 'StreamEndedError';
   }
 }
