@@ -2,15 +2,14 @@
 // one handler per accepted client (PostgreSQL-aware or raw), the set of live sessions, and a
 // shutdown that either waits for sessions (smart) or cuts them (fast).
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { ConfigError, describeError } from '../errors.js';
 import type { TlsEnvironment } from '../libpq/upstream-tls.js';
 import type { Logger } from '../log.js';
-import { formatSocketAddress, type SocketAddress } from '../net/address.js';
-import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
+import { listenAll, removeSocketFile } from '../net/listen.js';
 import { SessionSet } from '../net/session-set.js';
 import { handleRawClientConnection } from '../raw/raw-connection.js';
 import { SERVER_SECURE_OPTIONS } from '../tls/no-renegotiation.js';
@@ -91,7 +90,6 @@ export async function startTunnel(
   const log = logger.child({ tunnel: spec.name });
   const handle = connectionHandler(spec, logger, options);
   const sessions = new SessionSet();
-  const servers: Array<{ server: Server; address: SocketAddress | undefined }> = [];
 
   const onConnection = (socket: Socket) => {
     sessions.run(
@@ -107,37 +105,10 @@ export async function startTunnel(
     return server;
   };
 
-  const addresses: string[] = [];
-  try {
-    for (const address of spec.listen) {
-      const server = newServer();
-      await listenOn(server, address, { unixSocketMode: spec.unixSocketMode });
-      servers.push({ server, address });
-      const bound = server.address();
-      addresses.push(
-        bound && typeof bound === 'object'
-          ? formatSocketAddress({ kind: 'tcp', host: bound.address, port: bound.port })
-          : formatSocketAddress(address),
-      );
-    }
-    for (const fd of options.fds ?? []) {
-      const server = newServer();
-      await listenOnFd(server, fd);
-      servers.push({ server, address: undefined });
-      const bound = server.address();
-      addresses.push(
-        bound && typeof bound === 'object'
-          ? `${formatSocketAddress({ kind: 'tcp', host: bound.address, port: bound.port })} (fd ${fd})`
-          : `${typeof bound === 'string' ? bound : 'socket'} (fd ${fd})`,
-      );
-    }
-  } catch (error) {
-    for (const { server, address } of servers) {
-      server.close();
-      if (address) removeSocketFile(address);
-    }
-    throw error;
-  }
+  const servers = await listenAll(newServer, spec.listen, options.fds ?? [], {
+    unixSocketMode: spec.unixSocketMode,
+  });
+  const addresses = servers.map((bound) => bound.description);
   for (const warning of spec.warnings) log.warn({}, warning);
   log.info(
     { addresses, upstream: describeTargets(spec.targets), raw: spec.raw },

@@ -140,3 +140,58 @@ export function removeSocketFile(address: SocketAddress): void {
     // already gone
   }
 }
+
+/** A server bound by listenAll, with what to call it in logs. */
+export interface BoundServer<S extends Server> {
+  server: S;
+  /** Where it was bound; undefined for an inherited descriptor. */
+  address: SocketAddress | undefined;
+  /** e.g. `127.0.0.1:5432`, `/tmp/.s.PGSQL.5432`, `127.0.0.1:5432 (fd 3)`. */
+  description: string;
+}
+
+/** How a bound server is named: its real address (a port 0 resolved), and an inherited fd. */
+function describeBound(server: Server, address: SocketAddress | undefined, fd?: number): string {
+  const bound = server.address();
+  const shown =
+    bound && typeof bound === 'object'
+      ? formatSocketAddress({ kind: 'tcp', host: bound.address, port: bound.port })
+      : address
+        ? formatSocketAddress(address)
+        : typeof bound === 'string'
+          ? bound
+          : 'socket';
+  return fd === undefined ? shown : `${shown} (fd ${fd})`;
+}
+
+/**
+ * Binds a server made by `newServer` to each address and to each inherited descriptor. If one
+ * fails, the ones already bound are closed (their socket files removed) and the error is thrown.
+ */
+export async function listenAll<S extends Server>(
+  newServer: () => S,
+  addresses: readonly SocketAddress[],
+  fds: readonly number[],
+  options: ListenOptions = {},
+): Promise<Array<BoundServer<S>>> {
+  const bound: Array<BoundServer<S>> = [];
+  try {
+    for (const address of addresses) {
+      const server = newServer();
+      await listenOn(server, address, options);
+      bound.push({ server, address, description: describeBound(server, address) });
+    }
+    for (const fd of fds) {
+      const server = newServer();
+      await listenOnFd(server, fd);
+      bound.push({ server, address: undefined, description: describeBound(server, undefined, fd) });
+    }
+  } catch (error) {
+    for (const { server, address } of bound) {
+      server.close();
+      if (address) removeSocketFile(address);
+    }
+    throw error;
+  }
+  return bound;
+}

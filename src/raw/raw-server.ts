@@ -9,7 +9,7 @@ import { parseConnString } from '../libpq/conninfo.js';
 import type { Logger } from '../log.js';
 import { formatSocketAddress, parseSocketAddress, type SocketAddress } from '../net/address.js';
 import { dial } from '../net/dial.js';
-import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
+import { listenAll, removeSocketFile } from '../net/listen.js';
 import { pump } from '../net/pump.js';
 import { SessionSet } from '../net/session-set.js';
 import { loadPrivateKey } from '../tls/key-file.js';
@@ -155,7 +155,6 @@ export async function startRawServer(options: RawServeOptions): Promise<RawServe
   const handle = relay(options, log);
   const tlsOptions = rawServerTlsOptions(options);
   const sessions = new SessionSet();
-  const servers: Array<{ close: (cb: () => void) => void; address?: SocketAddress }> = [];
 
   const newServer = () => {
     const server = createServer(tlsOptions, (tlsSocket) => {
@@ -172,32 +171,10 @@ export async function startRawServer(options: RawServeOptions): Promise<RawServe
     return server;
   };
 
-  const addresses: string[] = [];
-  try {
-    for (const address of options.listen) {
-      const server = newServer();
-      await listenOn(server, address, { unixSocketMode: options.unixSocketMode });
-      servers.push({ close: (cb) => server.close(cb), address });
-      const bound = server.address();
-      addresses.push(
-        bound && typeof bound === 'object'
-          ? formatSocketAddress({ kind: 'tcp', host: bound.address, port: bound.port })
-          : formatSocketAddress(address),
-      );
-    }
-    for (const fd of options.fds ?? []) {
-      const server = newServer();
-      await listenOnFd(server, fd);
-      servers.push({ close: (cb) => server.close(cb) });
-      addresses.push(`fd ${fd}`);
-    }
-  } catch (error) {
-    for (const server of servers) {
-      server.close(() => {});
-      if (server.address) removeSocketFile(server.address);
-    }
-    throw error;
-  }
+  const servers = await listenAll(newServer, options.listen, options.fds ?? [], {
+    unixSocketMode: options.unixSocketMode,
+  });
+  const addresses = servers.map((bound) => bound.description);
   log.info({ addresses, target: formatSocketAddress(options.target) }, 'raw TLS server listening');
 
   let closing: Promise<void> | undefined;
@@ -207,7 +184,7 @@ export async function startRawServer(options: RawServeOptions): Promise<RawServe
     close(mode) {
       if (mode === 'fast') void sessions.closeAll();
       closing ??= Promise.all(
-        servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+        servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve()))),
       ).then(() => {
         for (const s of servers) if (s.address) removeSocketFile(s.address);
       });

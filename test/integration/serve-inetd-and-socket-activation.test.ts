@@ -220,7 +220,8 @@ describe('serve: inetd mode and socket activation', () => {
       server,
     );
     assert.match(output, /ready to accept connections/);
-    assert.match(output, /"addresses":\["fd 3"\]/);
+    // Named as serve and connect name an inherited socket: its address, then the descriptor.
+    assert.match(output, new RegExp(`"addresses":\\["127\\.0\\.0\\.1:${port} \\(fd 3\\)"\\]`));
     assert.equal(
       await psqlThroughStunnel(port, pki.caBundle, "SELECT 'raw activated'"),
       'raw activated',
