@@ -61,7 +61,7 @@ export const SETTINGS = {
     parse: (v) => parseInteger(v, 1, 262_143),
     context: 'reload',
     description:
-      'Client connections per worker process beyond which new ones get "too many clients"; each worker accepts when it is free, so the split between workers is uneven.',
+      'Client connections per worker process beyond which new ones get "too many clients"; connections go to the workers in turn.',
   }),
   max_startup_connections: def({
     default: '200',

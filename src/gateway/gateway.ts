@@ -1,6 +1,6 @@
 // `pgtunnel serve` in one process: builds a generation (TLS, access rules, upstream) from a
-// configuration snapshot, listens (a worker of several: on the sockets its primary shares, once
-// told to), and passes each connection to handleClientConnection. A reload builds the new
+// configuration snapshot, listens (or is handed connections by the primary of several
+// workers), and passes each connection to handleClientConnection. A reload builds the new
 // generation first and swaps it in only when every part built; on failure the old one stays.
 import type { Socket } from 'node:net';
 import { gatewayListenSpec } from '../config/gateway-options.js';
@@ -15,7 +15,6 @@ import { GatewaySessions } from './gateway-sessions.js';
 import type { ConnectionEnvironment, GatewayEvents, GatewayGeneration } from './generation.js';
 import {
   closeListeners,
-  type ListenSpec,
   type OpenListener,
   openActivatedListeners,
   openListeners,
@@ -30,8 +29,7 @@ export interface GatewayStartOptions {
   events?: GatewayEvents | undefined;
   /**
    * Where connections come from: the configured addresses (default), sockets inherited from
-   * systemd, or none yet (inetd mode, whose one connection goes to `handle`, and workers, which
-   * `listen` when their primary says so).
+   * systemd, or none (inetd mode, and workers, whose primary hands connections over to `serve`).
    */
   listen?: 'configured' | { fds: number[] } | 'none';
 }
@@ -113,25 +111,9 @@ export class Gateway {
 
   private handleConnection: ((socket: Socket, transport: 'tcp' | 'local') => void) | undefined;
 
-  /** Serves a connection accepted elsewhere (inetd mode) or by this gateway's listeners. */
+  /** Serves a connection accepted elsewhere (by the primary of several workers). */
   serve(socket: Socket, transport: 'tcp' | 'local'): void {
     this.handleConnection?.(socket, transport);
-  }
-
-  /**
-   * A worker starts accepting on the sockets its primary shares (`spec.shared`); resolves with
-   * their descriptions. Addresses that fail are warnings on `log`; none opened rejects.
-   */
-  async listen(spec: ListenSpec, log: Logger): Promise<string[]> {
-    const listeners = await openListeners(
-      spec,
-      (socket, transport) => this.serve(socket, transport),
-      log,
-    );
-    this.listeners = listeners;
-    // Told to stop while it was binding: what it opened closes with the rest.
-    if (this.closing) await closeListeners(listeners);
-    return this.addresses();
   }
 
   /** Serves one connection handed over from outside (inetd mode); resolves when it ends. */

@@ -1,16 +1,13 @@
 // Opens the gateway's listening sockets the way PostgreSQL does: each entry of
 // listen_addresses (`*` = every IPv4 and IPv6 address, `localhost` = its loopback addresses),
 // and `.s.PGSQL.<port>` in each unix_socket_directories entry. One failed address is a
-// warning while another succeeds; none at all is an error. With several workers every worker
-// opens the same spec: node:cluster (without its round-robin) binds each address once in the
-// primary and every worker accepts from that one socket, so the kernel queues each connection
-// until a live worker takes it.
+// warning while another succeeds; none at all is an error.
 import { lookup } from 'node:dns/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describeError, PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { postgresSocketPath, type SocketAddress } from '../net/address.js';
-import { claimSocketPath, listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
+import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
 
 export interface ListenSpec {
   listenAddresses: string[];
@@ -18,12 +15,10 @@ export interface ListenSpec {
   unixSocketDirectories: string[];
   unixSocketPermissions: number;
   /**
-   * A worker's share of sockets bound in its primary: the primary claimed the unix socket
-   * paths (claimSocketFiles) and its socket's close removes the files, not a worker's.
+   * Leave accepted connections unread, for a process that hands them to another one (the
+   * primary of several workers); default false.
    */
-  shared?: boolean;
-  /** Socket files the primary could not claim, named in the error when nothing else opens. */
-  failedClaims?: string[];
+  pauseOnConnect?: boolean;
 }
 
 export interface OpenListener {
@@ -43,19 +38,20 @@ export async function openListeners(
   log: Logger,
 ): Promise<OpenListener[]> {
   const listeners: OpenListener[] = [];
-  const failures: string[] = [...(spec.failedClaims ?? [])];
+  const failures: string[] = [];
   const open = async (address: SocketAddress, transport: 'tcp' | 'local', description: string) => {
-    const server = createServer({ noDelay: true }, (socket) => onConnection(socket, transport));
+    const server = createServer(
+      // A process that hands connections on leaves TCP_NODELAY to the one that serves them.
+      { noDelay: spec.pauseOnConnect !== true, pauseOnConnect: spec.pauseOnConnect === true },
+      (socket) => onConnection(socket, transport),
+    );
     try {
-      await listenOn(server, address, {
-        unixSocketMode: spec.unixSocketPermissions,
-        pathClaimed: spec.shared === true,
-      });
+      await listenOn(server, address, { unixSocketMode: spec.unixSocketPermissions });
       listeners.push({
         server,
         transport,
         description,
-        ...(address.kind === 'unix' && spec.shared !== true ? { socketPath: address.path } : {}),
+        ...(address.kind === 'unix' ? { socketPath: address.path } : {}),
       });
     } catch (error) {
       failures.push(`${description}: ${describeError(error)}`);
@@ -80,37 +76,6 @@ export async function openListeners(
     );
   }
   return listeners;
-}
-
-/**
- * For the primary of several workers, before they listen: frees each unix socket path (a stale
- * file is removed; a live socket or a file that is not a socket is refused). A path that cannot
- * be used is a warning, and the spec without it is returned; the workers bind the rest.
- */
-export async function claimSocketFiles(spec: ListenSpec, log: Logger): Promise<ListenSpec> {
-  const usable: string[] = [];
-  const failedClaims: string[] = [];
-  for (const dir of spec.unixSocketDirectories) {
-    const path = postgresSocketPath(dir, spec.port);
-    try {
-      await claimSocketPath(path);
-      usable.push(dir);
-    } catch (error) {
-      failedClaims.push(describeError(error));
-      log.warn({ address: path, err: describeError(error) }, 'could not create unix socket');
-    }
-  }
-  return { ...spec, unixSocketDirectories: usable, shared: true, failedClaims };
-}
-
-/**
- * Removes the socket files of a claimed spec, as the primary's last act (node:cluster's own
- * close removes them too, but only once it has seen the last worker exit).
- */
-export function removeClaimedSocketFiles(spec: ListenSpec): void {
-  for (const dir of spec.unixSocketDirectories) {
-    removeSocketFile({ kind: 'unix', path: postgresSocketPath(dir, spec.port) });
-  }
 }
 
 /**

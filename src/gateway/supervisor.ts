@@ -1,23 +1,27 @@
 // Runs the gateway in one process, or on several cores with node:cluster (the workers' side is
-// worker.ts). The primary owns signals, the configuration and the listening sockets: node:cluster
-// without its round-robin binds each address once, here, and every worker accepts from that
-// same socket, so the primary does no work per connection and a connection nobody has accepted
-// waits in the kernel's queue for a live worker (one that dies takes none with it). The primary
-// reads and checks every file once per load and sends workers the result, in two steps —
-// prepare everywhere, then commit everywhere — so a generation is served by all workers or by
-// none. A worker that starts accepts only once it serves the current generation; a crashed
-// worker is replaced. All workers share TLS session-ticket keys (sent over IPC, never through
-// the environment), so a client resumes its session whichever worker it reaches.
+// worker.ts). The primary owns signals, the configuration and the listening sockets (TCP and unix alike, created once); it accepts each
+// connection and hands it to a worker (connection-handoff.ts). It reads and checks every file
+// once per load and sends workers the result, in two steps — prepare everywhere, then commit
+// everywhere — so a generation is served by all workers or by none. A worker that starts gets
+// the current generation before it is given a connection; a crashed worker is replaced. All
+// workers share TLS session-ticket keys (sent over IPC, never through the environment), so a
+// client resumes its session whichever worker it reaches.
 import cluster, { type Worker } from 'node:cluster';
+import type { Socket } from 'node:net';
 import { gatewayListenSpec } from '../config/gateway-options.js';
 import type { LoadedConfig } from '../config/load.js';
-import { describeError, PgTunnelError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { newTicketKeys, rotateTicketKeys, type TicketKeys } from '../tls/ticket-keys.js';
 import { type ConfigSnapshot, loadSnapshot, snapshotWarnings } from './config-snapshot.js';
+import {
+  ConnectionHandoff,
+  HANDOFF_TAKEN,
+  type HandoffTakenMessage,
+} from './connection-handoff.js';
 import { Gateway, pinRestartSettings, warnRestartNeeded } from './gateway.js';
 import type { GatewayEvents } from './generation.js';
-import { claimSocketFiles, removeClaimedSocketFiles } from './listeners.js';
+import { closeListeners, openListeners } from './listeners.js';
 import { packForWorker, type ToPrimary, type ToWorker } from './worker-messages.js';
 
 /** What the CLI drives, whether the gateway runs in-process or over workers. */
@@ -44,7 +48,7 @@ export interface ServingOptions {
   listenFds?: number[] | undefined;
 }
 
-/** How long a worker may take to answer a prepare, commit or listen before it is replaced. */
+/** How long a worker may take to answer a prepare or commit before it is replaced. */
 const WORKER_REPLY_TIMEOUT_MS = 30_000;
 /** Beyond shutdown_timeout, how long workers get to exit before they are killed. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -116,7 +120,7 @@ export async function serveInProcess(
 
 interface WorkerSlot {
   worker: Worker;
-  /** starting: forked, not yet accepting; serving: accepting; leaving: told to stop. */
+  /** starting: forked, not yet serving; serving: given connections; leaving: told to stop. */
   state: 'starting' | 'serving' | 'leaving';
   /** The generation it serves (after `ready` or a `committed`). */
   generation: number | undefined;
@@ -124,28 +128,24 @@ interface WorkerSlot {
   started: boolean;
 }
 
-/**
- * The primary: forks `count` workers (running this program with `workerArgs`), shares the
- * listening sockets with them and waits until each accepts.
- */
+/** The primary: listens, forks `count` workers and waits until each serves. */
 export async function superviseWorkers(
   count: number,
   load: () => LoadedConfig,
   initial: ConfigSnapshot,
   logger: Logger,
-  workerArgs: string[],
 ): Promise<ServeController> {
   let current = initial;
   let ticketKeys: TicketKeys = newTicketKeys();
   let stopping: 'smart' | 'fast' | undefined;
   const slots = new Map<Worker, WorkerSlot>();
-  // Workers accept from the shared sockets themselves (cluster's SCHED_NONE): nothing is
-  // handed over, so nothing can be lost in a hand-off to a worker that dies.
-  cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ args: workerArgs });
-  const listenSpec = await claimSocketFiles(gatewayListenSpec(initial.settings), logger);
-  /** The addresses the workers accept on, as the first one reported them. */
-  let addresses: string[] | undefined;
+  const handoff = new ConnectionHandoff(logger);
+  const listeners = await openListeners(
+    // Connections stay unread here: a worker reads them.
+    { ...gatewayListenSpec(initial.settings), pauseOnConnect: true },
+    (socket: Socket, transport) => handoff.dispatch(socket, transport),
+    logger,
+  );
 
   const send = (slot: WorkerSlot, message: ToWorker) => {
     if (!slot.worker.isConnected()) return;
@@ -153,25 +153,26 @@ export async function superviseWorkers(
     slot.worker.send(packForWorker(message), undefined, undefined, () => {});
   };
 
-  /**
-   * Waits for the first message of the worker that `pick` maps to a value; undefined if the
-   * worker exits first, or does not answer in time (it is then replaced).
-   */
-  const awaitMessage = <T>(
+  /** Waits for the worker's reply of `type` about `generation`; undefined if it exits or times out. */
+  const reply = <T extends ToPrimary>(
     slot: WorkerSlot,
-    pick: (message: ToPrimary) => T | undefined,
-    waitingFor: string,
+    type: T['type'],
+    generation: number,
   ): Promise<T | undefined> =>
     new Promise((resolve) => {
       const onMessage = (message: ToPrimary) => {
-        const picked = pick(message);
-        if (picked !== undefined) done(picked);
+        if (
+          message?.type !== type ||
+          (message as { generation?: number }).generation !== generation
+        )
+          return;
+        done(message as T);
       };
       const onExit = () => done(undefined);
       const timer = setTimeout(() => {
         logger.error(
-          { worker: slot.worker.process.pid, waitingFor, waitedMs: WORKER_REPLY_TIMEOUT_MS },
-          'a worker did not answer in time; replacing it',
+          { worker: slot.worker.process.pid, generation, waitedMs: WORKER_REPLY_TIMEOUT_MS },
+          'a worker did not answer a reload in time; replacing it',
         );
         slot.worker.process.kill('SIGKILL');
         done(undefined);
@@ -185,21 +186,6 @@ export async function superviseWorkers(
       slot.worker.on('message', onMessage);
       slot.worker.once('exit', onExit);
     });
-
-  /** Waits for the worker's reply of `type` about `generation`; undefined if it exits or times out. */
-  const reply = <T extends ToPrimary>(
-    slot: WorkerSlot,
-    type: T['type'],
-    generation: number,
-  ): Promise<T | undefined> =>
-    awaitMessage(
-      slot,
-      (message) =>
-        message?.type === type && (message as { generation?: number }).generation === generation
-          ? (message as T)
-          : undefined,
-      `${type.replace('pgtunnel:', '')} of generation ${generation}`,
-    );
 
   /** Prepare + commit of `snapshot` on one worker; true when it serves it. */
   const bringUpToDate = async (slot: WorkerSlot, snapshot: ConfigSnapshot): Promise<boolean> => {
@@ -221,37 +207,17 @@ export async function superviseWorkers(
     return true;
   };
 
-  /**
-   * A worker that reported ready on an older generation catches up, then accepts. Rejects when
-   * it cannot listen (at start-up: no address could be opened).
-   */
+  /** A worker that reported ready on an older generation catches up before it serves. */
   const admit = async (slot: WorkerSlot) => {
     while (slot.generation !== current.generation && slot.state === 'starting') {
       if (!(await bringUpToDate(slot, current))) return;
     }
-    if (slot.state !== 'starting' || stopping) return;
-    // The first worker to listen reports the addresses that fail; the others would repeat it.
-    const report = addresses === undefined;
-    const listened = awaitMessage(
-      slot,
-      (message) =>
-        message?.type === 'pgtunnel:listening' || message?.type === 'pgtunnel:listen-failed'
-          ? message
-          : undefined,
-      'listen',
-    );
-    send(slot, { type: 'pgtunnel:listen', spec: listenSpec, report });
-    const answer = await listened;
-    if (answer?.type === 'pgtunnel:listen-failed') {
-      slot.worker.process.kill('SIGKILL');
-      throw new PgTunnelError('ERR_LISTEN', answer.error);
-    }
-    if (!answer || slot.state !== 'starting') return;
-    addresses ??= answer.addresses;
+    if (slot.state !== 'starting') return;
     slot.state = 'serving';
+    handoff.add(slot.worker);
     logger.debug(
       { worker: slot.worker.process.pid, generation: slot.generation },
-      'worker accepts connections',
+      'worker serves connections',
     );
     if (stopping) leave(slot, stopping);
   };
@@ -271,8 +237,11 @@ export async function superviseWorkers(
         started: false,
       };
       slots.set(worker, slot);
-      worker.on('message', (message: ToPrimary) => {
+      worker.on('message', (message: ToPrimary | HandoffTakenMessage) => {
         switch (message?.type) {
+          case HANDOFF_TAKEN:
+            handoff.taken(message.id);
+            break;
           case 'pgtunnel:hello':
             if (stopping) leave(slot, stopping);
             else {
@@ -282,7 +251,7 @@ export async function superviseWorkers(
             break;
           case 'pgtunnel:ready':
             slot.generation = message.generation;
-            admit(slot).then(resolve, reject);
+            admit(slot).then(resolve, resolve);
             break;
           case 'pgtunnel:start-failed':
             reject(new Error(message.error));
@@ -290,8 +259,8 @@ export async function superviseWorkers(
         }
       });
       worker.once('exit', (code, signal) => {
-        // node:cluster has let go of the worker's share of the listening sockets already.
         slots.delete(worker);
+        handoff.remove(worker);
         if (stopping) return;
         logger.error(
           { worker: worker.process.pid, code, signal },
@@ -321,13 +290,13 @@ export async function superviseWorkers(
     clearInterval(rotation);
     stopping = 'fast';
     for (const worker of slots.keys()) worker.process.kill('SIGKILL');
-    removeClaimedSocketFiles(listenSpec);
+    await closeListeners(listeners, { waitForConnections: false });
     throw error;
   }
 
   let shutdownDone: Promise<void> | undefined;
   return {
-    addresses: () => addresses ?? [],
+    addresses: () => listeners.map((listener) => listener.description),
     current: () => current,
     workerGenerations: () =>
       new Map([...slots.values()].map((slot) => [slot.worker.process.pid ?? 0, slot.generation])),
@@ -385,7 +354,8 @@ export async function superviseWorkers(
       stopping = 'fast';
       clearInterval(rotation);
       for (const worker of slots.keys()) worker.process.kill('SIGKILL');
-      removeClaimedSocketFiles(listenSpec);
+      void closeListeners(listeners);
+      handoff.closeAll();
     },
     shutdown(mode) {
       const escalate = stopping === 'smart' && mode === 'fast';
@@ -396,6 +366,7 @@ export async function superviseWorkers(
         // A worker that has not said hello yet is told when it does.
         if (slot.state !== 'starting' || slot.generation !== undefined) leave(slot, mode);
       }
+      if (mode === 'fast') closeListeners(listeners).catch(() => {});
       if (escalate && shutdownDone) return shutdownDone;
       const limitMs =
         (mode === 'smart'
@@ -421,8 +392,11 @@ export async function superviseWorkers(
         await Promise.all(exits);
         clearTimeout(timer);
         // Until now, new connections reached workers that answered "shutting down" (57P03).
-        // node:cluster closed the shared sockets as the last worker holding them exited.
-        removeClaimedSocketFiles(listenSpec);
+        // The workers are gone, and with them every session: nothing to wait for. (A server
+        // whose sockets were sent to another process waits in close() for that process to
+        // report them closed, which an exited worker never does.)
+        await closeListeners(listeners, { waitForConnections: false });
+        handoff.closeAll();
       })();
       return shutdownDone;
     },

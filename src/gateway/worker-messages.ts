@@ -3,7 +3,6 @@
 import { deserialize, serialize } from 'node:v8';
 import type { TicketKeys } from '../tls/ticket-keys.js';
 import type { ConfigSnapshot } from './config-snapshot.js';
-import type { ListenSpec } from './listeners.js';
 
 export type ToWorker =
   /** The configuration to start with (contents, not paths) and the TLS ticket keys. */
@@ -14,11 +13,6 @@ export type ToWorker =
   | { type: 'pgtunnel:commit'; generation: number }
   /** Drop the generation prepared before: another worker could not build it. */
   | { type: 'pgtunnel:abort'; generation: number }
-  /**
-   * Serve the current generation: accept on the sockets the primary shares. `report`: log the
-   * addresses that fail (one worker does, for all).
-   */
-  | { type: 'pgtunnel:listen'; spec: ListenSpec; report: boolean }
   | { type: 'pgtunnel:ticket-keys'; ticketKeys: TicketKeys }
   | { type: 'pgtunnel:shutdown'; mode: 'smart' | 'fast' };
 
@@ -28,14 +22,12 @@ export type ToPrimary =
   | { type: 'pgtunnel:ready'; generation: number }
   | { type: 'pgtunnel:start-failed'; error: string }
   | { type: 'pgtunnel:prepared'; generation: number; ok: boolean; error?: string }
-  | { type: 'pgtunnel:committed'; generation: number }
-  | { type: 'pgtunnel:listening'; addresses: string[] }
-  | { type: 'pgtunnel:listen-failed'; error: string };
+  | { type: 'pgtunnel:committed'; generation: number };
 
 /**
  * A message whose Buffers and RegExps JSON would lose (a configuration snapshot, ticket keys),
- * v8-serialized inside a JSON message. The channel itself stays JSON, as node:cluster's own
- * messages and prom-client's share it.
+ * v8-serialized inside a JSON message. The channel itself stays JSON: it carries one hand-off
+ * per client connection, and JSON costs less per small message than v8 serialization.
  */
 export interface PackedMessage {
   type: 'pgtunnel:packed';

@@ -1,33 +1,47 @@
-// A worker of `pgtunnel serve`: it reads no file. It says hello, gets its configuration (and
-// the TLS ticket keys) from the primary over IPC, accepts on the listening sockets the primary
-// shares once the primary says it serves the current generation, and follows its reload and
-// shutdown messages.
+// A worker of `pgtunnel serve`: it reads no file and listens on nothing. It says hello, gets
+// its configuration (and the TLS ticket keys) from the primary over IPC, serves the
+// connections the primary hands it, and follows its reload and shutdown messages.
+import type { Socket } from 'node:net';
 import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
-import { type Logger, silentLogger } from '../log.js';
+import type { Logger } from '../log.js';
 import type { TicketKeys } from '../tls/ticket-keys.js';
 import type { ConfigSnapshot } from './config-snapshot.js';
+import {
+  HANDOFF,
+  HANDOFF_TAKEN,
+  type HandoffMessage,
+  type HandoffTakenMessage,
+} from './connection-handoff.js';
 import { Gateway, type PreparedGeneration } from './gateway.js';
 import type { ServingOptions } from './supervisor.js';
 import { type ToPrimary, type ToWorker, unpackInWorker } from './worker-messages.js';
 
-/** A worker: waits for its configuration, then serves the connections it accepts. */
+/** A worker: waits for its configuration, then serves what the primary hands it. */
 export async function runWorker(
   servingFor: (settings: Settings) => Promise<{ logger: Logger; serving: ServingOptions }>,
 ): Promise<void> {
-  const send = (message: ToPrimary) => process.send?.(message, undefined, undefined, () => {});
+  const send = (message: ToPrimary | HandoffTakenMessage) =>
+    process.send?.(message, undefined, undefined, () => {});
   // Signals go to the primary, which tells workers what to do.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => {});
   process.on('SIGHUP', () => {});
   let gateway: Gateway | undefined;
-  let logger: Logger = silentLogger;
   let latestKeys: TicketKeys | undefined;
   const prepared = new Map<number, PreparedGeneration>();
   await new Promise<void>((resolve) => {
-    process.on('message', (received: ToWorker) => {
+    process.on('message', (received: ToWorker | HandoffMessage, handle?: unknown) => {
       const message = unpackInWorker(received);
       switch (message?.type) {
+        case HANDOFF: {
+          const socket = handle as Socket | undefined;
+          send({ type: HANDOFF_TAKEN, id: message.id });
+          if (!socket) return;
+          if (gateway) gateway.serve(socket, message.transport);
+          else socket.destroy();
+          return;
+        }
         case 'pgtunnel:start':
           start(message.snapshot, message.ticketKeys).then((started) => {
             if (!started) resolve();
@@ -57,13 +71,6 @@ export async function runWorker(
         case 'pgtunnel:abort':
           prepared.delete(message.generation);
           return;
-        case 'pgtunnel:listen':
-          gateway?.listen(message.spec, message.report ? logger : silentLogger).then(
-            (addresses) => send({ type: 'pgtunnel:listening', addresses }),
-            (error: unknown) =>
-              send({ type: 'pgtunnel:listen-failed', error: describeError(error) }),
-          );
-          return;
         case 'pgtunnel:ticket-keys':
           latestKeys = message.ticketKeys;
           gateway?.setTicketKeys(message.ticketKeys);
@@ -79,9 +86,7 @@ export async function runWorker(
 
   async function start(snapshot: ConfigSnapshot, ticketKeys: TicketKeys): Promise<boolean> {
     try {
-      const started = await servingFor(snapshot.settings);
-      const serving = started.serving;
-      logger = started.logger;
+      const { logger, serving } = await servingFor(snapshot.settings);
       gateway = await Gateway.start({
         snapshot,
         logger,

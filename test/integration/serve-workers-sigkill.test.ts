@@ -1,9 +1,7 @@
 // Connections opened in a loop while a worker is killed with SIGKILL each end with a definite
 // result while the gateway runs: an answer, or a close (the killed worker's own connections).
-// None is left hanging: node:cluster's round-robin hand-off used to forget a connection sent to
-// a worker as it died, which then waited in CLOSE-WAIT until the gateway exited; now the
-// workers accept from one shared socket, and what the dead worker had not accepted stays queued
-// for the others.
+// None is handed to the dead worker and left hanging: node:cluster's round-robin hand-off used
+// to forget such a connection, which then waited in CLOSE-WAIT until the gateway exited.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';

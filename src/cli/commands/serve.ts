@@ -273,7 +273,8 @@ async function startController(
   } else {
     // Workers get the configuration over IPC (worker-messages.ts packs it), so neither -c
     // values nor anything else secret is in their arguments or environment.
-    controller = await superviseWorkers(workers, load, snapshot, logger, ['serve']);
+    cluster.setupPrimary({ args: ['serve'] });
+    controller = await superviseWorkers(workers, load, snapshot, logger);
   }
   if (!admin) return controller;
   try {
