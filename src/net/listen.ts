@@ -15,11 +15,6 @@ export interface ListenOptions {
   backlog?: number;
   /** What the listener is for, named in errors: `for -L 5432:db:5432`, `for admin_listen`. */
   purpose?: string;
-  /**
-   * The unix socket path was claimed already (claimSocketPath) by the process that shares this
-   * listening socket with others: bind without looking at the file again.
-   */
-  pathClaimed?: boolean;
 }
 
 /**
@@ -27,11 +22,7 @@ export interface ListenOptions {
  * left, but never a file that is not a socket or one somebody still answers on (errors made
  * by `fail`, which names the address).
  */
-export async function claimSocketPath(
-  path: string,
-  fail: (why: string) => Error = (why) =>
-    new PgTunnelError('ERR_LISTEN', `could not listen on ${path}: ${why}`),
-): Promise<void> {
+async function claimSocketPath(path: string, fail: (why: string) => Error): Promise<void> {
   if (path.startsWith('\0') || !existsSync(path)) return;
   if (!lstatSync(path).isSocket()) {
     throw fail('the path exists and is not a socket; remove it or choose another path');
@@ -82,7 +73,7 @@ export async function listenOn(
     new PgTunnelError('ERR_LISTEN', `could not listen on ${shown}${purpose}: ${why}`, { cause });
   try {
     if (address.kind === 'unix') {
-      if (!options.pathClaimed) await claimSocketPath(address.path, fail);
+      await claimSocketPath(address.path, fail);
       await bind(server, { path: address.path, backlog: options.backlog ?? 511 });
       const mode = options.unixSocketMode ?? 0o777;
       if (!address.path.startsWith('\0') && mode !== 'umask') chmodSync(address.path, mode);
