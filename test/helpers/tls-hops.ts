@@ -43,6 +43,33 @@ export async function startServeHop(
   pki: TestPki,
   compiled: boolean,
 ): Promise<Hop> {
+  const { gateway, port } = await startServeGateway(cluster, pki, { workers: 1, compiled });
+  return {
+    label: 'pgtunnel serve',
+    conninfo: `host=127.0.0.1 port=${port} user=postgres dbname=postgres sslmode=require`,
+    pids: [gateway.child.pid ?? 0],
+    async stop() {
+      await gateway.stop('SIGINT');
+    },
+  };
+}
+
+/**
+ * `serve` on a free loopback port, TLS with the tests' server certificate, PostgreSQL reached
+ * over its unix socket without TLS: the gateway the bench measures and the serve hop.
+ */
+export async function startServeGateway(
+  cluster: Cluster,
+  pki: TestPki,
+  options: {
+    workers: number;
+    maxConnections?: number;
+    extraArgs?: string[];
+    compiled?: boolean;
+    /** Another build's dist/cli/main.js, to compare with this one. */
+    cli?: string;
+  },
+): Promise<{ gateway: PgtunnelProcess; port: number }> {
   const port = await freePort();
   const gateway = await startPgtunnel(
     [
@@ -58,18 +85,15 @@ export async function startServeHop(
       '--upstream',
       `host=${cluster.socketDir} port=${cluster.port} sslmode=disable`,
       '--workers',
-      '1',
+      String(options.workers),
+      ...(options.maxConnections === undefined
+        ? []
+        : ['--max-connections', String(options.maxConnections)]),
+      ...(options.extraArgs ?? []),
     ],
-    { compiled },
+    options.cli ? { cli: options.cli } : { compiled: options.compiled === true },
   );
-  return {
-    label: 'pgtunnel serve',
-    conninfo: `host=127.0.0.1 port=${port} user=postgres dbname=postgres sslmode=require`,
-    pids: [gateway.child.pid ?? 0],
-    async stop() {
-      await gateway.stop('SIGINT');
-    },
-  };
+  return { gateway, port };
 }
 
 /** `connect --raw` → `serve --raw` → the cluster's plaintext port. */
