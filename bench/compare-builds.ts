@@ -2,8 +2,9 @@
 // same rounds: this tree's build and each build named in BENCH_BUILDS (`label=path/to/main.js`,
 // comma-separated; e.g. a checkout of an older commit, built). For 1 and 2 workers: pgbench -S
 // and -S -C (8 clients, BENCH_SECONDS each) and a COPY of BENCH_COPY_MB, CPU of all the
-// gateway's processes and, with workers, of the main process alone. Builds run in the same
-// order in every round; medians of BENCH_ROUNDS rounds with their range.
+// gateway's processes and, with workers, of the main process alone. BENCH_WORKERS lists the
+// worker counts (default 1,2). Builds run in the same order in every round; medians of
+// BENCH_ROUNDS rounds with their range.
 //   BENCH_BUILDS=before=/tmp/old/dist/cli/main.js node --import tsx bench/compare-builds.ts
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
@@ -24,6 +25,7 @@ process.env.TMPDIR = trackDir(benchTmp);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const COPY_MB = Number(process.env.BENCH_COPY_MB ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 
 interface Build {
   label: string;
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       loads.push(loadavg()[0]?.toFixed(1) ?? '?');
       for (const { label, cli } of builds) {
-        for (const workers of [1, 2]) {
+        for (const workers of WORKER_COUNTS) {
           const { gateway, port } = await startBenchGateway(cluster, pki, {
             workers,
             ...(cli ? { cli } : {}),

@@ -1,12 +1,12 @@
 // The primary of several workers accepts every connection itself and hands it to a worker
-// over the IPC channel, keeping its own copy until the worker confirms it took the socket.
+// over the IPC channel, keeping its own copy until the worker confirms it took the connection.
 // node:cluster's round-robin hand-off forgets a connection sent to a worker that dies before
 // answering (the client then waits for ever); here such a connection goes to another worker.
-// The cost is the same as cluster's: one IPC message with a descriptor per connection.
+// The cost is the same as cluster's: one IPC message with a bare handle per connection.
 import type { Worker } from 'node:cluster';
-import type { Socket } from 'node:net';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { ConnectionHandle } from '../net/handle-passing.js';
 
 export const HANDOFF = 'pgtunnel:connection';
 export const HANDOFF_TAKEN = 'pgtunnel:connection-taken';
@@ -26,7 +26,7 @@ export interface HandoffTakenMessage {
 const MAX_HANDOFFS = 3;
 
 interface Connection {
-  socket: Socket;
+  handle: ConnectionHandle;
   transport: 'tcp' | 'local';
   handoffs: number;
 }
@@ -54,21 +54,21 @@ export class ConnectionHandoff {
     for (const [id, entry] of this.inFlight) {
       if (entry.worker !== worker) continue;
       this.inFlight.delete(id);
-      this.send({ socket: entry.socket, transport: entry.transport, handoffs: entry.handoffs });
+      this.send({ handle: entry.handle, transport: entry.transport, handoffs: entry.handoffs });
     }
   }
 
-  /** A worker confirmed `id`: the primary's copy of the socket can go. */
+  /** A worker confirmed `id`: the primary's copy of the connection can go. */
   taken(id: number): void {
     const entry = this.inFlight.get(id);
     if (!entry) return;
     this.inFlight.delete(id);
     // Closes only this process's descriptor; the worker holds the connection.
-    entry.socket.destroy();
+    entry.handle.close();
   }
 
-  dispatch(socket: Socket, transport: 'tcp' | 'local'): void {
-    this.send({ socket, transport, handoffs: 0 });
+  dispatch(handle: ConnectionHandle, transport: 'tcp' | 'local'): void {
+    this.send({ handle, transport, handoffs: 0 });
   }
 
   /** Connections not yet taken by a worker (in flight or waiting for one). */
@@ -78,19 +78,18 @@ export class ConnectionHandoff {
 
   /** Closes every connection no worker took (at shutdown, once the workers are gone). */
   closeAll(): void {
-    for (const entry of this.inFlight.values()) entry.socket.destroy();
+    for (const entry of this.inFlight.values()) entry.handle.close();
     this.inFlight.clear();
-    for (const connection of this.waiting.splice(0)) connection.socket.destroy();
+    for (const connection of this.waiting.splice(0)) connection.handle.close();
   }
 
   private send(connection: Connection): void {
-    if (connection.socket.destroyed) return;
     if (connection.handoffs >= MAX_HANDOFFS) {
       this.logger.warn(
         { handoffs: connection.handoffs },
         'closing a connection: every worker it was handed to exited before taking it',
       );
-      connection.socket.destroy();
+      connection.handle.close();
       return;
     }
     const worker = this.nextWorker();
@@ -103,7 +102,7 @@ export class ConnectionHandoff {
     this.inFlight.set(id, entry);
     const message: HandoffMessage = { type: HANDOFF, id, transport: connection.transport };
     try {
-      worker.send(message, connection.socket, { keepOpen: true }, (error) => {
+      worker.send(message, connection.handle as never, { keepOpen: true }, (error) => {
         if (!error || !this.inFlight.has(id)) return;
         this.inFlight.delete(id);
         this.send(entry);

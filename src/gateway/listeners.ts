@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { describeError, PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { postgresSocketPath, type SocketAddress } from '../net/address.js';
+import { acceptHandles, type ConnectionHandle } from '../net/handle-passing.js';
 import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
 
 export interface ListenSpec {
@@ -14,11 +15,6 @@ export interface ListenSpec {
   port: number;
   unixSocketDirectories: string[];
   unixSocketPermissions: number;
-  /**
-   * Leave accepted connections unread, for a process that hands them to another one (the
-   * primary of several workers); default false.
-   */
-  pauseOnConnect?: boolean;
 }
 
 export interface OpenListener {
@@ -31,22 +27,55 @@ export interface OpenListener {
 }
 
 export type ConnectionHandler = (socket: Socket, transport: 'tcp' | 'local') => void;
+export type HandleHandler = (handle: ConnectionHandle, transport: 'tcp' | 'local') => void;
 
-export async function openListeners(
+/** Listens on the configured addresses; each accepted connection goes to `onConnection`. */
+export function openListeners(
   spec: ListenSpec,
   onConnection: ConnectionHandler,
   log: Logger,
 ): Promise<OpenListener[]> {
+  return openEach(spec, log, (transport) => ({
+    server: createServer({ noDelay: true }, (socket) => onConnection(socket, transport)),
+    listening: () => {},
+  }));
+}
+
+/**
+ * For a process that hands every connection to another one (the primary of several workers):
+ * accepted connections stay bare handles, unread, and go to `onHandle`.
+ */
+export function openHandOffListeners(
+  spec: ListenSpec,
+  onHandle: HandleHandler,
+  log: Logger,
+): Promise<OpenListener[]> {
+  return openEach(spec, log, (transport) => {
+    const server = createServer();
+    return {
+      server,
+      listening: () =>
+        acceptHandles(
+          server,
+          (handle) => onHandle(handle, transport),
+          (error) => log.warn({ err: describeError(error) }, 'could not accept a new connection'),
+        ),
+    };
+  });
+}
+
+async function openEach(
+  spec: ListenSpec,
+  log: Logger,
+  serverFor: (transport: 'tcp' | 'local') => { server: Server; listening: () => void },
+): Promise<OpenListener[]> {
   const listeners: OpenListener[] = [];
   const failures: string[] = [];
   const open = async (address: SocketAddress, transport: 'tcp' | 'local', description: string) => {
-    const server = createServer(
-      // A process that hands connections on leaves TCP_NODELAY to the one that serves them.
-      { noDelay: spec.pauseOnConnect !== true, pauseOnConnect: spec.pauseOnConnect === true },
-      (socket) => onConnection(socket, transport),
-    );
+    const { server, listening } = serverFor(transport);
     try {
       await listenOn(server, address, { unixSocketMode: spec.unixSocketPermissions });
+      listening();
       listeners.push({
         server,
         transport,
@@ -128,16 +157,10 @@ const closing = new WeakMap<OpenListener, Promise<void>>();
 
 /**
  * Stops accepting and removes the socket files these listeners created. Resolves once their
- * connections are gone, or at once with `waitForConnections: false` (a server whose sockets were
- * sent to another process waits in close() for that process to report them closed, which an
- * exited worker never does). Idempotent: a second call waits for the first close instead of for
- * a 'close' event that has already been emitted.
+ * connections are gone (at once for hand-off listeners, which keep none). Idempotent: a second
+ * call waits for the first close instead of for a 'close' event that has already been emitted.
  */
-export function closeListeners(
-  listeners: OpenListener[],
-  options: { waitForConnections?: boolean } = {},
-): Promise<void> {
-  const waitForConnections = options.waitForConnections ?? true;
+export function closeListeners(listeners: OpenListener[]): Promise<void> {
   return Promise.all(
     listeners.map((listener) => {
       let closed = closing.get(listener);
@@ -149,7 +172,7 @@ export function closeListeners(
         });
         closing.set(listener, closed);
       }
-      return waitForConnections ? closed : undefined;
+      return closed;
     }),
   ).then(() => undefined);
 }

@@ -7,7 +7,6 @@
 // workers share TLS session-ticket keys (sent over IPC, never through the environment), so a
 // client resumes its session whichever worker it reaches.
 import cluster, { type Worker } from 'node:cluster';
-import type { Socket } from 'node:net';
 import { gatewayListenSpec } from '../config/gateway-options.js';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
@@ -21,7 +20,7 @@ import {
 } from './connection-handoff.js';
 import { Gateway, pinRestartSettings, warnRestartNeeded } from './gateway.js';
 import type { GatewayEvents } from './generation.js';
-import { closeListeners, openListeners } from './listeners.js';
+import { closeListeners, openHandOffListeners } from './listeners.js';
 import { packForWorker, type ToPrimary, type ToWorker } from './worker-messages.js';
 
 /** What the CLI drives, whether the gateway runs in-process or over workers. */
@@ -140,10 +139,9 @@ export async function superviseWorkers(
   let stopping: 'smart' | 'fast' | undefined;
   const slots = new Map<Worker, WorkerSlot>();
   const handoff = new ConnectionHandoff(logger);
-  const listeners = await openListeners(
-    // Connections stay unread here: a worker reads them.
-    { ...gatewayListenSpec(initial.settings), pauseOnConnect: true },
-    (socket: Socket, transport) => handoff.dispatch(socket, transport),
+  const listeners = await openHandOffListeners(
+    gatewayListenSpec(initial.settings),
+    (handle, transport) => handoff.dispatch(handle, transport),
     logger,
   );
 
@@ -290,7 +288,7 @@ export async function superviseWorkers(
     clearInterval(rotation);
     stopping = 'fast';
     for (const worker of slots.keys()) worker.process.kill('SIGKILL');
-    await closeListeners(listeners, { waitForConnections: false });
+    await closeListeners(listeners);
     throw error;
   }
 
@@ -392,10 +390,7 @@ export async function superviseWorkers(
         await Promise.all(exits);
         clearTimeout(timer);
         // Until now, new connections reached workers that answered "shutting down" (57P03).
-        // The workers are gone, and with them every session: nothing to wait for. (A server
-        // whose sockets were sent to another process waits in close() for that process to
-        // report them closed, which an exited worker never does.)
-        await closeListeners(listeners, { waitForConnections: false });
+        await closeListeners(listeners);
         handoff.closeAll();
       })();
       return shutdownDone;

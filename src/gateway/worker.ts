@@ -1,10 +1,10 @@
 // A worker of `pgtunnel serve`: it reads no file and listens on nothing. It says hello, gets
 // its configuration (and the TLS ticket keys) from the primary over IPC, serves the
 // connections the primary hands it, and follows its reload and shutdown messages.
-import type { Socket } from 'node:net';
 import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { socketFromHandle } from '../net/handle-passing.js';
 import type { TicketKeys } from '../tls/ticket-keys.js';
 import type { ConfigSnapshot } from './config-snapshot.js';
 import {
@@ -35,9 +35,9 @@ export async function runWorker(
       const message = unpackInWorker(received);
       switch (message?.type) {
         case HANDOFF: {
-          const socket = handle as Socket | undefined;
           send({ type: HANDOFF_TAKEN, id: message.id });
-          if (!socket) return;
+          if (!handle) return;
+          const socket = socketFromHandle(handle);
           if (gateway) gateway.serve(socket, message.transport);
           else socket.destroy();
           return;
