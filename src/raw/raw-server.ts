@@ -164,8 +164,14 @@ export async function startRawServer(options: RawServeOptions): Promise<RawServe
         (error) => log.error({ err: describeError(error) }, 'connection handler failed'),
       );
     });
+    // A TLS socket whose client left has lost its address by the time the handshake error is
+    // reported: the accepted socket's (node:tls keeps it as `_parent`) is read as it arrives.
+    const clients = new WeakMap<Socket, string>();
+    server.on('connection', (accepted: Socket) => clients.set(accepted, peerOf(accepted)));
     server.on('tlsClientError', (error, socket) => {
-      logHandshakeFailure(log.child({ client: peerOf(socket) }), error);
+      const accepted = (socket as unknown as { _parent?: Socket })._parent;
+      const client = (accepted && clients.get(accepted)) ?? peerOf(socket);
+      logHandshakeFailure(log.child({ client }), error);
     });
     server.on('error', (error) => log.error({ err: describeError(error) }, 'listener error'));
     return server;

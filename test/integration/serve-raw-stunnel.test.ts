@@ -83,8 +83,13 @@ describe('serve --raw with stunnel4 as the client', () => {
     const socket = connect({ port: rawPort, host: '127.0.0.1' });
     socket.on('error', () => {});
     await once(socket, 'connect');
+    const clientPort = socket.localPort;
     socket.end();
-    await raw.waitForLog('the client closed the connection before completing the TLS handshake');
+    const line = await raw.waitForLog(
+      'the client closed the connection before completing the TLS handshake',
+    );
+    // Named by its address, not as a local client.
+    assert.equal(line.client, `127.0.0.1:${clientPort}`);
   });
 
   it('refuses a client without a certificate, and one whose certificate is revoked', async () => {
