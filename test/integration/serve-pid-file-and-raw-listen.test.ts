@@ -115,8 +115,12 @@ describe('serve: PID file, and raw mode on every address', () => {
       String(port),
       '--pid-file',
       pidFile,
+      // Not for raw mode: said at start, not silently ignored.
+      '-c',
+      `hba_file=${join(dir, 'unused-hba.conf')}`,
     ]);
     try {
+      assert.match(raw.output(), /hba_file is set but serve --raw does not use it/);
       assert.equal(readFileSync(pidFile, 'utf8').trim(), String(raw.child.pid));
       assert.equal(await sslRequestThroughRaw('127.0.0.1', port, pki.caBundle), 'N');
       assert.equal(await sslRequestThroughRaw('::1', port, pki.caBundle), 'N');

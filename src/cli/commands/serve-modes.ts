@@ -79,6 +79,30 @@ function rawOptions(settings: Settings, logger: Logger, fds: number[]): RawServe
   };
 }
 
+/**
+ * Settings of the PostgreSQL-aware gateway that raw mode cannot apply: it reads no startup
+ * packet, so it has no user, database or server name to match. Set, they are warned about
+ * rather than silently ignored.
+ */
+export const RAW_MODE_UNUSED: ReadonlyArray<{ name: keyof Settings; why: string }> = [
+  {
+    name: 'hba_file',
+    why: 'raw mode reads no user or database to match its rules (or ident_file maps) against; it admits clients by their certificate (ssl_ca_file, ssl_crl_file)',
+  },
+  {
+    name: 'routes_file',
+    why: 'raw mode serves one certificate (ssl_cert_file) and forwards every connection to upstream',
+  },
+];
+
+/** One warning for each setting in RAW_MODE_UNUSED that is set. */
+export function rawModeWarnings(settings: Settings): string[] {
+  return RAW_MODE_UNUSED.filter(({ name }) => settings[name] !== '').map(
+    ({ name, why }) =>
+      `${name} is set but serve --raw does not use it: ${why}; remove it, or run serve without --raw`,
+  );
+}
+
 /** `serve --raw`: stunnel's server mode with pgtunnel's settings; stops on SIGTERM/SIGINT. */
 export async function runRawServe(
   config: LoadedConfig,
@@ -86,6 +110,7 @@ export async function runRawServe(
   options: { inetd: boolean; fds: number[] },
 ): Promise<void> {
   const raw = rawOptions(config.settings, logger, options.fds);
+  for (const warning of rawModeWarnings(config.settings)) logger.warn({}, warning);
   if (options.inetd) {
     await serveRawInetd(raw, stdioConnection());
     process.exit(ExitCode.OK);
