@@ -1,7 +1,7 @@
 // The declarative table of `pgtunnel serve` settings: name, default, parser, whether a reload
 // applies it, and what it does. Names and meanings follow postgresql.conf wherever PostgreSQL
 // has the same setting, so a DBA already knows them. docs/configuration.md mirrors this table.
-import { parseCidr } from '../hba/cidr.js';
+import { parseCidr } from '../net/cidr.js';
 import { parseBoolean, parseDuration, parseEnum, parseInteger } from './values.js';
 
 /** When a change to a setting takes effect. */

@@ -5,8 +5,8 @@
 import type { Socket } from 'node:net';
 import type { Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
-import { type Cidr, inAnyRange, parseCidr, unmappedAddress as unmapped } from '../hba/cidr.js';
 import type { Logger } from '../log.js';
+import { type Cidr, inAnyRange, parseCidr, unmappedAddress as unmapped } from '../net/cidr.js';
 import { StreamEndedError } from '../net/read-bytes.js';
 import { fatal } from '../protocol/backend-error.js';
 import { SqlState } from '../protocol/codes.js';

@@ -3,7 +3,7 @@
 // (address, and in PP2_TYPE_SSL the TLS version and client certificate CN).
 import type { Socket } from 'node:net';
 import type { Settings } from '../config/settings.js';
-import { unmappedAddress } from '../hba/cidr.js';
+import { unmappedAddress } from '../net/cidr.js';
 import { encodeProxyV2 } from '../protocol/proxy-header.js';
 import type { SessionRecord } from './gateway-sessions.js';
 

@@ -1,8 +1,9 @@
 // The decision the gateway enforces for a connection: the matched pg_hba.conf rule plus the
 // client certificate, judged as PostgreSQL's ClientAuthentication(), CheckCertAuth() and
 // auth_failed() do (src/backend/libpq/auth.c, PostgreSQL 18), with the same FATAL wording.
+
+import { clientAddress, formatIp } from '../net/ip-address.js';
 import { SqlState } from '../protocol/codes.js';
-import { clientAddress, formatIp } from './address.js';
 import { checkUsermap } from './ident.js';
 import type { ConnectionFacts, HbaDecision } from './match.js';
 import type { HbaRule, IdentMaps } from './types.js';

@@ -2,7 +2,7 @@
 // order, the first whose type, address, database and user all match wins; no match rejects.
 // Pure apart from reading the machine's interfaces for samehost/samenet when not given them.
 import { networkInterfaces } from 'node:os';
-import { clientAddress, type IpAddress, inRange, parseIp } from './address.js';
+import { clientAddress, type IpAddress, inRange, parseIp } from '../net/ip-address.js';
 import type { HbaRule, NameToken } from './types.js';
 
 /** What the gateway knows about a connection when it picks a rule. */

@@ -3,7 +3,7 @@
 // PostgreSQL has one. Lines the gateway cannot enforce fail the load with a reason.
 
 import type { FileSource } from '../config/file-source.js';
-import { cidrMask, parseIp } from './address.js';
+import { cidrMask, parseIp } from '../net/ip-address.js';
 import { HbaConfigError, type HbaProblem, type HbaWarning, problem } from './problems.js';
 import { compileNameToken } from './regex.js';
 import { type TokenizedLine, tokenizeAuthFile } from './tokenize.js';

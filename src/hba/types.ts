@@ -1,5 +1,5 @@
 // The parsed forms of pg_hba.conf and pg_ident.conf lines that matching and authorization use.
-import type { IpAddress } from './address.js';
+import type { IpAddress } from '../net/ip-address.js';
 import type { AuthToken } from './tokenize.js';
 
 /** A database or user token after parsing: `/regex` tokens carry their compiled expression. */

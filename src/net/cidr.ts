@@ -1,6 +1,13 @@
 // Address ranges written as CIDR (`10.0.0.0/8`, `2001:db8::/32`, or one address), as in a
 // pg_hba.conf ADDRESS column, for settings that list trusted networks (proxy_protocol_trusted).
-import { cidrMask, clientAddress, formatIp, type IpAddress, inRange, parseIp } from './address.js';
+import {
+  cidrMask,
+  clientAddress,
+  formatIp,
+  type IpAddress,
+  inRange,
+  parseIp,
+} from './ip-address.js';
 
 /** A parsed range; `text` is its canonical form for messages and status output. */
 export interface Cidr {

@@ -1,7 +1,8 @@
-// IP addresses as byte arrays for pg_hba.conf matching: parsing (validated with net.isIP first,
-// never a lenient parser), CIDR masks, bitwise range checks, and IPv4-mapped IPv6 clients.
+// IP addresses as byte arrays, for pg_hba.conf matching and trusted-network settings: parsing
+// (validated with net.isIP first, never a lenient parser), CIDR masks, bitwise range checks,
+// and IPv4-mapped IPv6 clients.
 import { isIP } from 'node:net';
-import { formatIpBytes } from '../net/ip-text.js';
+import { formatIpBytes } from './ip-text.js';
 
 /** An IPv4 (4 bytes) or IPv6 (16 bytes) address. */
 export interface IpAddress {

@@ -1,7 +1,7 @@
 // IP parsing, masks and range checks used by pg_hba.conf matching.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { cidrMask, clientAddress, formatIp, inRange, parseIp } from './address.js';
+import { cidrMask, clientAddress, formatIp, inRange, parseIp } from './ip-address.js';
 
 const ip = (text: string) => {
   const parsed = parseIp(text);
