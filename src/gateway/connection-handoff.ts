@@ -3,6 +3,7 @@
 // node:cluster's round-robin hand-off forgets a connection sent to a worker that dies before
 // answering (the client then waits for ever); here such a connection goes to another worker.
 // The cost is the same as cluster's: one IPC message with a bare handle per connection.
+import type { SendHandle } from 'node:child_process';
 import type { Worker } from 'node:cluster';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -102,7 +103,9 @@ export class ConnectionHandoff {
     this.inFlight.set(id, entry);
     const message: HandoffMessage = { type: HANDOFF, id, transport: connection.transport };
     try {
-      worker.send(message, connection.handle as never, { keepOpen: true }, (error) => {
+      // Node sends bare handles too (as 'net.Native'); its types name only Socket and Server.
+      const handle = connection.handle as unknown as SendHandle;
+      worker.send(message, handle, { keepOpen: true }, (error) => {
         if (!error || !this.inFlight.has(id)) return;
         this.inFlight.delete(id);
         this.send(entry);
