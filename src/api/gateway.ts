@@ -1,4 +1,5 @@
 // The Node API's gateway: what `pgtunnel serve` does (in one process), inside the calling one.
+import { runAdminConsole } from '../admin/console/console-entry.js';
 import { loadConfig, type Override } from '../config/load.js';
 import type { SettingName } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
@@ -58,7 +59,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   const logger = options.logger ?? silentLogger;
   const snapshot = await loadSnapshot(config, { generation: 1, isReload: false });
-  const gateway = await Gateway.start({ snapshot, logger });
+  const gateway = await Gateway.start({ snapshot, logger, adminConsole: runAdminConsole });
   let generation = snapshot.generation;
   const addresses = gateway.addresses();
   const tcp = addresses.find((address) => !address.startsWith('/'));

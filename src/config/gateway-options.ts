@@ -1,8 +1,7 @@
-// postgresql.conf's names mapped onto the options the components own, in one place: the
-// server's TLS configuration (src/tls/server-tls.ts) and the gateway's listening sockets
-// (src/gateway/listeners.ts) take camelCase fields with no empty strings standing for "not
-// set", and never see the Settings type.
-import type { ListenSpec } from '../gateway/listeners.js';
+// postgresql.conf's ssl_* names mapped onto the server's TLS configuration
+// (src/tls/server-tls.ts), which takes camelCase fields with no empty strings standing for "not
+// set" and never sees the Settings type. (The gateway's listening sockets take theirs in
+// src/gateway/listeners.ts, gatewayListenSpec.)
 import type { ServerTlsConfig } from '../tls/server-tls.js';
 import type { Settings } from './settings.js';
 
@@ -27,15 +26,5 @@ export function serverTlsConfig(settings: Settings): ServerTlsConfig {
       settings.ssl_max_protocol_version === '' ? undefined : settings.ssl_max_protocol_version,
     passphraseCommand: settings.ssl_passphrase_command,
     passphraseCommandSupportsReload: settings.ssl_passphrase_command_supports_reload,
-  };
-}
-
-/** Where the gateway listens: listen_addresses, port and the unix socket settings. */
-export function gatewayListenSpec(settings: Settings): ListenSpec {
-  return {
-    listenAddresses: settings.listen_addresses,
-    port: settings.port,
-    unixSocketDirectories: settings.unix_socket_directories,
-    unixSocketPermissions: settings.unix_socket_permissions,
   };
 }

@@ -6,11 +6,6 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import {
-  adminConsoleRefusal,
-  isAdminConsole,
-  runAdminConsole,
-} from '../admin/console/console-entry.js';
 import { describeError } from '../errors.js';
 import { replicationMode } from '../hba/match.js';
 import { sendCancelToEach } from '../libpq/cancel.js';
@@ -26,6 +21,7 @@ import type { StartupOutcome } from '../startup/negotiate-startup.js';
 import { endWithReply } from '../startup/refusal.js';
 import { NO_CLIENT_CERTIFICATE } from '../tls/peer-identity.js';
 import type { AccessDecision } from './access-policy.js';
+import { adminConsoleRefusal, isAdminConsole } from './admin-console-gate.js';
 import {
   findForgedSetting,
   forgedSettingRefusal,
@@ -178,17 +174,12 @@ async function run(conn: Connection): Promise<Stop> {
       conn.record.user ?? '',
       conn.generation.settings,
     );
+    // The console answers for itself: the server session was only for the login.
+    upstream.value.socket.end(encodeTerminate());
     if (notAdmin) {
-      upstream.value.socket.end(encodeTerminate());
       return refusal(negotiated.stream, notAdmin.sqlstate, notAdmin.message, notAdmin).stop;
     }
-    await runAdminConsole(
-      negotiated.stream,
-      upstream.value.socket,
-      conn.record,
-      conn.env,
-      conn.log,
-    );
+    await conn.env.adminConsole(negotiated.stream, conn.record, conn.env, conn.log);
     return END;
   }
   await relay(conn, negotiated, upstream.value, admitted.value, session.value);

@@ -3,7 +3,6 @@
 // workers), and passes each connection to handleClientConnection. A reload builds the new
 // generation first and swaps it in only when every part built; on failure the old one stays.
 import type { Socket } from 'node:net';
-import { gatewayListenSpec } from '../config/gateway-options.js';
 import { SETTINGS, type SettingName, type Settings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -12,9 +11,15 @@ import type { TicketKeys } from '../tls/ticket-keys.js';
 import { handleClientConnection } from './client-connection.js';
 import { type ConfigSnapshot, generationFrom, snapshotWarnings } from './config-snapshot.js';
 import { GatewaySessions } from './gateway-sessions.js';
-import type { ConnectionEnvironment, GatewayEvents, GatewayGeneration } from './generation.js';
+import type {
+  AdminConsole,
+  ConnectionEnvironment,
+  GatewayEvents,
+  GatewayGeneration,
+} from './generation.js';
 import {
   closeListeners,
+  gatewayListenSpec,
   type OpenListener,
   openActivatedListeners,
   openListeners,
@@ -27,6 +32,11 @@ export interface GatewayStartOptions {
   /** Shared by all workers so TLS session tickets resume across them. */
   ticketKeys?: TicketKeys | undefined;
   events?: GatewayEvents | undefined;
+  /**
+   * Serves the admin console (virtual database `pgtunnel`): src/admin/console/console-entry.ts,
+   * given by whoever starts the gateway.
+   */
+  adminConsole: AdminConsole;
   /**
    * Where connections come from: the configured addresses (default), sockets inherited from
    * systemd, or none (inetd mode, and workers, whose primary hands connections over to `serve`).
@@ -80,6 +90,7 @@ export class Gateway {
       logger: options.logger,
       isShuttingDown: () => gateway.shuttingDown,
       events: gateway.events,
+      adminConsole: options.adminConsole,
     };
     gateway.handleConnection = (socket, transport) => {
       withProxyHeader(socket, transport, env, handleClientConnection).catch((error: unknown) => {

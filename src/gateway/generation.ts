@@ -1,6 +1,7 @@
 // What every client connection of the gateway runs under: the configuration generation (a
 // reload makes a new one, open sessions keep theirs), the shared environment, and the events
 // it reports. Kept apart so that the connection steps and their helpers import types, not each other.
+import type { Duplex } from 'node:stream';
 import type { Settings } from '../config/settings.js';
 import type { UpstreamTarget } from '../libpq/upstream-session.js';
 import type { Logger } from '../log.js';
@@ -8,7 +9,7 @@ import type { CertificateEntry } from '../tls/certificate-inventory.js';
 import type { HandshakeFailureReason } from '../tls/handshake-failure.js';
 import type { TlsAcceptor } from '../tls/tls-acceptor.js';
 import type { AccessPolicy } from './access-policy.js';
-import type { GatewaySessions } from './gateway-sessions.js';
+import type { GatewaySessions, SessionRecord } from './gateway-sessions.js';
 import type { RouteTable } from './routes/route-table.js';
 
 /** The configuration a connection runs under; a reload makes a new one, open sessions keep theirs. */
@@ -35,7 +36,20 @@ export interface ConnectionEnvironment {
   readonly logger: Logger;
   isShuttingDown(): boolean;
   readonly events: GatewayEvents;
+  /** Serves the admin console (virtual database `pgtunnel`). */
+  readonly adminConsole: AdminConsole;
 }
+
+/**
+ * Serves an admin console session on `client`, whose login the server accepted (that server
+ * session is already ended); resolves when the client leaves.
+ */
+export type AdminConsole = (
+  client: Duplex,
+  record: SessionRecord,
+  env: ConnectionEnvironment,
+  log: Logger,
+) => Promise<void>;
 
 /** Observability hooks (metrics); every call is cheap and optional work. */
 export interface GatewayEvents {

@@ -4,6 +4,7 @@
 // warning while another succeeds; none at all is an error.
 import { lookup } from 'node:dns/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Settings } from '../config/settings.js';
 import { describeError, PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { postgresSocketPath, type SocketAddress } from '../net/address.js';
@@ -15,6 +16,16 @@ export interface ListenSpec {
   port: number;
   unixSocketDirectories: string[];
   unixSocketPermissions: number;
+}
+
+/** Where the gateway listens: listen_addresses, port and the unix socket settings. */
+export function gatewayListenSpec(settings: Settings): ListenSpec {
+  return {
+    listenAddresses: settings.listen_addresses,
+    port: settings.port,
+    unixSocketDirectories: settings.unix_socket_directories,
+    unixSocketPermissions: settings.unix_socket_permissions,
+  };
 }
 
 export interface OpenListener {

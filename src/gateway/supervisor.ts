@@ -7,7 +7,6 @@
 // workers share TLS session-ticket keys (sent over IPC, never through the environment), so a
 // client resumes its session whichever worker it reaches.
 import cluster, { type Worker } from 'node:cluster';
-import { gatewayListenSpec } from '../config/gateway-options.js';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -19,8 +18,8 @@ import {
   type HandoffTakenMessage,
 } from './connection-handoff.js';
 import { Gateway, pinRestartSettings, warnRestartNeeded } from './gateway.js';
-import type { GatewayEvents } from './generation.js';
-import { closeListeners, openHandOffListeners } from './listeners.js';
+import type { AdminConsole, GatewayEvents } from './generation.js';
+import { closeListeners, gatewayListenSpec, openHandOffListeners } from './listeners.js';
 import { packForWorker, type ToPrimary, type ToWorker } from './worker-messages.js';
 
 /** What the CLI drives, whether the gateway runs in-process or over workers. */
@@ -45,6 +44,8 @@ export interface ServingOptions {
   onStart?: ((gateway: Gateway) => void) | undefined;
   /** Inherited listening sockets (systemd socket activation) instead of the configured ones. */
   listenFds?: number[] | undefined;
+  /** Serves the admin console (virtual database `pgtunnel`). */
+  adminConsole: AdminConsole;
 }
 
 /** How long a worker may take to answer a prepare or commit before it is replaced. */
@@ -78,7 +79,7 @@ export async function serveInProcess(
   load: () => LoadedConfig,
   initial: ConfigSnapshot,
   logger: Logger,
-  serving: ServingOptions = {},
+  serving: ServingOptions,
 ): Promise<ServeController> {
   let ticketKeys = newTicketKeys();
   const gateway = await Gateway.start({
@@ -86,6 +87,7 @@ export async function serveInProcess(
     logger,
     ticketKeys,
     events: serving.events,
+    adminConsole: serving.adminConsole,
     ...(serving.listenFds?.length ? { listen: { fds: serving.listenFds } } : {}),
   });
   serving.onStart?.(gateway);

@@ -92,6 +92,7 @@ export async function runWorker(
         logger,
         ticketKeys: latestKeys ?? ticketKeys,
         events: serving.events,
+        adminConsole: serving.adminConsole,
         listen: 'none',
       });
       // Keys rotated while the gateway started.

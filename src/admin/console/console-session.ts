@@ -16,9 +16,6 @@ import {
   encodeResultSet,
 } from './result-messages.js';
 
-/** The name of the virtual database that opens the console, as `pgbouncer` opens PgBouncer's. */
-export const ADMIN_CONSOLE_DATABASE = 'pgtunnel';
-
 /** Frontend messages of the extended query protocol (Parse, Bind, Describe, Execute, Close, Flush). */
 const EXTENDED = new Set(['P', 'B', 'D', 'E', 'C', 'H', 'F']);
 

@@ -3,6 +3,7 @@
 // (--raw), which accepts TLS and forwards bytes without reading the PostgreSQL protocol.
 import { fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { runAdminConsole } from '../../admin/console/console-entry.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { Settings } from '../../config/settings.js';
 import { ConfigError } from '../../errors.js';
@@ -45,7 +46,12 @@ export async function runInetdGateway(config: LoadedConfig, logger: Logger): Pro
     );
   }
   const snapshot = await loadSnapshot(config, { generation: 1, isReload: false });
-  const gateway = await Gateway.start({ snapshot, logger, listen: 'none' });
+  const gateway = await Gateway.start({
+    snapshot,
+    logger,
+    listen: 'none',
+    adminConsole: runAdminConsole,
+  });
   await gateway.handle(connection);
   process.exit(ExitCode.OK);
 }

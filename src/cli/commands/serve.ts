@@ -4,6 +4,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
+import { runAdminConsole } from '../../admin/console/console-entry.js';
 import type { ServeAdmin } from '../../admin/serve-admin.js';
 import { maskPasswords } from '../../admin/serve-status.js';
 import { type LoadedConfig, loadConfig, type Override } from '../../config/load.js';
@@ -126,10 +127,12 @@ async function runServe(command: Command, options: ServeOptions): Promise<void> 
       logger: createLogger({ level: settings.log_min_messages }),
       // The admin endpoint runs in the primary; workers keep metrics and answer its requests.
       // Like the demo, its code (prom-client) is loaded only when it is on.
-      serving:
-        settings.admin_listen === ''
+      serving: {
+        ...(settings.admin_listen === ''
           ? (await import('../../admin/console/console-link.js')).workerConsoleHooks()
-          : (await import('../../admin/serve-admin.js')).workerAdminHooks(),
+          : (await import('../../admin/serve-admin.js')).workerAdminHooks()),
+        adminConsole: runAdminConsole,
+      },
     }));
     process.exit(ExitCode.OK);
   }
@@ -269,6 +272,7 @@ async function startController(
     controller = await serveInProcess(load, snapshot, logger, {
       ...admin?.inProcessHooks(),
       listenFds,
+      adminConsole: runAdminConsole,
     });
   } else {
     // Workers get the configuration over IPC (worker-messages.ts packs it), so neither -c
