@@ -46,10 +46,19 @@ export function openListeners(
   onConnection: ConnectionHandler,
   log: Logger,
 ): Promise<OpenListener[]> {
-  return openEach(spec, log, (transport) => ({
-    server: createServer({ noDelay: true }, (socket) => onConnection(socket, transport)),
-    listening: () => {},
-  }));
+  return openEach(spec, log, (transport) => {
+    const server = createServer({ noDelay: true }, (socket) => onConnection(socket, transport));
+    return {
+      server,
+      // A failed accept (EMFILE, ENFILE) is an 'error' on the server; with no listener it
+      // would end the process. PostgreSQL's postmaster logs it and goes on accepting.
+      listening: () => server.on('error', (error) => logAcceptFailure(log, error)),
+    };
+  });
+}
+
+function logAcceptFailure(log: Logger, error: Error): void {
+  log.warn({ err: describeError(error) }, 'could not accept a new connection');
 }
 
 /**
@@ -69,7 +78,7 @@ export function openHandOffListeners(
         acceptHandles(
           server,
           (handle) => onHandle(handle, transport),
-          (error) => log.warn({ err: describeError(error) }, 'could not accept a new connection'),
+          (error) => logAcceptFailure(log, error),
         ),
     };
   });
@@ -78,7 +87,7 @@ export function openHandOffListeners(
 async function openEach(
   spec: ListenSpec,
   log: Logger,
-  serverFor: (transport: 'tcp' | 'local') => { server: Server; listening: () => void },
+  serverFor: (transport: 'tcp' | 'local') => { server: Server; listening: () => unknown },
 ): Promise<OpenListener[]> {
   const listeners: OpenListener[] = [];
   const failures: string[] = [];

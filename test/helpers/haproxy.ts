@@ -7,6 +7,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Cluster } from './pg-cluster.js';
+import type { TestPki } from './pki.js';
+import { freePort } from './ports.js';
 
 export const HAPROXY_BINARY = '/usr/sbin/haproxy';
 
@@ -134,4 +137,50 @@ function adminCommand(path: string, command: string): Promise<string> {
     socket.once('end', () => resolve(reply));
     socket.once('connect', () => socket.end(`${command}\n`));
   });
+}
+
+/** A gateway's config file for a place behind HAProxy, and the ports it names. */
+export interface GatewayBehindBalancer {
+  config: string;
+  port: number;
+  adminPort: number;
+}
+
+/**
+ * Writes `<dir>/<name>.conf` for a gateway behind HAProxy: TLS with the test PKI's server
+ * certificate, PostgreSQL over its unix socket, `hbaFile`, the PROXY protocol trusted from
+ * `trustedProxy` (HAProxy's source address), an admin endpoint and one worker; `extra` lines
+ * follow.
+ */
+export async function writeGatewayBehindBalancer(options: {
+  dir: string;
+  name: string;
+  pki: TestPki;
+  cluster: Cluster;
+  hbaFile: string;
+  trustedProxy: string;
+  extra?: string[];
+}): Promise<GatewayBehindBalancer> {
+  const { dir, name, pki, cluster } = options;
+  const port = await freePort();
+  const adminPort = await freePort();
+  const config = join(dir, `${name}.conf`);
+  writeFileSync(
+    config,
+    [
+      `listen_addresses = '127.0.0.1'`,
+      `port = ${port}`,
+      `ssl_cert_file = '${pki.serverCert}'`,
+      `ssl_key_file = '${pki.serverKey}'`,
+      `upstream = 'host=${cluster.socketDir} port=${cluster.port} sslmode=disable'`,
+      `hba_file = '${options.hbaFile}'`,
+      `proxy_protocol = on`,
+      `proxy_protocol_trusted = '${options.trustedProxy}'`,
+      `admin_listen = '127.0.0.1:${adminPort}'`,
+      `workers = 1`,
+      ...(options.extra ?? []),
+      '',
+    ].join('\n'),
+  );
+  return { config, port, adminPort };
 }

@@ -15,7 +15,7 @@ import pg from 'pg';
 import { encodeSslRequest } from '../../src/protocol/frontend.js';
 import { encodeProxyV2 } from '../../src/protocol/proxy-header.js';
 import { psqlOk, runPsql } from '../helpers/clients.js';
-import { type Haproxy, startHaproxy } from '../helpers/haproxy.js';
+import { type Haproxy, startHaproxy, writeGatewayBehindBalancer } from '../helpers/haproxy.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { type PgtunnelProcess, startPgtunnel } from '../helpers/pgtunnel-process.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
@@ -70,26 +70,15 @@ describe('serve: PROXY protocol behind HAProxy (send-proxy-v2)', () => {
     // Only the client's own network: HAProxy's address (127.0.0.2) matches no rule.
     writeFileSync(hbaFile, 'hostssl all all 127.0.0.1/32 trust\n');
     for (let i = 0; i < 2; i++) {
-      const port = await freePort();
-      const adminPort = await freePort();
-      const config = join(dir, `gw${i}.conf`);
-      writeFileSync(
-        config,
-        [
-          `listen_addresses = '127.0.0.1'`,
-          `port = ${port}`,
-          `ssl_cert_file = '${pki.serverCert}'`,
-          `ssl_key_file = '${pki.serverKey}'`,
-          `upstream = 'host=${cluster.socketDir} port=${cluster.port} sslmode=disable'`,
-          `hba_file = '${hbaFile}'`,
-          `proxy_protocol = on`,
-          `proxy_protocol_trusted = '127.0.0.2/32'`,
-          `admin_listen = '127.0.0.1:${adminPort}'`,
-          `log_connections = on`,
-          `workers = 1`,
-          '',
-        ].join('\n'),
-      );
+      const { config, port, adminPort } = await writeGatewayBehindBalancer({
+        dir,
+        name: `gw${i}`,
+        pki,
+        cluster,
+        hbaFile,
+        trustedProxy: '127.0.0.2/32',
+        extra: ['log_connections = on'],
+      });
       gateways.push({ process: await startPgtunnel(['serve', '-f', config]), port, adminPort });
     }
     trustedPort = await freePort();

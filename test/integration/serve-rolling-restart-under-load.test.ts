@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runPgbench } from '../helpers/clients.js';
-import { type Haproxy, startHaproxy } from '../helpers/haproxy.js';
+import { type Haproxy, startHaproxy, writeGatewayBehindBalancer } from '../helpers/haproxy.js';
 import { type Cluster, startCluster } from '../helpers/pg-cluster.js';
 import { type PgtunnelProcess, startPgtunnel } from '../helpers/pgtunnel-process.js';
 import { createTestPki, type TestPki } from '../helpers/pki.js';
@@ -52,28 +52,16 @@ describe('serve: rolling restart of three gateways behind HAProxy under pgbench 
     const hbaFile = join(dir, 'pg_hba.conf');
     writeFileSync(hbaFile, 'hostssl all all 127.0.0.1/32 trust\n');
     for (let i = 1; i <= 3; i++) {
-      const port = await freePort();
-      const adminPort = await freePort();
-      const config = join(dir, `gw${i}.conf`);
-      writeFileSync(
-        config,
-        [
-          `listen_addresses = '127.0.0.1'`,
-          `port = ${port}`,
-          `ssl_cert_file = '${pki.serverCert}'`,
-          `ssl_key_file = '${pki.serverKey}'`,
-          `upstream = 'host=${cluster.socketDir} port=${cluster.port} sslmode=disable'`,
-          `hba_file = '${hbaFile}'`,
-          `proxy_protocol = on`,
-          `proxy_protocol_trusted = '127.0.0.2'`,
-          `admin_listen = '127.0.0.1:${adminPort}'`,
-          // Long enough for a health check every 100 ms to see /ready turn 503 on a busy machine.
-          `shutdown_delay = 5s`,
-          `shutdown_timeout = 30s`,
-          `workers = 1`,
-          '',
-        ].join('\n'),
-      );
+      const { config, port, adminPort } = await writeGatewayBehindBalancer({
+        dir,
+        name: `gw${i}`,
+        pki,
+        cluster,
+        hbaFile,
+        trustedProxy: '127.0.0.2',
+        // Long enough for a health check every 100 ms to see /ready turn 503 on a busy machine.
+        extra: ['shutdown_delay = 5s', 'shutdown_timeout = 30s'],
+      });
       gateways.push({
         name: `gw${i}`,
         config,
