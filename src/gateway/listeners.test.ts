@@ -57,35 +57,41 @@ async function roundTrip(listener: OpenListener): Promise<string> {
   return received;
 }
 
+const kinds: Array<{
+  name: string;
+  reply: string;
+  open(log: Logger): Promise<OpenListener[]>;
+}> = [
+  {
+    name: 'Sockets',
+    reply: 'served',
+    open: (log) => openListeners(spec, (socket: Socket) => socket.end('served'), log),
+  },
+  {
+    name: 'hand-off, bare handles',
+    reply: 'handed',
+    open: (log) =>
+      openHandOffListeners(
+        spec,
+        (handle: ConnectionHandle) => socketFromHandle(handle).end('handed'),
+        log,
+      ),
+  },
+];
+
 describe('gateway listeners', () => {
   const opened: OpenListener[][] = [];
   after(() => Promise.all(opened.map((listeners) => closeListeners(listeners))));
 
-  it('log a failed accept and go on accepting (Sockets)', async () => {
-    const lines: string[] = [];
-    const listeners = await openListeners(
-      spec,
-      (socket: Socket) => socket.end('served'),
-      recordingLogger(lines),
-    );
-    opened.push(listeners);
-    const [listener] = listeners as [OpenListener];
-    failAccept(listener);
-    assert.deepEqual(lines, ['could not accept a new connection']);
-    assert.equal(await roundTrip(listener), 'served');
-  });
-
-  it('log a failed accept and go on accepting (hand-off, bare handles)', async () => {
-    const lines: string[] = [];
-    const listeners = await openHandOffListeners(
-      spec,
-      (handle: ConnectionHandle) => socketFromHandle(handle).end('handed'),
-      recordingLogger(lines),
-    );
-    opened.push(listeners);
-    const [listener] = listeners as [OpenListener];
-    failAccept(listener);
-    assert.deepEqual(lines, ['could not accept a new connection']);
-    assert.equal(await roundTrip(listener), 'handed');
-  });
+  for (const kind of kinds) {
+    it(`log a failed accept and go on accepting (${kind.name})`, async () => {
+      const lines: string[] = [];
+      const listeners = await kind.open(recordingLogger(lines));
+      opened.push(listeners);
+      const [listener] = listeners as [OpenListener];
+      failAccept(listener);
+      assert.deepEqual(lines, ['could not accept a new connection']);
+      assert.equal(await roundTrip(listener), kind.reply);
+    });
+  }
 });
