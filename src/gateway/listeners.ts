@@ -7,9 +7,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Settings } from '../config/settings.js';
 import { describeError, PgTunnelError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { postgresSocketPath, type SocketAddress } from '../net/address.js';
+import { formatSocketAddress, postgresSocketPath, type SocketAddress } from '../net/address.js';
 import { acceptHandles, type ConnectionHandle } from '../net/handle-passing.js';
-import { listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
+import { describeBound, listenOn, listenOnFd, removeSocketFile } from '../net/listen.js';
 
 export interface ListenSpec {
   listenAddresses: string[];
@@ -111,7 +111,7 @@ async function openEach(
     }
   };
   for (const host of await expandAddresses(spec.listenAddresses)) {
-    const description = `${host.includes(':') ? `[${host}]` : host}:${spec.port}`;
+    const description = formatSocketAddress({ kind: 'tcp', host, port: spec.port });
     await open({ kind: 'tcp', host, port: spec.port }, 'tcp', description);
   }
   for (const dir of spec.unixSocketDirectories) {
@@ -140,13 +140,8 @@ export async function openActivatedListeners(
     let transport: 'tcp' | 'local' = 'tcp';
     const server = createServer({ noDelay: true }, (socket) => onConnection(socket, transport));
     await listenOnFd(server, fd);
-    const address = server.address();
-    transport = typeof address === 'string' ? 'local' : 'tcp';
-    const description =
-      typeof address === 'string'
-        ? `${address} (fd ${fd})`
-        : `${address?.family === 'IPv6' ? `[${address.address}]` : address?.address}:${address?.port} (fd ${fd})`;
-    listeners.push({ server, transport, description });
+    transport = typeof server.address() === 'string' ? 'local' : 'tcp';
+    listeners.push({ server, transport, description: describeBound(server, undefined, fd) });
   }
   return listeners;
 }

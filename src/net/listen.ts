@@ -142,7 +142,11 @@ export interface BoundServer<S extends Server> {
 }
 
 /** How a bound server is named: its real address (a port 0 resolved), and an inherited fd. */
-function describeBound(server: Server, address: SocketAddress | undefined, fd?: number): string {
+export function describeBound(
+  server: Server,
+  address: SocketAddress | undefined,
+  fd?: number,
+): string {
   const bound = server.address();
   const shown =
     bound && typeof bound === 'object'
