@@ -106,7 +106,7 @@ export class Gateway {
     const listen = options.listen ?? 'configured';
     if (listen === 'none') return gateway;
     if (listen !== 'configured') {
-      gateway.listeners = await openActivatedListeners(listen.fds, onConnection);
+      gateway.listeners = await openActivatedListeners(listen.fds, onConnection, options.logger);
       return gateway;
     }
     gateway.listeners = await openListeners(

@@ -1,9 +1,11 @@
 // The gateway's listeners over real loopback sockets: a failed accept (what libuv reports when
 // the process is out of descriptors) is logged and the listener goes on accepting, for the
-// listeners that make Sockets and for the main process's hand-off listeners alike.
+// listeners that make Sockets, the main process's hand-off listeners, and a socket inherited
+// as systemd hands it over (in a child process given it as fd 3).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { Logger } from '../log.js';
 import { type ConnectionHandle, socketFromHandle } from '../net/handle-passing.js';
@@ -45,8 +47,11 @@ function failAccept(listener: OpenListener): void {
   handle.onconnection(EMFILE);
 }
 
-async function roundTrip(listener: OpenListener): Promise<string> {
-  const { port } = listener.server.address() as { port: number };
+function portOf(server: Server): number {
+  return (server.address() as { port: number }).port;
+}
+
+async function roundTrip(port: number): Promise<string> {
   const client = connect(port, '127.0.0.1');
   let received = '';
   client.setEncoding('utf8').on('data', (chunk: string) => {
@@ -91,7 +96,45 @@ describe('gateway listeners', () => {
       const [listener] = listeners as [OpenListener];
       failAccept(listener);
       assert.deepEqual(lines, ['could not accept a new connection']);
-      assert.equal(await roundTrip(listener), kind.reply);
+      assert.equal(await roundTrip(portOf(listener.server)), kind.reply);
     });
   }
+
+  it('log a failed accept and go on accepting (inherited socket)', async () => {
+    const inherited = createServer();
+    inherited.listen(0, '127.0.0.1');
+    await once(inherited, 'listening');
+    const fd = (inherited as unknown as { _handle: { fd: number } })._handle.fd;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', inheritedListenerChild],
+      { stdio: ['ignore', 'pipe', 'inherit', fd], cwd: new URL('../..', import.meta.url) },
+    );
+    const port = portOf(inherited);
+    try {
+      assert.ok(child.stdout);
+      let output = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        output += chunk;
+      });
+      // The line it prints, or its exit if the failed accept ended it.
+      await Promise.race([once(child.stdout, 'data'), once(child, 'exit')]);
+      assert.deepEqual(JSON.parse(output || '[]'), ['could not accept a new connection']);
+      // From now on only the child accepts on the socket.
+      inherited.close();
+      assert.equal(await roundTrip(port), 'inherited');
+    } finally {
+      child.kill();
+    }
+  });
 });
+
+/** Opens fd 3 as an inherited listener, fails one accept, prints what it logged, then serves. */
+const inheritedListenerChild = `
+import { openActivatedListeners } from ${JSON.stringify(new URL('./listeners.ts', import.meta.url).href)};
+const lines = [];
+const log = { debug() {}, info() {}, warn(_f, m) { lines.push(m); }, error(_f, m) { lines.push(m); }, child: () => log };
+const [listener] = await openActivatedListeners([3], (socket) => socket.end('inherited'), log);
+listener.server._handle.onconnection(${EMFILE});
+process.stdout.write(JSON.stringify(lines) + '\\n');
+`;

@@ -48,13 +48,17 @@ export function openListeners(
 ): Promise<OpenListener[]> {
   return openEach(spec, log, (transport) => {
     const server = createServer({ noDelay: true }, (socket) => onConnection(socket, transport));
-    return {
-      server,
-      // A failed accept (EMFILE, ENFILE) is an 'error' on the server; with no listener it
-      // would end the process. PostgreSQL's postmaster logs it and goes on accepting.
-      listening: () => server.on('error', (error) => logAcceptFailure(log, error)),
-    };
+    return { server, listening: () => logAcceptFailures(server, log) };
   });
+}
+
+/**
+ * For a server that listens: a failed accept (EMFILE, ENFILE) is an 'error' on the server,
+ * which with no listener would end the process. PostgreSQL's postmaster logs it and goes on
+ * accepting. (Not before listening: a bind error is the caller's to report.)
+ */
+function logAcceptFailures(server: Server, log: Logger): void {
+  server.on('error', (error) => logAcceptFailure(log, error));
 }
 
 function logAcceptFailure(log: Logger, error: Error): void {
@@ -87,7 +91,7 @@ export function openHandOffListeners(
 async function openEach(
   spec: ListenSpec,
   log: Logger,
-  serverFor: (transport: 'tcp' | 'local') => { server: Server; listening: () => unknown },
+  serverFor: (transport: 'tcp' | 'local') => { server: Server; listening: () => void },
 ): Promise<OpenListener[]> {
   const listeners: OpenListener[] = [];
   const failures: string[] = [];
@@ -134,12 +138,14 @@ async function openEach(
 export async function openActivatedListeners(
   fds: number[],
   onConnection: ConnectionHandler,
+  log: Logger,
 ): Promise<OpenListener[]> {
   const listeners: OpenListener[] = [];
   for (const fd of fds) {
     let transport: 'tcp' | 'local' = 'tcp';
     const server = createServer({ noDelay: true }, (socket) => onConnection(socket, transport));
     await listenOnFd(server, fd);
+    logAcceptFailures(server, log);
     transport = typeof server.address() === 'string' ? 'local' : 'tcp';
     listeners.push({ server, transport, description: describeBound(server, undefined, fd) });
   }
