@@ -157,21 +157,24 @@ export async function startRawServer(options: RawServeOptions): Promise<RawServe
   const sessions = new SessionSet();
 
   const newServer = () => {
+    // Each client's address is read once, from the accepted socket as it arrives: a TLS socket
+    // whose client left has lost it by the time a handshake error is reported. node:tls keeps
+    // the accepted socket as the TLS socket's `_parent`.
+    const clients = new WeakMap<Socket, string>();
+    const clientOf = (tlsSocket: TLSSocket) => {
+      const accepted = (tlsSocket as unknown as { _parent?: Socket })._parent;
+      return (accepted && clients.get(accepted)) ?? peerOf(tlsSocket);
+    };
     const server = createServer(tlsOptions, (tlsSocket) => {
       sessions.run(
         tlsSocket,
-        (attach) => handle(tlsSocket, peerOf(tlsSocket), attach),
+        (attach) => handle(tlsSocket, clientOf(tlsSocket), attach),
         (error) => log.error({ err: describeError(error) }, 'connection handler failed'),
       );
     });
-    // A TLS socket whose client left has lost its address by the time the handshake error is
-    // reported: the accepted socket's (node:tls keeps it as `_parent`) is read as it arrives.
-    const clients = new WeakMap<Socket, string>();
     server.on('connection', (accepted: Socket) => clients.set(accepted, peerOf(accepted)));
-    server.on('tlsClientError', (error, socket) => {
-      const accepted = (socket as unknown as { _parent?: Socket })._parent;
-      const client = (accepted && clients.get(accepted)) ?? peerOf(socket);
-      logHandshakeFailure(log.child({ client }), error);
+    server.on('tlsClientError', (error, tlsSocket) => {
+      logHandshakeFailure(log.child({ client: clientOf(tlsSocket) }), error);
     });
     server.on('error', (error) => log.error({ err: describeError(error) }, 'listener error'));
     return server;
