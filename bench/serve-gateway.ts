@@ -3,18 +3,12 @@
 import type { Cluster } from '../test/helpers/pg-cluster.js';
 import type { PgtunnelProcess } from '../test/helpers/pgtunnel-process.js';
 import type { TestPki } from '../test/helpers/pki.js';
-import { startServeGateway } from '../test/helpers/tls-hops.js';
+import { type ServeGatewayOptions, startServeGateway } from '../test/helpers/tls-hops.js';
 
 export function startBenchGateway(
   cluster: Cluster,
   pki: TestPki,
-  options: {
-    workers: number;
-    maxConnections?: number;
-    extraArgs?: string[];
-    /** Another build's dist/cli/main.js, to compare with this one. */
-    cli?: string;
-  },
+  options: Omit<ServeGatewayOptions, 'compiled'>,
 ): Promise<{ gateway: PgtunnelProcess; port: number }> {
   return startServeGateway(cluster, pki, {
     ...options,

@@ -54,6 +54,15 @@ export async function startServeHop(
   };
 }
 
+export interface ServeGatewayOptions {
+  workers: number;
+  maxConnections?: number;
+  extraArgs?: string[];
+  compiled?: boolean;
+  /** Another build's dist/cli/main.js, to compare with this one. */
+  cli?: string;
+}
+
 /**
  * `serve` on a free loopback port, TLS with the tests' server certificate, PostgreSQL reached
  * over its unix socket without TLS: the gateway the bench measures and the serve hop.
@@ -61,14 +70,7 @@ export async function startServeHop(
 export async function startServeGateway(
   cluster: Cluster,
   pki: TestPki,
-  options: {
-    workers: number;
-    maxConnections?: number;
-    extraArgs?: string[];
-    compiled?: boolean;
-    /** Another build's dist/cli/main.js, to compare with this one. */
-    cli?: string;
-  },
+  options: ServeGatewayOptions,
 ): Promise<{ gateway: PgtunnelProcess; port: number }> {
   const port = await freePort();
   const gateway = await startPgtunnel(
